@@ -1,0 +1,71 @@
+/**
+ * Spec of `config/exchange.yaml`. Validation, the editor schema (schemas/dxg-exchange.schema.json,
+ * written by `npm run schemas`) and the docs all come from this one object.
+ */
+/** Ids name broker queues, key files and database identifiers: letters, digits, `_`, `-`, `.`. */
+export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+export const ID_MAX = 48;
+
+export const exchangeSpec = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://dxg.gov.local/schemas/dxg-exchange.schema.json',
+  title: 'dxg exchange configuration',
+  description: 'The exchange: its broker, the departments with their databases, and where flows, indicator sets and keys live.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['exchange', 'broker', 'departments'],
+  properties: {
+    exchange: {
+      type: 'string',
+      pattern: ID_PATTERN,
+      maxLength: ID_MAX,
+      description: 'Name of the exchange; namespaces its broker exchanges and queues, so several exchanges can share one broker.',
+    },
+    broker: {
+      type: 'object',
+      description: 'The RabbitMQ every node of the exchange connects to.',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^amqps?://', description: 'AMQP URL of RabbitMQ (3.10 or later).' },
+        prefetch: { type: 'integer', minimum: 1, maximum: 1000, default: 4, description: 'Unacknowledged messages a target node holds per flow.' },
+        delivery_limit: {
+          type: 'integer', minimum: 2, maximum: 1000, default: 50,
+          description: 'Deliveries of one message (node crashes included) before the broker dead-letters it.',
+        },
+        message_max_bytes: {
+          type: 'integer', minimum: 65536, default: 16777216,
+          description: 'Largest message body a node publishes or accepts; bigger ones are split at the source and dead-lettered at the target.',
+        },
+      },
+    },
+    departments: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: ID_PATTERN, maxLength: ID_MAX },
+      description: 'Departments by id; each has one exchange node beside its own database.',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['database'],
+        properties: {
+          name: { type: 'string', description: 'Display name, e.g. 市场监督管理局.' },
+          database: {
+            type: 'object',
+            description: "The department's own database: its source tables, its target tables and the gateway's dxg_ bookkeeping tables.",
+            additionalProperties: false,
+            required: ['driver', 'url'],
+            properties: {
+              driver: { enum: ['postgres', 'mysql', 'mssql'], description: 'postgres (pg), mysql (MySQL/MariaDB, mysql2) or mssql (SQL Server).' },
+              url: { type: 'string', minLength: 1, description: 'Connection URL, e.g. postgres://user@host:5432/db, mysql://root@host:3306/db, mssql://sa:pw@host:1433/db.' },
+              pool: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Connections the node keeps to this database.' },
+            },
+          },
+        },
+      },
+    },
+    flows: { type: 'string', default: '../flows', description: 'Folder of flow files, relative to this file.' },
+    schemas: { type: 'string', default: '../schemas', description: 'Folder of indicator sets (<resource>.json), relative to this file.' },
+    keys: { type: 'string', default: '../var/keys', description: 'Folder of department Ed25519 key pairs, relative to this file.' },
+  },
+} as const;

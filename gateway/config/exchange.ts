@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { SourceDocument } from './document';
+import { exchangeSpec } from './exchange.spec';
+import type { Department, ExchangeConfig } from './model';
+import { specChecker } from './spec-check';
+
+const checkSpec = specChecker(exchangeSpec);
+
+interface RawExchange {
+  exchange: string;
+  broker: { url: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
+  departments: Record<string, { name?: string; database: { driver: string; url: string; pool: number } }>;
+  flows: string;
+  schemas: string;
+  keys: string;
+}
+
+/**
+ * Reads `exchange.yaml`. The config comes back whenever its shape allows (so the flows can be checked
+ * against it too); whether it is usable is `doc.ok`.
+ */
+export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env): { doc: SourceDocument; config: ExchangeConfig | null } {
+  const doc = SourceDocument.read(resolve(file));
+  if (!doc.ok) return { doc, config: null };
+  doc.interpolate(env);
+  const raw = doc.value() as RawExchange;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    doc.problem([], 'the exchange configuration must be a mapping (exchange:, broker:, departments:)');
+    return { doc, config: null };
+  }
+  checkSpec(doc, raw);
+  // with errors the config is still returned when its shape allows, so that flows get checked too
+  if (typeof raw.departments !== 'object' || raw.departments === null || typeof raw.broker !== 'object' || raw.broker === null) return { doc, config: null };
+
+  const base = dirname(doc.path);
+  const dirs = { flows: resolve(base, String(raw.flows)), schemas: resolve(base, String(raw.schemas)), keys: resolve(base, String(raw.keys)) };
+  for (const name of ['flows', 'schemas'] as const) {
+    if (!existsSync(dirs[name])) doc.problem([name], `folder ${dirs[name]} does not exist`);
+  }
+  const departments = new Map<string, Department>();
+  for (const [id, d] of Object.entries(raw.departments)) {
+    try {
+      new URL(d.database.url);
+    } catch {
+      doc.problem(['departments', id, 'database', 'url'], `departments.${id}.database.url: not a valid URL`);
+    }
+    if (d && typeof d === 'object') departments.set(id, { id, name: d.name ?? id, database: { ...d.database } });
+  }
+  const config: ExchangeConfig = {
+    file: doc.path,
+    doc,
+    exchange: raw.exchange,
+    broker: {
+      url: raw.broker.url,
+      prefetch: raw.broker.prefetch,
+      deliveryLimit: raw.broker.delivery_limit,
+      messageMaxBytes: raw.broker.message_max_bytes,
+    },
+    departments,
+    dirs,
+  };
+  return { doc, config };
+}

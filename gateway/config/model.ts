@@ -1,0 +1,72 @@
+import type { SourceDocument } from './document';
+
+export interface DatabaseConfig {
+  driver: string;
+  url: string;
+  pool: number;
+}
+
+export interface Department {
+  id: string;
+  name: string;
+  database: DatabaseConfig;
+}
+
+export interface BrokerConfig {
+  url: string;
+  prefetch: number;
+  deliveryLimit: number;
+  messageMaxBytes: number;
+}
+
+export interface ExchangeConfig {
+  file: string;
+  doc: SourceDocument;
+  exchange: string;
+  broker: BrokerConfig;
+  departments: Map<string, Department>;
+  dirs: { flows: string; schemas: string; keys: string };
+}
+
+export type WhereCondition = string | number | boolean | null | { [operator: string]: unknown };
+
+export interface FlowSource {
+  department: string;
+  table?: string;
+  query?: string;
+  key: string[];
+  watermark: string;
+  schedule: string;
+  /** indicator → source column */
+  fields: Record<string, string>;
+  pageSize: number;
+  batchSize: number;
+  /** indicator whose true value marks a record deleted */
+  softDelete?: string;
+  /** cron of the key reconciliation that finds hard deletes */
+  reconcile?: string;
+  /** wake the node on every write (a trigger the engine supports), not only on schedule */
+  notify: boolean;
+}
+
+export interface FlowTarget {
+  /** position in the flow's `targets`, for locating it in the YAML */
+  index: number;
+  department: string;
+  table: string;
+  mode: 'upsert' | 'insert';
+  onDelete: 'delete' | 'flag';
+  /** indicator → target column */
+  fields: Record<string, string>;
+  where: Record<string, WhereCondition>;
+  codes: Record<string, Record<string, string | number | boolean>>;
+}
+
+export interface Flow {
+  id: string;
+  title: string;
+  resource: string;
+  doc: SourceDocument;
+  source: FlowSource;
+  targets: FlowTarget[];
+}
