@@ -1,0 +1,169 @@
+import type { DatabaseConfig } from '../gateway/config/model';
+import type { Kind } from '../gateway/indicators/codec';
+
+/**
+ * The one interface between the engine and a database engine. Each engine (postgres/, mysql/,
+ * mssql/) implements it with its own driver, SQL and quirks; the engine never asks which one it has.
+ *
+ * Values cross this boundary in canonical shapes: text, numbers, booleans, null, and exact strings
+ * for what a float would spoil (decimals, 64-bit integers, dates `YYYY-MM-DD`, timestamps in ISO 8601
+ * with their full fractional seconds).
+ */
+export type Row = Record<string, unknown>;
+
+export interface ColumnInfo {
+  name: string;
+  /** the engine's own type name, e.g. `numeric(18,2)`, `datetime(6)` */
+  type: string;
+  nullable: boolean;
+  /** the value has a time zone (timestamptz, datetimeoffset) */
+  zoned?: boolean;
+}
+
+export interface TableInfo {
+  /** the name as written in the flow */
+  name: string;
+  columns: Map<string, ColumnInfo>;
+  /** primary key and unique keys, each a list of column names */
+  uniqueKeys: string[][];
+}
+
+/** Where a flow's records come from, in database terms (columns already checked against the catalog). */
+export interface ChangeSource {
+  table?: string;
+  query?: string;
+  /** every column to read, each once */
+  columns: string[];
+  key: string[];
+  watermark: string;
+}
+
+/** A place in `(watermark, key…)` order: the last row a checkpoint covers. */
+export interface Position {
+  watermark: unknown;
+  key: unknown[];
+}
+
+export interface TargetColumn {
+  name: string;
+  kind: Kind;
+  type: string;
+}
+
+export interface TargetTable {
+  flow: string;
+  table: string;
+  mode: 'upsert' | 'insert';
+  columns: TargetColumn[];
+  /** columns that hold the record key (upsert conflict target) */
+  keyColumns: string[];
+}
+
+/** One record to write: values by target column, already mapped through the target's code tables. */
+export interface ApplyRecord {
+  /** the record key as text (single value, or a JSON array for composite keys) */
+  key: string;
+  version: bigint;
+  values: Row;
+}
+
+export interface ApplyOutcome {
+  /** records written */
+  written: number;
+  /**
+   * keys skipped because the target already holds a newer version (upsert) or this version
+   * (insert, which appends each version once)
+   */
+  superseded: string[];
+}
+
+export interface SqlExecutor {
+  /** Runs SQL with `?` placeholders, returns the rows. */
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs SQL with `?` placeholders, returns the number of rows affected. */
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface Tx extends SqlExecutor {
+  readonly sql: SqlDialect;
+  /** Upserts (or inserts) records unless the target already holds a newer version of them; keys are unique in one call. */
+  apply(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome>;
+  /** Runs `fn` once the transaction has committed (never if it rolls back). */
+  afterCommit(fn: () => void): void;
+  /** Runs `fn` so that its failure undoes only its own work (a savepoint), then rethrows. */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** Portable SQL for the bookkeeping tables: the few things that differ between engines. */
+export interface SqlDialect {
+  quote(identifier: string): string;
+  types: { text: string; blob: string; bigint: string; int: string; bool: string; key(length: number): string; serial: string };
+  /** statements creating a table and its indexes unless they exist */
+  createTable(name: string, columns: string, indexes: { name: string; columns: string[] }[]): string[];
+  /** a SELECT with a row limit */
+  limit(select: string, n: number): string;
+  /** a SELECT … FOR UPDATE (or the engine's row lock hint) */
+  forUpdate(select: string, table: string): string;
+  isUniqueViolation(err: unknown): boolean;
+  /**
+   * A statement refreshing a table's planner statistics inside a transaction, or null where the
+   * engine cannot (MySQL's ANALYZE TABLE commits) or need not. Used after bulk staging, so that a join
+   * over freshly loaded rows is not planned as if the table were empty.
+   */
+  analyze(table: string): string | null;
+  /**
+   * The engine's upsert fires on a clash with any unique key, not only the record key (MySQL's ON
+   * DUPLICATE KEY): a table with a second unique key cannot be an upsert target safely.
+   */
+  upsertOnAnyUniqueKey: boolean;
+  /** the statement failed because of the data in it (too long, out of range, constraint), not the connection */
+  isDataError(err: unknown): boolean;
+}
+
+export interface Database extends SqlExecutor {
+  readonly driver: string;
+  readonly sql: SqlDialect;
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+
+  describeTable(table: string): Promise<TableInfo | null>;
+  describeQuery(query: string): Promise<ColumnInfo[]>;
+
+  /**
+   * How long after its commit a row may still lie above the horizon (clock steps, the settle margin).
+   * `dxg run --once` waits this long first, so that it takes everything committed before it started.
+   */
+  readonly settleMs: number;
+
+  /**
+   * The exclusive upper bound for watermarks that can be read safely: no transaction still running
+   * can commit a row below it. Null when the engine cannot bound this kind of column (the flow is
+   * refused at start).
+   */
+  horizon(source: ChangeSource, watermark: ColumnInfo): Promise<unknown>;
+  /** The database's current time as a value of the watermark column (what `horizon` will pass once nothing older is open). */
+  clock(watermark: ColumnInfo): Promise<unknown>;
+  /** One page of rows after `after` and below `horizon`, in `(watermark, key…)` order. */
+  readChanges(source: ChangeSource, after: Position | null, horizon: unknown, limit: number): Promise<Row[]>;
+  /** How many rows readChanges would go through from `after` up to `horizon`. */
+  countChanges(source: ChangeSource, after: Position | null, horizon: unknown): Promise<number>;
+  /** One page of `columns` of every row, in key order, after the key values `afterKey`. */
+  scanKeys(source: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]>;
+
+  /**
+   * Change notification, where the engine has it: `watch` installs what makes every write to the
+   * source notify `channel` (at dxg init; it alters the source table by a trigger), `listen` calls
+   * `onChange` on each notification until the returned function stops it. Absent where the engine has
+   * none: the schedule alone drives extraction.
+   */
+  notifications?: {
+    watch(source: ChangeSource, channel: string): Promise<void>;
+    listen(channel: string, onChange: () => void): Promise<() => Promise<void>>;
+  };
+
+  close(): Promise<void>;
+}
+
+export interface Dialect {
+  readonly driver: string;
+  connect(config: DatabaseConfig, label: string): Promise<Database>;
+}

@@ -1,0 +1,45 @@
+import { Types, type FieldPacket } from 'mysql2/promise';
+import type { ColumnInfo, TableInfo } from '../adapter';
+import type { MysqlDatabase } from './database';
+
+/** `table` in the connection's database, or `db.table`. Names match as the server matches them. */
+export async function describeTable(db: MysqlDatabase, table: string): Promise<TableInfo | null> {
+  const dot = table.indexOf('.');
+  const where = [dot < 0 ? null : table.slice(0, dot), dot < 0 ? table : table.slice(dot + 1)];
+  const cols = await db.native<{ name: string; type: string; nullable: string }>(
+    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    where,
+  );
+  if (cols.length === 0) return null;
+  const parts = await db.native<{ name: string; col: string | null; prefix: number | null }>(
+    `SELECT INDEX_NAME AS name, COLUMN_NAME AS col, SUB_PART AS prefix FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND NON_UNIQUE = 0
+      ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`,
+    where,
+  );
+  // an index on a column prefix or an expression does not make the whole columns unique
+  const keys = new Map<string, string[] | null>();
+  for (const p of parts) {
+    const key = keys.has(p.name) ? keys.get(p.name)! : [];
+    keys.set(p.name, key && p.col !== null && p.prefix === null ? [...key, p.col] : null);
+  }
+  return {
+    name: table,
+    columns: new Map(cols.map((c) => [c.name, { name: c.name, type: c.type, nullable: c.nullable === 'YES' }])),
+    uniqueKeys: [...keys.values()].filter((k): k is string[] => k !== null),
+  };
+}
+
+export async function describeQuery(db: MysqlDatabase, query: string): Promise<ColumnInfo[]> {
+  const fields = await db.fields(`SELECT * FROM (${query}) AS q LIMIT 0`);
+  return fields.map((f) => ({ name: f.name, type: typeName(f), nullable: true }));
+}
+
+const TYPE_NAMES = Types as unknown as Record<number, string | undefined>;
+
+/** The protocol's type name, with the fractional digits of temporal types (the horizon needs them). */
+function typeName(f: FieldPacket): string {
+  const name = (TYPE_NAMES[f.columnType ?? f.type ?? -1] ?? 'unknown').toLowerCase();
+  return ['datetime', 'timestamp', 'time'].includes(name) && f.decimals > 0 ? `${name}(${f.decimals})` : name;
+}
