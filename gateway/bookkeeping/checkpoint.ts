@@ -1,0 +1,49 @@
+import type { Position, SqlExecutor, Tx } from '../../adapters/adapter';
+import { now } from './schema';
+
+export interface Checkpoint {
+  position: Position | null;
+  nextSequence: number;
+  updatedAt: string | null;
+}
+
+export async function loadCheckpoint(db: SqlExecutor, flow: string): Promise<Checkpoint> {
+  const [row] = await db.query<{ position: string | null; next_sequence: string | number; updated_at: string }>(
+    'SELECT position, next_sequence, updated_at FROM dxg_checkpoint WHERE flow = ?',
+    [flow],
+  );
+  if (!row) return { position: null, nextSequence: 1, updatedAt: null };
+  return { position: row.position ? JSON.parse(row.position) : null, nextSequence: Number(row.next_sequence), updatedAt: row.updated_at };
+}
+
+export class CheckpointConflict extends Error {
+  constructor(flow: string) {
+    super(`another node moved the checkpoint of flow '${flow}' meanwhile; this cycle's page is abandoned (one extracting node per flow)`);
+    this.name = 'CheckpointConflict';
+  }
+}
+
+/**
+ * Saved in the transaction that commits the page's envelopes, so the two never disagree. It moves
+ * only from the position this cycle started from: a second node extracting the same flow fails here
+ * instead of sending the same rows again or moving the checkpoint back.
+ */
+export async function saveCheckpoint(tx: Tx, flow: string, from: Position | null, to: Position | null, nextSequence: number): Promise<void> {
+  const expected = from ? JSON.stringify(from) : null;
+  const params = [to ? JSON.stringify(to) : null, nextSequence, now(), flow];
+  const updated = expected === null
+    ? await tx.execute('UPDATE dxg_checkpoint SET position = ?, next_sequence = ?, updated_at = ? WHERE flow = ? AND position IS NULL', params)
+    : await tx.execute('UPDATE dxg_checkpoint SET position = ?, next_sequence = ?, updated_at = ? WHERE flow = ? AND position = ?', [...params, expected]);
+  if (updated === 1) return;
+  if (expected !== null) throw new CheckpointConflict(flow);
+  try {
+    await tx.execute('INSERT INTO dxg_checkpoint (position, next_sequence, updated_at, flow) VALUES (?, ?, ?, ?)', params);
+  } catch (err) {
+    if (tx.sql.isUniqueViolation(err)) throw new CheckpointConflict(flow);
+    throw err;
+  }
+}
+
+export async function dropCheckpoint(db: SqlExecutor, flow: string): Promise<void> {
+  await db.execute('DELETE FROM dxg_checkpoint WHERE flow = ?', [flow]);
+}

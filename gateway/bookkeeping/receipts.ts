@@ -1,0 +1,31 @@
+import type { SqlExecutor } from '../../adapters/adapter';
+import { now } from './schema';
+
+/** What a target reports back about one envelope (回执). */
+export interface Receipt {
+  /** what was answered: a records envelope, or the last part of a key reconciliation */
+  kind: 'records' | 'reconcile';
+  /** the envelope this receipt answers */
+  messageId: string;
+  flow: string;
+  /** the target department */
+  department: string;
+  applied: number;
+  superseded: number;
+  rejected: number;
+  rejects: { key: string; reason: string }[];
+}
+
+/** Records a receipt once; returns false if it was already recorded (receipts may arrive twice). */
+export async function putReceipt(tx: SqlExecutor, r: Receipt, isDuplicate: (err: unknown) => boolean): Promise<boolean> {
+  try {
+    await tx.execute(
+      'INSERT INTO dxg_receipts (message_id, kind, flow, to_dept, applied, rejected, superseded, received_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [r.messageId, r.kind, r.flow, r.department, r.applied, r.rejected, r.superseded, now(), r.rejects.length ? JSON.stringify(r.rejects) : null],
+    );
+    return true;
+  } catch (err) {
+    if (isDuplicate(err)) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+import amqp, { Channel, ChannelModel, RecoveringChannelModel } from 'amqplib';
+import { DxgError, errorMessage } from '../errors';
+import { log } from '../log';
+import { maskText } from '../mask';
+
+export type Attach = (model: ChannelModel) => Promise<void>;
+
+/**
+ * One broker connection per process that reconnects by itself. Components (publishers, consumers)
+ * register an `attach` that opens their channels; it runs on every (re)connection, so a broker
+ * restart costs a pause, not the process.
+ */
+export class Broker {
+  private readonly attachments = new Set<Attach>();
+  private current: ChannelModel | null = null;
+  private closing = false;
+
+  private constructor(private readonly model: RecoveringChannelModel) {}
+
+  /**
+   * `patient`: keep trying to reach the broker forever, also at start (long-running nodes);
+   * otherwise give up after a few seconds with a clear error (one-shot commands).
+   */
+  static async connect(url: string, label: string, patient = false): Promise<Broker> {
+    const withHeartbeat = new URL(url);
+    if (!withHeartbeat.searchParams.has('heartbeat')) withHeartbeat.searchParams.set('heartbeat', '10');
+    const model = await amqp.connect(withHeartbeat.toString(), {
+      clientProperties: { connection_name: `dxg ${label}` },
+      recovery: { initialDelay: 200, maxDelay: 5000, initialMaxRetries: patient ? Infinity : 4, maxRetries: Infinity, waitForConnect: false },
+    });
+    const broker = new Broker(model);
+    model.on('connect', (m: ChannelModel) => void broker.connected(m));
+    model.on('disconnect', (err: Error) => {
+      broker.current = null;
+      if (!broker.closing) log.warn('broker connection lost; reconnecting', { error: errorMessage(err) });
+    });
+    model.on('reconnect-scheduled', ({ attempt, delay, error }: { attempt: number; delay: number; error: Error }) => {
+      if (attempt === 1 || attempt % 10 === 0) log.warn('broker unreachable; retrying', { attempt, delayMs: delay, error: errorMessage(error) });
+    });
+    model.on('blocked', (reason: string) => log.warn('broker blocks publishing (resource alarm)', { reason }));
+    model.on('unblocked', () => log.info('broker unblocked publishing'));
+    model.on('error', (err: Error) => log.warn('broker connection error', { error: errorMessage(err) }));
+    model.on('handler-error', (err: Error) => log.error('broker event handler failed', { error: errorMessage(err) }));
+    try {
+      await model.waitForConnect();
+    } catch (err) {
+      throw new DxgError('DXG_BROKER', `cannot connect to RabbitMQ at ${maskText(url)}: ${errorMessage(err)}`, undefined, { cause: err });
+    }
+    return broker;
+  }
+
+  /** Registers a component; it is attached now (if connected) and after every reconnection. */
+  async attach(fn: Attach): Promise<void> {
+    this.attachments.add(fn);
+    if (this.current) await fn(this.current);
+  }
+
+  detach(fn: Attach): void {
+    this.attachments.delete(fn);
+  }
+
+  /** A short-lived channel for declarations and checks; closed after use. */
+  async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
+    const ch = await this.model.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      return await fn(ch);
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.attachments.clear();
+    await this.model.close().catch(() => undefined);
+  }
+
+  private async connected(model: ChannelModel): Promise<void> {
+    this.current = model;
+    for (const fn of this.attachments) {
+      try {
+        await fn(model);
+      } catch (err) {
+        log.error('broker channel setup failed', { error: errorMessage(err) });
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { Keyring } from '../../envelope/keys';
+import { DxgError } from '../../errors';
+import { project, write } from '../context';
+import { withDatabases } from '../databases';
+import { renderCsv } from '../table';
+import { collectTrail, trailTable, verifyLedgers, type TrailEntry } from '../trail';
+
+interface AuditOptions {
+  flow?: string;
+  department?: string;
+  since?: string;
+  key?: string;
+  format: string;
+  limit: string;
+}
+
+export function registerAudit(program: Command): void {
+  const audit = program
+    .command('audit')
+    .description('the exchange log: every extract, publish, apply, reject, receipt, quarantine and dead letter, from every department ledger')
+    .option('-f, --flow <id>', 'only this flow')
+    .option('-d, --department <id>', 'only entries from or to this department')
+    .option('-s, --since <time>', 'from this time: ISO date/time, or an age such as 30m, 12h, 7d')
+    .option('-k, --key <record key>', 'only the steps of this record (its key as in the flow)')
+    .option('--format <format>', 'table, json or csv', 'table')
+    .option('--limit <n>', 'newest entries per department ledger', '1000')
+    .action(async (opts: AuditOptions, cmd: Command) => {
+      if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
+      const p = project(cmd);
+      const since = opts.since ? parseSince(opts.since) : undefined;
+      const rows = await withDatabases(p, async (dbs, unreachable) => {
+        for (const [d, why] of unreachable) process.stderr.write(`dxg: ledger of ${d} unavailable: ${why}\n`);
+        return collectTrail(dbs, { flow: opts.flow, department: opts.department, since, key: opts.key, limit: Number(opts.limit) });
+      });
+      print(rows, opts.format);
+    });
+
+  audit
+    .command('verify')
+    .description("recompute every department ledger's hash chain and signatures; exit 1 at the first broken entry")
+    .action(async (_opts, cmd: Command) => {
+      const p = project(cmd);
+      const keyring = new Keyring(p.config.dirs.keys);
+      const broken = await withDatabases(p, async (dbs, unreachable) => {
+        const report = await verifyLedgers(dbs, unreachable, keyring);
+        for (const line of report.lines) write(line);
+        return report.broken;
+      });
+      if (broken) process.exitCode = 1;
+    });
+}
+
+function print(rows: TrailEntry[], format: string): void {
+  if (format === 'json') {
+    write(JSON.stringify(rows.map((r) => ({
+      ledger: r.ledger, seq: Number(r.seq), at: r.at, kind: r.kind, flow: r.flow, messageId: r.message_id, from: r.from_dept, to: r.to_dept,
+      count: Number(r.record_count), digest: r.digest, keys: r.record_keys ? r.record_keys.split('\n') : [], detail: r.detail ? JSON.parse(r.detail) : null, hash: r.hash,
+    })), null, 2));
+    return;
+  }
+  if (format === 'csv') {
+    const head = ['at', 'ledger', 'seq', 'kind', 'flow', 'message', 'from', 'to', 'records', 'detail', 'digest', 'hash'];
+    process.stdout.write(renderCsv(head, rows.map((r) => [r.at, r.ledger, Number(r.seq), r.kind, r.flow, r.message_id, r.from_dept, r.to_dept, Number(r.record_count), r.detail, r.digest, r.hash])));
+    return;
+  }
+  write(trailTable(rows));
+}
+
+/** ISO date/time as given, or an age (30m, 12h, 7d) back from now, as the ledger's UTC ISO text. */
+export function parseSince(text: string): string {
+  const age = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  if (age) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[age[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(Date.now() - Number(age[1]) * unit).toISOString();
+  }
+  const t = new Date(text);
+  if (Number.isNaN(t.getTime())) throw new DxgError('DXG_USAGE', `--since '${text}' is neither an ISO date/time nor an age like 30m, 12h, 7d`);
+  return t.toISOString();
+}

@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { listQuarantine, type QuarantineRow, type Stage } from '../../bookkeeping/quarantine';
+import { DxgError } from '../../errors';
+import { Runtime } from '../../node/runtime';
+import { replay } from '../../node/replay';
+import { project, write } from '../context';
+import { withDatabases } from '../databases';
+import { renderCsv, renderTable } from '../table';
+
+const STAGES = ['source', 'target', 'dead-letter'];
+
+interface ListOptions {
+  flow?: string;
+  department?: string;
+  stage?: Stage;
+  all?: boolean;
+  format: string;
+  limit: string;
+}
+
+export function registerQuarantine(program: Command): void {
+  program
+    .command('quarantine')
+    .description('list what was set aside, with the reason: records quarantined at a source, rejected at a target, and dead letters')
+    .option('-f, --flow <id>', 'only this flow')
+    .option('-d, --department <id>', "only this department's items")
+    .option('--stage <stage>', `only ${STAGES.join(', ')}`)
+    .option('--all', 'also items already replayed')
+    .option('--format <format>', 'table, json or csv', 'table')
+    .option('--limit <n>', 'items per department', '1000')
+    .action(async (opts: ListOptions, cmd: Command) => {
+      checkStage(opts.stage);
+      if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
+      const p = project(cmd);
+      const rows = await withDatabases(p, async (dbs, unreachable) => {
+        for (const [d, why] of unreachable) process.stderr.write(`dxg: quarantine of ${d} unavailable: ${why}\n`);
+        const all: (QuarantineRow & { department: string })[] = [];
+        for (const [department, db] of dbs) {
+          if (opts.department && department !== opts.department) continue;
+          const items = await listQuarantine(db, { flow: opts.flow, stage: opts.stage, all: opts.all, limit: Number(opts.limit) });
+          all.push(...items.map((i) => ({ ...i, department })));
+        }
+        return all;
+      });
+      const head = ['department', 'id', 'at', 'stage', 'flow', 'from', 'to', 'record', 'message', 'status', 'reason'];
+      const cells = rows.map((r) => [r.department, r.id, r.at, r.stage, r.flow ?? '', r.from_dept ?? '', r.to_dept ?? '', r.record_key ?? '', r.message_id ?? '', r.status, r.reason]);
+      if (opts.format === 'json') write(JSON.stringify(rows.map(({ body, headers, record, ...r }) => ({ ...r, record: record ? JSON.parse(record) : null })), null, 2));
+      else if (opts.format === 'csv') process.stdout.write(renderCsv(head, cells));
+      else {
+        write(renderTable(head, cells.map((c) => [...c.slice(0, 2), String(c[2]).replace('T', ' ').slice(0, 19), ...c.slice(3, 8), String(c[8]).slice(0, 8), c[9], String(c[10]).slice(0, 100)])));
+        write(`${rows.length} item(s)${opts.all ? '' : ' open'}; after fixing the cause: dxg replay [--flow F] [--department D] [--stage S] [--id N]`);
+      }
+    });
+
+  program
+    .command('replay')
+    .description('send quarantined items again once the cause is fixed; the ledger shows both attempts')
+    .option('-f, --flow <id>', 'only this flow')
+    .option('-d, --department <id>', "only this department's items")
+    .option('--stage <stage>', `only ${STAGES.join(', ')}`)
+    .option('--id <n...>', 'only these items (ids from dxg quarantine; with --department)')
+    .option('--timeout <seconds>', 'how long to wait for the targets to answer', '120')
+    .action(async (opts: { flow?: string; department?: string; stage?: Stage; id?: string[]; timeout: string }, cmd: Command) => {
+      checkStage(opts.stage);
+      if (opts.id && !opts.department) throw new DxgError('DXG_USAGE', '--id needs --department: item ids are per department');
+      const p = project(cmd);
+      const runtime = await Runtime.start(p, { label: 'replay' });
+      const receipts = runtime.collectReceipts();
+      try {
+        const reports = await replay(runtime, { flow: opts.flow, department: opts.department, stage: opts.stage, ids: opts.id?.map(Number) });
+        const missing = await receipts.wait(reports.flatMap((r) => r.awaiting), Number(opts.timeout) * 1000);
+        const answered = [...receipts.arrived.values()];
+        write(renderTable(['department', 'stage', 'flow', 'items', 'sent / applied', 'set aside again', 'notes'], reports.map((r) => {
+          const rejected = answered.filter((a) => r.awaiting.includes(a.messageId)).reduce((n, a) => n + a.rejected, 0);
+          const notes = [...r.notes, ...(rejected ? [`${rejected} rejected by the target (see dxg quarantine)`] : [])];
+          return [r.department, r.stage, r.flow, r.items, r.done, r.again, notes.join('; ')];
+        })));
+        if (reports.length === 0) write('nothing to replay');
+        if (missing.length) process.stderr.write(`dxg: ${missing.length} replayed envelope(s) have no receipt yet; they are applied when their target node runs\n`);
+      } finally {
+        receipts.stop();
+        await runtime.stop();
+      }
+    });
+}
+
+function checkStage(stage?: string): void {
+  if (stage && !STAGES.includes(stage)) throw new DxgError('DXG_USAGE', `--stage must be one of ${STAGES.join(', ')}, not '${stage}'`);
+}

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { formatProblem } from '../../config/problems';
+import { loadProject } from '../../config/project';
+import { configFile, write } from '../context';
+
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check the configuration, flows and indicator sets; problems as file:line:col: message')
+    .action((_opts, cmd: Command) => {
+      const { project, problems } = loadProject(configFile(cmd));
+      for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+      const errors = problems.filter((p) => p.severity === 'error').length;
+      if (errors || !project) {
+        process.stderr.write(`${errors} error(s), ${problems.length - errors} warning(s)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const resources = new Set(project.flows.map((f) => f.resource));
+      write(`ok: ${project.config.departments.size} departments, ${project.flows.length} flows, ${resources.size} indicator sets${problems.length ? `, ${problems.length} warning(s)` : ''}`);
+    });
+}

@@ -1,0 +1,69 @@
+import type { Database } from '../../adapters/adapter';
+import type { Keyring } from '../envelope/keys';
+import { errorMessage } from '../errors';
+import { verifyLedger, type StoredEntry } from '../ledger/ledger';
+import { entriesForMessages, readLedger, type LedgerFilter } from '../ledger/query';
+import { renderTable } from './table';
+
+/** A ledger entry and the department whose ledger holds it. */
+export type TrailEntry = StoredEntry & { ledger: string };
+
+/**
+ * The exchange log across department ledgers, in time order. With a record key: the entries naming
+ * it (publish, quarantine, apply, reject) and every step that followed its messages elsewhere.
+ */
+export async function collectTrail(dbs: Map<string, Database>, filter: LedgerFilter): Promise<TrailEntry[]> {
+  const all: TrailEntry[] = [];
+  for (const [dept, db] of dbs) {
+    const found = await readLedger(db, filter);
+    all.push(...found.map((e) => ({ ...e, ledger: dept })));
+  }
+  if (filter.key) {
+    const ids = [...new Set(all.map((e) => e.message_id).filter((m): m is string => !!m))];
+    const seen = new Set(all.map((a) => `${a.ledger}:${a.seq}`));
+    for (const [dept, db] of dbs) {
+      for (const e of await entriesForMessages(db, ids)) {
+        if (!seen.has(`${dept}:${e.seq}`)) all.push({ ...e, ledger: dept });
+      }
+    }
+  }
+  return all.sort((a, b) => a.at.localeCompare(b.at) || a.ledger.localeCompare(b.ledger) || Number(a.seq) - Number(b.seq));
+}
+
+/** The trail as a terminal table, with its entry count. */
+export function trailTable(rows: TrailEntry[]): string {
+  const head = ['at', 'ledger', 'seq', 'kind', 'flow', 'message', 'from', 'to', 'records', 'detail'];
+  const table = renderTable(head, rows.map((r) => [r.at.replace('T', ' ').slice(0, 23), r.ledger, Number(r.seq), r.kind, r.flow ?? '', r.message_id?.slice(0, 8) ?? '', r.from_dept ?? '', r.to_dept ?? '', Number(r.record_count), brief(r)]));
+  return `${table}\n${rows.length} entries`;
+}
+
+function brief(r: StoredEntry): string {
+  if (!r.detail) return '';
+  const d = JSON.parse(r.detail) as Record<string, unknown>;
+  if (d.reasons) return Object.entries(d.reasons as Record<string, number>).map(([k, n]) => `${n}× ${k}`).join('; ').slice(0, 120);
+  if (d.reason) return String(d.reason).slice(0, 120);
+  if (r.kind === 'receipt') return `rejected ${d.rejected}, superseded ${d.superseded}`;
+  if (r.kind === 'apply') return `written ${d.written}, superseded ${d.superseded}`;
+  if (r.kind === 'extract' && d.filtered && Object.keys(d.filtered).length) return `filtered ${JSON.stringify(d.filtered)}`;
+  return '';
+}
+
+/** Every department ledger's chain and signatures checked: one line per department, and how many are not intact. */
+export async function verifyLedgers(dbs: Map<string, Database>, unreachable: Map<string, string>, keyring: Keyring): Promise<{ lines: string[]; broken: number }> {
+  const lines: string[] = [];
+  let broken = unreachable.size;
+  for (const [d, why] of unreachable) lines.push(`${d}: cannot check: ${why}`);
+  for (const [dept, db] of dbs) {
+    try {
+      const r = await verifyLedger(db, keyring, dept);
+      if (r.broken) {
+        broken++;
+        lines.push(`${dept}: BROKEN at entry ${r.broken.seq}: ${r.broken.reason} (${r.checked} entries before it are intact)`);
+      } else lines.push(`${dept}: ${r.checked} entries, chain and signatures intact`);
+    } catch (err) {
+      broken++;
+      lines.push(`${dept}: cannot check: ${errorMessage(err)}`);
+    }
+  }
+  return { lines, broken };
+}

@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import type { ApplyOutcome, ApplyRecord, Database, Tx } from '../../adapters/adapter';
+import { claimInbox } from '../bookkeeping/inbox';
+import { outboxItem, putOutbox } from '../bookkeeping/outbox';
+import { markReplayed, putQuarantine, type QuarantineItem, type QuarantineRow } from '../bookkeeping/quarantine';
+import type { Receipt } from '../bookkeeping/receipts';
+import type { Topology } from '../broker/topology';
+import { errorMessage } from '../errors';
+import { seal, sha256, type EnvelopeMeta } from '../envelope/envelope';
+import type { Keyring } from '../envelope/keys';
+import type { Ledger, LedgerEntry } from '../ledger/ledger';
+import { log } from '../log';
+import { summarize } from './batch';
+import type { TargetBinding } from './binding';
+import type { DeadLetters, Raw } from './dead-letters';
+import { applyDeletes, type DeleteRecord } from './deletes';
+import { applyKeyset, keysetProblem, type KeysetPayload } from './reconcile';
+import { toColumns, type RecordsPayload, type WireRecord } from './records';
+import type { OutboxRelay } from './relay';
+import { retrying } from './retry';
+
+export interface ApplyContext {
+  db: Database;
+  binding: TargetBinding;
+  keyring: Keyring;
+  ledger: Ledger;
+  department: string;
+  topology: Topology;
+  deadLetters: DeadLetters;
+  relay: OutboxRelay;
+}
+
+/** What the work inside an apply transaction produced, for the ledger, the quarantine and the receipt. */
+export interface Applied {
+  entries: LedgerEntry[];
+  rejects: QuarantineItem[];
+  receipt?: Omit<Receipt, 'messageId' | 'flow' | 'department'>;
+}
+
+
+/**
+ * The target side of one flow: takes a verified envelope, checks every record against the indicator
+ * set (as this target may see it) and its code tables, and applies the batch in one transaction with
+ * its inbox entry, its rejects, its receipt (into the outbox) and its ledger entries. Key sets of a
+ * reconciliation go the same way.
+ */
+export class Applier {
+  constructor(private readonly ctx: ApplyContext) {}
+
+  /** Handles an envelope that passed signature verification. Returns once its outcome is durable. */
+  async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
+    const problem = this.misrouted(meta) ?? (meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count));
+    if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
+    if (meta.kind === 'reconcile') {
+      return this.commit(meta, raw, signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
+    }
+    const prepared = this.prepare(meta, (payload as RecordsPayload).records);
+    await this.commit(meta, raw, signal, (tx) => this.applyRecords(tx, meta, raw, prepared));
+  }
+
+  /**
+   * Applies records this target rejected, again (after the cause was fixed: a wider column, a new
+   * code): each with the version it came with, so it never overwrites newer data. Records failing
+   * again are quarantined anew; the ledger shows both attempts.
+   */
+  async replay(items: QuarantineRow[], signal: AbortSignal): Promise<{ applied: number; again: number }> {
+    const { flow } = this.ctx.binding;
+    const byMessage = new Map<string, QuarantineRow[]>();
+    for (const i of items) byMessage.set(i.message_id ?? '', [...(byMessage.get(i.message_id ?? '') ?? []), i]);
+    const result = { applied: 0, again: 0 };
+    for (const [messageId, group] of byMessage) {
+      const meta: EnvelopeMeta = {
+        kind: 'records', messageId, flow: flow.id, resource: flow.resource, from: group[0].from_dept ?? flow.source.department,
+        to: this.ctx.department, sequence: 0, count: group.length,
+      };
+      const records: WireRecord[] = group.map((i) => ({ key: i.record_key ?? '', version: i.version ?? '0', op: 'upsert', data: JSON.parse(i.record ?? '{}') }));
+      const p = this.prepare(meta, records);
+      const outcome = await retrying(signal, `replay into ${flow.id}`, () =>
+        this.ctx.db.transaction(async (tx) => {
+          const applied = await this.applyIsolating(tx, p.upserts);
+          const byKey = new Map(records.map((r) => [r.key, r]));
+          const rejects = [...p.rejects, ...applied.failed.map((f) => this.reject(meta, byKey.get(f.key)!, f.reason))];
+          await markReplayed(tx, group.map((i) => i.id));
+          await putQuarantine(tx, rejects);
+          await this.ctx.ledger.append(tx, [{
+            kind: 'replay', flow: flow.id, messageId, from: meta.from, to: meta.to, count: group.length, keys: records.map((r) => r.key),
+            detail: { stage: 'target', items: group.map((i) => i.id), written: applied.written, superseded: applied.superseded.length, rejectedAgain: rejects.length },
+          }]);
+          return { applied: records.length - rejects.length, again: rejects.length };
+        }));
+      result.applied += outcome.applied;
+      result.again += outcome.again;
+    }
+    return result;
+  }
+
+  private misrouted(meta: EnvelopeMeta): string | null {
+    const { flow } = this.ctx.binding;
+    const me = this.ctx.department;
+    if (meta.kind === 'receipt') return `a receipt arrived on the records queue of flow '${flow.id}'`;
+    if (meta.to !== me) return `addressed to department '${meta.to}', not '${me}'`;
+    if (meta.flow !== flow.id) return `for flow '${meta.flow}', which is not received on this queue (flow '${flow.id}')`;
+    if (meta.from !== flow.source.department) return `sent by '${meta.from}', but the source of flow '${flow.id}' is '${flow.source.department}'`;
+    if (meta.resource !== flow.resource) return `resource '${meta.resource}' is not the resource of flow '${flow.id}' (${flow.resource}), so its records cannot be checked here`;
+    return null;
+  }
+
+  /** Checks and maps the records before the transaction; keeps the newest copy of each key. */
+  private prepare(meta: EnvelopeMeta, records: WireRecord[]) {
+    const { binding } = this.ctx;
+    const rejects: QuarantineItem[] = [];
+    const latest = new Map<string, { upsert?: ApplyRecord; delete?: DeleteRecord; version: bigint }>();
+    for (const r of records) {
+      const version = BigInt(r.version);
+      const seen = latest.get(r.key);
+      if (seen && seen.version > version) continue;
+      if (r.op === 'delete') {
+        const reasons = binding.checkKey(r.data);
+        if (reasons.length) {
+          rejects.push(this.reject(meta, r, reasons.join('; ')));
+          continue;
+        }
+        const keyValues = binding.flow.source.key.map((k) => r.data[k]);
+        latest.set(r.key, { delete: { key: r.key, version, keyValues }, version });
+        continue;
+      }
+      const reasons = binding.check(r.data);
+      const columns = reasons.length ? null : toColumns(binding.target, r.data);
+      if (!columns?.ok) {
+        rejects.push(this.reject(meta, r, reasons.length ? reasons.join('; ') : (columns as { reason: string }).reason));
+        continue;
+      }
+      latest.set(r.key, { upsert: { key: r.key, version, values: columns.value }, version });
+    }
+    const kept = [...latest.values()];
+    return {
+      records,
+      rejects,
+      upserts: kept.flatMap((k) => (k.upsert ? [k.upsert] : [])),
+      deletes: kept.flatMap((k) => (k.delete ? [k.delete] : [])),
+      // older copies of a key within the batch
+      shadowed: records.length - rejects.length - kept.length,
+    };
+  }
+
+  private async applyRecords(tx: Tx, meta: EnvelopeMeta, raw: Raw, p: ReturnType<Applier['prepare']>): Promise<Applied> {
+    const { department } = this.ctx;
+    const applied = await this.applyIsolating(tx, p.upserts);
+    const removed = await applyDeletes(tx, this.ctx.binding, p.deletes);
+    const byKey = new Map(p.records.map((r) => [r.key, r]));
+    const rejects = [...p.rejects, ...applied.failed.map((f) => this.reject(meta, byKey.get(f.key)!, f.reason))];
+    const superseded = applied.superseded.length + removed.superseded.length + p.shadowed;
+    const rejectedKeys = new Set(rejects.map((q) => q.recordKey));
+    const entries: LedgerEntry[] = [{
+      kind: 'apply', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: p.records.length - rejects.length,
+      digest: sha256(raw.body), keys: [...byKey.keys()].filter((k) => !rejectedKeys.has(k)),
+      detail: { sequence: meta.sequence, written: applied.written, deleted: removed.removed || undefined, superseded },
+    }];
+    if (rejects.length) {
+      entries.push({
+        kind: 'reject', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: rejects.length,
+        keys: rejects.map((q) => q.recordKey ?? ''), detail: { reasons: summarize(rejects.map((q) => q.reason)) },
+      });
+      log.warn('records rejected', { flow: meta.flow, messageId: meta.messageId, rejected: rejects.length, first: rejects[0].reason });
+    }
+    return {
+      entries,
+      rejects,
+      receipt: {
+        kind: 'records', applied: p.records.length - rejects.length, superseded, rejected: rejects.length,
+        rejects: rejects.slice(0, 1000).map((q) => ({ key: q.recordKey ?? '', reason: q.reason })),
+      },
+    };
+  }
+
+  /**
+   * One transaction: the inbox claim first (a message applied before is recognised and only noted),
+   * then the work, its rejects, its receipt into the outbox, its ledger entries.
+   */
+  private async commit(meta: EnvelopeMeta, raw: Raw, signal: AbortSignal, work: (tx: Tx) => Promise<Applied>): Promise<void> {
+    const { db, ledger, department } = this.ctx;
+    const fresh = await retrying(signal, `apply ${meta.messageId} (flow ${meta.flow})`, () =>
+      db.transaction(async (tx) => {
+        if (!(await claimInbox(tx, meta.messageId, meta.flow, meta.from, tx.sql.isUniqueViolation))) return false;
+        const done = await work(tx);
+        await putQuarantine(tx, done.rejects);
+        if (done.receipt) {
+          const receipt: Receipt = { ...done.receipt, messageId: meta.messageId, flow: meta.flow, department };
+          const sealed = await seal(this.ctx.keyring, {
+            kind: 'receipt', messageId: randomUUID(), flow: meta.flow, resource: meta.resource,
+            from: department, to: meta.from, sequence: meta.sequence, count: receipt.applied,
+          }, receipt);
+          const item = outboxItem(sealed, this.ctx.topology.receiptsExchange, meta.from);
+          await putOutbox(tx, [item]);
+          tx.afterCommit(() => void this.ctx.relay.enqueue([item]));
+        }
+        await ledger.append(tx, done.entries);
+        return true;
+      }));
+    if (fresh) return;
+    // applied before: its receipt went out with it; note the redelivery for the auditors
+    await retrying(signal, `record duplicate ${meta.messageId}`, () =>
+      db.transaction((tx) => ledger.append(tx, [
+        { kind: 'duplicate', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: meta.count, digest: sha256(raw.body) },
+      ])));
+  }
+
+  private reject(meta: EnvelopeMeta, r: WireRecord, reason: string): QuarantineItem {
+    return {
+      stage: 'target', flow: meta.flow, from: meta.from, to: this.ctx.department, messageId: meta.messageId,
+      recordKey: r.key, version: BigInt(r.version), reason, record: r.data,
+    };
+  }
+
+  /**
+   * Applies the batch in one statement; if the database refuses it for its data (a value too long for
+   * a column, a constraint), applies record by record to find and reject exactly the bad ones.
+   */
+  async applyIsolating(tx: Tx, records: ApplyRecord[]): Promise<ApplyOutcome & { failed: { key: string; reason: string }[] }> {
+    const table = this.ctx.binding.table;
+    try {
+      return { ...(await tx.savepoint(() => tx.apply(table, records))), failed: [] };
+    } catch (err) {
+      if (!tx.sql.isDataError(err)) throw err;
+    }
+    const result = { written: 0, superseded: [] as string[], failed: [] as { key: string; reason: string }[] };
+    for (const r of records) {
+      try {
+        const o = await tx.savepoint(() => tx.apply(table, [r]));
+        result.written += o.written;
+        result.superseded.push(...o.superseded);
+      } catch (err) {
+        if (!tx.sql.isDataError(err)) throw err;
+        result.failed.push({ key: r.key, reason: `target database refused the record: ${errorMessage(err)}` });
+      }
+    }
+    return result;
+  }
+}
+
+/** Why a records body cannot be used, or null if it can. */
+function recordsProblem(payload: unknown, count: number): string | null {
+  const records = (payload as RecordsPayload | null)?.records;
+  if (!Array.isArray(records)) return 'body has no records list';
+  if (records.length !== count) return `body holds ${records.length} records but the signed header says ${count}`;
+  for (const [i, r] of records.entries()) {
+    if (!r || typeof r !== 'object') return `record ${i} is not an object`;
+    if (typeof r.key !== 'string' || !r.key) return `record ${i} has no key`;
+    if (typeof r.version !== 'string' || !/^-?\d+$/.test(r.version)) return `record ${i} has no valid version`;
+    if (r.op !== 'upsert' && r.op !== 'delete') return `record ${i} has unknown operation '${String(r.op)}'`;
+    if (!r.data || typeof r.data !== 'object' || Array.isArray(r.data)) return `record ${i} has no data`;
+  }
+  return null;
+}

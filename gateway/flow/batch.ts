@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { outboxItem, type OutboxItem } from '../bookkeeping/outbox';
+import type { QuarantineItem } from '../bookkeeping/quarantine';
+import type { FlowTarget } from '../config/model';
+import { sealJson, type Sealed } from '../envelope/envelope';
+import { versionOf, type WireValue } from '../indicators/codec';
+import type { LedgerEntry } from '../ledger/ledger';
+import type { ExtractContext } from './extract';
+import { isDeleted, keyText, projectFor, type WireRecord } from './records';
+import { matches } from './where';
+
+export type SealedBatch = Sealed & { keys: string[] };
+
+/** What a set of source records becomes: envelopes per target, quarantined records, ledger entries. */
+export interface Batch {
+  quarantine: QuarantineItem[];
+  /** records that failed the indicator set (no target gets them) */
+  quarantinedRecords: number;
+  /** per target: records whose code-table mapping failed */
+  quarantinedFor: Map<string, number>;
+  /** per target: records its `where` excludes */
+  filtered: Map<string, number>;
+  sealed: SealedBatch[];
+  outbox: OutboxItem[];
+  ledger: LedgerEntry[];
+  nextSequence: number;
+}
+
+/**
+ * Validates records (in the indicator vocabulary) and, for each target, filters, projects and maps
+ * them, then seals them into envelopes of at most batch_size records. A soft-deleted record travels
+ * to a target that deletes as a delete carrying only its key.
+ */
+export async function buildBatch(ctx: ExtractContext, records: Record<string, WireValue>[], firstSequence: number, only?: ReadonlySet<string>): Promise<Batch> {
+  const { binding, department } = ctx;
+  const { flow, set } = binding;
+  const targets = only ? flow.targets.filter((t) => only.has(t.department)) : flow.targets;
+  const quarantine: QuarantineItem[] = [];
+  const quarantinedFor = new Map<string, number>();
+  const filtered = new Map<string, number>();
+  const perTarget = new Map<string, WireRecord[]>(flow.targets.map((t) => [t.department, []]));
+  const targetQuarantine = new Map<string, QuarantineItem[]>();
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  let quarantinedRecords = 0;
+
+  for (const data of records) {
+    const key = keyText(flow.source.key.map((k) => data[k]));
+    const reasons = binding.check(data);
+    let version: bigint | null = null;
+    try {
+      version = versionOf(set.kind(flow.source.watermark), data[flow.source.watermark]);
+    } catch (err) {
+      reasons.push(`${flow.source.watermark}: ${(err as Error).message}`);
+    }
+    if (reasons.length || version === null) {
+      quarantinedRecords++;
+      quarantine.push({ stage: 'source', flow: flow.id, from: department, recordKey: key, version, reason: reasons.join('; '), record: data });
+      continue;
+    }
+    const deleted = flow.source.softDelete !== undefined && isDeleted(data[flow.source.softDelete]);
+    for (const target of targets) {
+      if (!matches(target.where, data)) {
+        bump(filtered, target.department);
+        continue;
+      }
+      if (deleted && target.onDelete === 'delete') {
+        if (target.mode === 'upsert') {
+          const keyData = Object.fromEntries(flow.source.key.map((k) => [k, data[k]]));
+          perTarget.get(target.department)!.push({ key, version: version.toString(), op: 'delete', data: keyData });
+        } else bump(filtered, target.department); // an append-only target keeps its history
+        continue;
+      }
+      const projected = projectFor(target, data);
+      if (!projected.ok) {
+        const item: QuarantineItem = { stage: 'source', flow: flow.id, from: department, to: target.department, recordKey: key, version, reason: projected.reason, record: data };
+        quarantine.push(item);
+        targetQuarantine.set(target.department, [...(targetQuarantine.get(target.department) ?? []), item]);
+        bump(quarantinedFor, target.department);
+        continue;
+      }
+      perTarget.get(target.department)!.push({ key, version: version.toString(), op: 'upsert', data: projected.value });
+    }
+  }
+
+  let sequence = firstSequence;
+  const sealed: SealedBatch[] = [];
+  for (const target of targets) {
+    for (const batch of chunks(perTarget.get(target.department)!, flow.source.batchSize, ctx.messageMaxBytes / 2)) {
+      sealed.push(await sealRecords(ctx, target, batch, sequence++));
+    }
+  }
+  const ledger: LedgerEntry[] = [];
+  const flowQuarantine = quarantine.filter((q) => q.to === undefined);
+  if (flowQuarantine.length) ledger.push(quarantineEntry(flow.id, department, undefined, flowQuarantine));
+  for (const [to, items] of targetQuarantine) ledger.push(quarantineEntry(flow.id, department, to, items));
+  for (const s of sealed) {
+    ledger.push({
+      kind: 'publish', flow: flow.id, messageId: s.meta.messageId, from: department, to: s.meta.to, count: s.meta.count,
+      digest: String(s.headers['dxg-sha256']), keys: s.keys, detail: { sequence: s.meta.sequence, bytes: s.body.length },
+    });
+  }
+  const outbox = sealed.map((s) => outboxItem(s, ctx.topology.recordsExchange, ctx.topology.flowRoute(s.meta.to, flow.id)));
+  return { quarantine, quarantinedRecords, quarantinedFor, filtered, sealed, outbox, ledger, nextSequence: sequence };
+}
+
+/** Batches of at most `max` records and `maxBytes` of JSON, each record serialised once. */
+function* chunks(records: WireRecord[], max: number, maxBytes: number): Generator<{ records: WireRecord[]; json: string[] }> {
+  let batch: WireRecord[] = [];
+  let json: string[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const text = JSON.stringify(r);
+    if (batch.length && (batch.length >= max || bytes + text.length > maxBytes)) {
+      yield { records: batch, json };
+      batch = [];
+      json = [];
+      bytes = 0;
+    }
+    batch.push(r);
+    json.push(text);
+    bytes += text.length;
+  }
+  if (batch.length) yield { records: batch, json };
+}
+
+async function sealRecords(ctx: ExtractContext, target: FlowTarget, chunk: { records: WireRecord[]; json: string[] }, sequence: number): Promise<SealedBatch> {
+  const { flow } = ctx.binding;
+  // the body is a RecordsPayload, written from the records' own serialisations
+  const sealed = await sealJson(ctx.keyring, {
+    kind: 'records', messageId: randomUUID(), flow: flow.id, resource: flow.resource,
+    from: ctx.department, to: target.department, sequence, count: chunk.records.length,
+  }, `{"records":[${chunk.json.join(',')}]}`);
+  return { ...sealed, keys: chunk.records.map((r) => r.key) };
+}
+
+function quarantineEntry(flow: string, from: string, to: string | undefined, items: QuarantineItem[]): LedgerEntry {
+  return {
+    kind: 'quarantine', flow, from, to, count: items.length, keys: items.map((q) => q.recordKey ?? ''),
+    detail: { reasons: summarize(items.map((q) => q.reason)) },
+  };
+}
+
+/** Distinct reasons with their counts, most frequent first, at most ten. */
+export function summarize(reasons: string[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 10));
+}

@@ -1,0 +1,153 @@
+import type { Database, Row, Tx } from '../../adapters/adapter';
+import { now } from '../bookkeeping/schema';
+import { sha256 } from '../envelope/envelope';
+import type { Keyring } from '../envelope/keys';
+
+/** Every step of an exchange, as the auditors name it. */
+export type LedgerKind =
+  | 'extract'      // rows read from the source table
+  | 'quarantine'   // records set aside at the source, with reasons
+  | 'publish'      // an envelope confirmed by the broker
+  | 'apply'        // an envelope applied at a target
+  | 'reject'       // records a target refused, with reasons
+  | 'receipt'      // a target's receipt recorded at the source
+  | 'dead-letter'  // a message that could not be processed, with the reason
+  | 'duplicate'    // a message delivered again, recognised and not applied twice
+  | 'reconcile'    // a part of a key reconciliation, sent or received
+  | 'delete'       // records deleted at a target because they were deleted at the source
+  | 'replay';      // quarantined items sent again
+
+export interface LedgerEntry {
+  kind: LedgerKind;
+  flow?: string;
+  messageId?: string;
+  from?: string;
+  to?: string;
+  count: number;
+  digest?: string;
+  keys?: readonly string[];
+  detail?: Record<string, unknown>;
+}
+
+export interface StoredEntry {
+  seq: string;
+  at: string;
+  kind: string;
+  flow: string | null;
+  message_id: string | null;
+  from_dept: string | null;
+  to_dept: string | null;
+  record_count: number;
+  digest: string | null;
+  record_keys: string | null;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+  signature: string;
+}
+
+const COLUMNS = ['seq', 'at', 'kind', 'flow', 'message_id', 'from_dept', 'to_dept', 'record_count', 'digest', 'record_keys', 'detail', 'prev_hash', 'hash', 'signature'] as const;
+
+/** The exact text an entry's hash covers: every column but the chain's own. */
+export function canonical(e: Omit<StoredEntry, 'hash' | 'signature' | 'prev_hash'>): string {
+  return JSON.stringify([
+    String(e.seq), e.at, e.kind, e.flow ?? null, e.message_id ?? null, e.from_dept ?? null, e.to_dept ?? null,
+    Number(e.record_count), e.digest ?? null, e.record_keys ?? null, e.detail ?? null,
+  ]);
+}
+
+export const chainHash = (prevHash: string, text: string): string => sha256(`${prevHash}\n${text}`);
+
+/**
+ * One department's ledger. Entries are appended inside the caller's transaction, so they commit or
+ * vanish with the work they record; once committed they also go to the audit feed, if there is one
+ * (the exchange's audit exchange, for a central auditor to follow).
+ */
+export class Ledger {
+  constructor(
+    private readonly keyring: Keyring,
+    readonly department: string,
+    private readonly feed?: (entries: StoredEntry[]) => void,
+  ) {}
+
+  async append(tx: Tx, entries: readonly LedgerEntry[]): Promise<StoredEntry[]> {
+    const stored = await appendLedger(tx, this.keyring, this.department, entries);
+    const feed = this.feed;
+    if (feed && stored.length) tx.afterCommit(() => feed(stored));
+    return stored;
+  }
+}
+
+/** The head row is locked first: entries chain in commit order, one writer at a time. */
+async function appendLedger(tx: Tx, keyring: Keyring, department: string, entries: readonly LedgerEntry[]): Promise<StoredEntry[]> {
+  if (entries.length === 0) return [];
+  const [head] = await tx.query<{ seq: string | number; hash: string }>(
+    tx.sql.forUpdate('SELECT seq, hash FROM dxg_ledger_head WHERE id = 1', 'dxg_ledger_head'),
+  );
+  let seq = BigInt(head.seq);
+  let prev = head.hash;
+  const at = now();
+  const stored: StoredEntry[] = entries.map((e) => {
+    seq += 1n;
+    const row = {
+      seq: seq.toString(),
+      at,
+      kind: e.kind,
+      flow: e.flow ?? null,
+      message_id: e.messageId ?? null,
+      from_dept: e.from ?? null,
+      to_dept: e.to ?? null,
+      record_count: e.count,
+      digest: e.digest ?? null,
+      record_keys: e.keys && e.keys.length ? e.keys.join('\n') : null,
+      detail: e.detail ? JSON.stringify(e.detail) : null,
+    };
+    const hash = chainHash(prev, canonical(row));
+    const entry = { ...row, prev_hash: prev, hash, signature: keyring.sign(department, hash) };
+    prev = hash;
+    return entry;
+  });
+  for (let i = 0; i < stored.length; i += 100) {
+    const chunk = stored.slice(i, i + 100);
+    await tx.execute(
+      `INSERT INTO dxg_ledger (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => `(${COLUMNS.map(() => '?').join(', ')})`).join(', ')}`,
+      chunk.flatMap((e) => COLUMNS.map((c) => e[c])),
+    );
+  }
+  await tx.execute('UPDATE dxg_ledger_head SET seq = ?, hash = ? WHERE id = 1', [seq.toString(), prev]);
+  return stored;
+}
+
+export interface VerifyResult {
+  checked: number;
+  broken?: { seq: string; reason: string };
+}
+
+/** Recomputes the chain and checks each signature with the department's public key. */
+export async function verifyLedger(db: Database, keyring: Keyring, department: string, pageSize = 5000): Promise<VerifyResult> {
+  let prev = '0'.repeat(64);
+  let expected = 1n;
+  let checked = 0;
+  for (;;) {
+    const rows = await db.query<Row & StoredEntry>(
+      db.sql.limit(`SELECT ${COLUMNS.join(', ')} FROM dxg_ledger WHERE seq >= ? ORDER BY seq`, pageSize),
+      [expected.toString()],
+    );
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const seq = BigInt(r.seq);
+      if (seq !== expected) return { checked, broken: { seq: expected.toString(), reason: `entry ${expected} is missing (next is ${seq})` } };
+      if (r.prev_hash !== prev) return { checked, broken: { seq: r.seq.toString(), reason: 'does not chain to the entry before it' } };
+      if (chainHash(prev, canonical(r)) !== r.hash) return { checked, broken: { seq: r.seq.toString(), reason: 'content does not match its hash (altered)' } };
+      if (!keyring.verify(department, r.hash, r.signature)) return { checked, broken: { seq: r.seq.toString(), reason: `signature does not verify with the key of '${department}'` } };
+      prev = r.hash;
+      expected += 1n;
+      checked++;
+    }
+  }
+  const [head] = await db.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM dxg_ledger_head WHERE id = 1');
+  if (head && (BigInt(head.seq) !== expected - 1n || head.hash !== prev)) {
+    return { checked, broken: { seq: String(head.seq), reason: 'entries after the last one present were removed (head does not match)' } };
+  }
+  return { checked };
+}

@@ -1,0 +1,24 @@
+/**
+ * Masking of personal data and secrets for operational logs and terminal output.
+ * The audit ledger keeps full record keys (auditors search by them); logs never do.
+ */
+const ID_NUMBER = /(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])/g;
+const MOBILE = /(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@/\s]+@/gi;
+
+export function maskText(text: string): string {
+  return text
+    .replace(URL_PASSWORD, '$1***@')
+    .replace(ID_NUMBER, '$1********$2')
+    .replace(MOBILE, '$1****$2');
+}
+
+export function maskDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskText(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return maskText(value.message);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);
+  return out;
+}

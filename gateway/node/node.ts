@@ -1,0 +1,212 @@
+import type { ConsumeMessage } from 'amqplib';
+import type { Database } from '../../adapters/adapter';
+import { connect } from '../../adapters';
+import { Consumer } from '../broker/consumer';
+import type { Broker } from '../broker/connection';
+import type { Publisher } from '../broker/publisher';
+import type { Topology } from '../broker/topology';
+import type { Project } from '../config/project';
+import type { Department, Flow } from '../config/model';
+import { markReplayed, type QuarantineRow } from '../bookkeeping/quarantine';
+import { EnvelopeError, open, type EnvelopeMeta } from '../envelope/envelope';
+import type { Keyring } from '../envelope/keys';
+import { DxgError } from '../errors';
+import { Applier } from '../flow/apply';
+import { bindSource, bindTarget, CatalogError } from '../flow/binding';
+import { claimsOf, DeadLetters, ENCODING, type Raw } from '../flow/dead-letters';
+import { Extractor } from '../flow/extract';
+import { ReceiptBook } from '../flow/receipts';
+import { Reconciler } from '../flow/reconcile';
+import { OutboxRelay } from '../flow/relay';
+import { Ledger } from '../ledger/ledger';
+import { auditFeed } from '../ledger/feed';
+import { log } from '../log';
+
+export interface NodeContext {
+  project: Project;
+  broker: Broker;
+  publisher: Publisher;
+  keyring: Keyring;
+  topology: Topology;
+}
+
+/**
+ * One department's exchange node (前置机): its database, the flows it sends (extractors), the flows
+ * it receives (appliers, one queue each), its receipts and dead letters, and its outbox relay.
+ */
+export class DepartmentNode {
+  readonly extractors = new Map<string, Extractor>();
+  readonly reconcilers = new Map<string, Reconciler>();
+  readonly appliers = new Map<string, Applier>();
+  readonly receipts: ReceiptBook;
+  readonly relay: OutboxRelay;
+  private readonly consumers: Consumer[] = [];
+  private readonly deadLetters: DeadLetters;
+  private readonly ledger: Ledger;
+
+  private constructor(
+    readonly department: Department,
+    readonly db: Database,
+    private readonly ctx: NodeContext,
+  ) {
+    this.ledger = new Ledger(ctx.keyring, department.id, auditFeed(ctx.publisher, ctx.topology, department.id));
+    this.deadLetters = new DeadLetters(db, this.ledger);
+    this.relay = new OutboxRelay(db, ctx.publisher, department.id);
+    const sent = new Map(ctx.project.flows.filter((f) => f.source.department === department.id).map((f) => [f.id, f]));
+    this.receipts = new ReceiptBook(db, this.ledger, sent, this.deadLetters);
+  }
+
+  /** Connects, checks every flow against the catalog, and prepares (not yet starts) the node. */
+  static async open(department: Department, ctx: NodeContext): Promise<DepartmentNode> {
+    const db = await connect(department.database, department.id);
+    try {
+      await requireBookkeeping(db, department.id);
+      const node = new DepartmentNode(department, db, ctx);
+      await node.bind();
+      return node;
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  get sends(): Flow[] {
+    return this.ctx.project.flows.filter((f) => f.source.department === this.department.id);
+  }
+
+  get receives(): Flow[] {
+    return this.ctx.project.flows.filter((f) => f.targets.some((t) => t.department === this.department.id));
+  }
+
+  private async bind(): Promise<void> {
+    const { project, keyring, topology } = this.ctx;
+    const problems: string[] = [];
+    const me = this.department.id;
+    for (const flow of this.sends) {
+      try {
+        const binding = await bindSource(this.db, flow, project.indicators.get(flow.resource)!);
+        const context = {
+          db: this.db, binding, keyring, ledger: this.ledger, department: me, topology, relay: this.relay, messageMaxBytes: project.config.broker.messageMaxBytes,
+        };
+        this.extractors.set(flow.id, new Extractor(context));
+        this.reconcilers.set(flow.id, new Reconciler(context));
+      } catch (err) {
+        if (err instanceof CatalogError) problems.push(...err.problems);
+        else throw err;
+      }
+    }
+    for (const flow of this.receives) {
+      const target = flow.targets.find((t) => t.department === me)!;
+      try {
+        const binding = await bindTarget(this.db, flow, target, project.indicators.get(flow.resource)!);
+        this.appliers.set(flow.id, new Applier({
+          db: this.db, binding, keyring, ledger: this.ledger, department: me, topology, deadLetters: this.deadLetters, relay: this.relay,
+        }));
+      } catch (err) {
+        if (err instanceof CatalogError) problems.push(...err.problems);
+        else throw err;
+      }
+    }
+    if (problems.length) throw new CatalogError(problems);
+  }
+
+  /** Delivers what a previous run left in the outbox, then starts consuming. */
+  async start(): Promise<void> {
+    const { broker, topology, project } = this.ctx;
+    const { prefetch } = project.config.broker;
+    await this.relay.recover();
+    this.relay.sweep();
+    const me = this.department.id;
+    // batches apply two at a time (the version guard makes their order irrelevant); a key set's parts
+    // must each see everything before them, so they run alone
+    const records = { prefetch, concurrency: Math.min(2, prefetch), exclusive: (msg: ConsumeMessage) => msg.properties.headers?.['dxg-kind'] === 'reconcile' };
+    for (const [flowId, applier] of this.appliers) {
+      this.consumers.push(new Consumer(broker, topology.flowQueue(me, flowId), records, (msg, signal) => this.onMessage(msg, signal, (m, p, raw) => applier.handle(m, p, raw, signal))));
+    }
+    this.consumers.push(new Consumer(broker, topology.receiptQueue(me), { prefetch, concurrency: 1 }, (msg, signal) => this.onMessage(msg, signal, (m, p, raw) => this.receipts.handle(m, p, raw, signal))));
+    this.consumers.push(new Consumer(broker, topology.deadQueue(me), { prefetch: 1, concurrency: 1 }, (msg, signal) => this.onBrokerDeadLetter(msg, signal)));
+    for (const c of this.consumers) await c.start();
+  }
+
+  /**
+   * Stops consuming and lets the work in hand finish (a cycle's page, a message), waiting at most
+   * `graceMs` before interrupting it (unfinished work is redone after a restart: nothing is lost);
+   * then lets the outbox drain briefly and closes.
+   */
+  async stop(now = false, graceMs = 10_000): Promise<void> {
+    const finishing = Promise.all([...this.consumers.map((c) => c.stop()), ...[...this.extractors.values()].map((e) => e.idle())]);
+    const grace = now ? 0 : graceMs;
+    const finished = await Promise.race([finishing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), grace).unref())]);
+    if (!finished) {
+      log.warn('work in hand not finished in time; interrupting it (it is redone after restart)', { department: this.department.id });
+      await Promise.all(this.consumers.map((c) => c.stop(true)));
+    }
+    if (!now) await Promise.race([this.relay.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    this.relay.stop();
+    await this.db.close().catch(() => undefined);
+  }
+
+  private async onMessage(
+    msg: ConsumeMessage,
+    signal: AbortSignal,
+    next: (meta: EnvelopeMeta, payload: unknown, raw: Raw) => Promise<void>,
+  ): Promise<void> {
+    const raw: Raw = { headers: (msg.properties.headers ?? {}) as Record<string, unknown>, contentEncoding: msg.properties.contentEncoding, body: msg.content };
+    let opened;
+    try {
+      opened = await open(this.ctx.keyring, { messageId: msg.properties.messageId, ...raw }, this.ctx.project.config.broker.messageMaxBytes);
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+      return this.deadLetters.store(claimsOf(msg.properties.messageId, raw.headers), raw, err.reason, signal);
+    }
+    await next(opened.meta, opened.payload, raw);
+  }
+
+  /** Messages the broker dead-lettered itself (delivery limit reached): stored like any dead letter. */
+  private async onBrokerDeadLetter(msg: ConsumeMessage, signal: AbortSignal): Promise<void> {
+    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
+    const death = (headers['x-death'] as Array<{ reason?: string; queue?: string; count?: number }> | undefined)?.[0];
+    const reason = death
+      ? `dead-lettered by the broker from ${death.queue}: ${death.reason === 'delivery_limit' ? `delivery limit reached (${this.ctx.project.config.broker.deliveryLimit} deliveries)` : death.reason}`
+      : `dead-lettered by the broker: ${String(headers['x-first-death-reason'] ?? 'unknown reason')}`;
+    await this.deadLetters.store(claimsOf(msg.properties.messageId, headers), { headers, contentEncoding: msg.properties.contentEncoding, body: msg.content }, reason, signal);
+  }
+
+  /**
+   * Puts dead letters back on this department's queue of their flow, as they arrived, once the cause
+   * is fixed (a public key installed, a mapping corrected); the node then handles them like any
+   * message, and the ledger shows the new attempt. Returns the ids sent, and why others could not be.
+   */
+  async replayDeadLetters(items: QuarantineRow[]): Promise<{ sent: string[]; refused: string[] }> {
+    const { topology, publisher } = this.ctx;
+    const out = { sent: [] as string[], refused: [] as string[] };
+    for (const item of items) {
+      if (!item.flow || !this.appliers.has(item.flow) || !item.body || !item.message_id) {
+        out.refused.push(`#${item.id}: ${!item.flow || !this.appliers.has(item.flow) ? `no queue here for flow '${item.flow ?? '?'}'` : 'nothing stored to send'}`);
+        continue;
+      }
+      const { [ENCODING]: encoding, 'x-death': _death, 'x-first-death-exchange': _x, 'x-first-death-queue': _q, 'x-first-death-reason': _r, ...headers } = JSON.parse(item.headers ?? '{}') as Record<string, unknown>;
+      await publisher.publish(topology.recordsExchange, topology.flowRoute(this.department.id, item.flow), item.body, {
+        messageId: item.message_id, headers: { ...headers, 'x-dxg-replay-of': item.id }, contentEncoding: typeof encoding === 'string' ? encoding : undefined,
+      });
+      await this.db.transaction(async (tx) => {
+        await markReplayed(tx, [item.id]);
+        await this.ledger.append(tx, [{
+          kind: 'replay', flow: item.flow!, messageId: item.message_id!, from: item.from_dept ?? undefined, to: this.department.id, count: 0,
+          detail: { stage: 'dead-letter', items: [item.id], reason: item.reason },
+        }]);
+      });
+      out.sent.push(item.message_id);
+    }
+    return out;
+  }
+}
+
+async function requireBookkeeping(db: Database, department: string): Promise<void> {
+  try {
+    await db.query('SELECT seq FROM dxg_ledger_head WHERE id = 1');
+  } catch {
+    throw new DxgError('DXG_CATALOG', `the gateway's tables are missing in the database (run: dxg init)`, `department ${department}`);
+  }
+  log.debug('bookkeeping present', { department });
+}
