@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Topology } from '../../gateway/broker/topology';
+import { loadProject } from '../../gateway/config/project';
+import { removeTopology } from './broker';
+
+const run = promisify(execFile);
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const DXG = join(ROOT, 'bin', 'dxg');
+export const BROKER_URL = process.env.DXG_TEST_BROKER_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface Department {
+  driver: string;
+  url: string;
+}
+
+/**
+ * A throw-away exchange on disk: exchange.yaml, flows/, keys/ (and schemas/ when given; otherwise the
+ * product's own indicator sets). The exchange name is unique, so its broker queues are its own.
+ */
+export class TestExchange {
+  readonly dir: string;
+  readonly name: string;
+
+  constructor(departments: Record<string, Department>, flows: Record<string, string>, schemas?: Record<string, object>, options: { brokerUrl?: string } = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), 'dxg-test-'));
+    this.name = `t${process.pid}x${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+    mkdirSync(join(this.dir, 'flows'));
+    const schemasDir = schemas ? join(this.dir, 'schemas') : join(ROOT, 'schemas');
+    if (schemas) {
+      mkdirSync(schemasDir);
+      for (const [name, s] of Object.entries(schemas)) writeFileSync(join(schemasDir, `${name}.json`), JSON.stringify(s, null, 2));
+    }
+    const depts = Object.entries(departments)
+      .map(([id, d]) => `  ${id}:\n    database: { driver: ${d.driver}, url: "${d.url}" }`)
+      .join('\n');
+    writeFileSync(join(this.dir, 'exchange.yaml'),
+      `exchange: ${this.name}\nbroker:\n  url: ${options.brokerUrl ?? BROKER_URL}\ndepartments:\n${depts}\nflows: flows\nschemas: ${schemasDir}\nkeys: keys\n`);
+    for (const [name, text] of Object.entries(flows)) writeFileSync(join(this.dir, 'flows', `${name}.yaml`), text);
+  }
+
+  get config(): string {
+    return join(this.dir, 'exchange.yaml');
+  }
+
+  /** Runs `dxg --config <this> ...args`; resolves with its output and exit code (never rejects on exit code). */
+  async dxg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [DXG, '--config', this.config, ...args], {
+        cwd: this.dir,
+        env: { ...process.env, DXG_LOG_FORMAT: 'json', DXG_LOG_LEVEL: process.env.DXG_LOG_LEVEL ?? 'warn' },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
+  /** `dxg ...` that must succeed; the failure message carries its output. */
+  async ok(...args: string[]): Promise<string> {
+    const r = await this.dxg(...args);
+    if (r.code !== 0) throw new Error(`dxg ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Removes the exchange's queues and exchanges from the broker. */
+  async destroy(): Promise<void> {
+    const { project } = loadProject(this.config);
+    if (!project) return;
+    const topology = new Topology(project.config.exchange, project.config.broker);
+    const queues = [...project.config.departments.keys()].flatMap((d) => [
+      topology.receiptQueue(d),
+      topology.deadQueue(d),
+      ...project.flows.filter((f) => f.targets.some((t) => t.department === d)).map((f) => topology.flowQueue(d, f.id)),
+    ]);
+    await removeTopology(project.config.exchange, queues);
+  }
+
+  /** keys generate + init */
+  async setUp(): Promise<void> {
+    await this.ok('keys', 'generate');
+    await this.ok('init');
+  }
+}

@@ -1,0 +1,135 @@
+import type { TestDatabase } from './databases';
+
+/**
+ * The test exchange's business tables: a source table of items with every value type, and two target
+ * tables (one granted every indicator, one only a few), in PostgreSQL or MariaDB dialect.
+ */
+export const ITEM_SET = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  properties: {
+    code: { type: 'string', pattern: '^[A-Z]{2}[0-9]{4}$' },
+    title: { type: 'string', minLength: 2, maxLength: 100 },
+    amount: { type: ['string', 'null'], format: 'decimal' },
+    qty: { type: ['integer', 'null'], minimum: 0 },
+    born: { type: ['string', 'null'], format: 'date' },
+    active: { type: ['boolean', 'null'] },
+    status: { type: 'string', enum: ['1', '2', '3'] },
+    updated_at: { type: 'string', format: 'date-time' },
+  },
+  required: ['code', 'title', 'status', 'updated_at'],
+  additionalProperties: false,
+};
+
+export const itemFlow = (src: string, full: string, part: string) => `flow: items
+title: 测试条目
+resource: test.item
+source:
+  department: ${src}
+  table: src_item
+  key: [code]
+  watermark: updated_at
+  page_size: 97
+  batch_size: 40
+  fields:
+    code: code
+    title: title
+    amount: amount
+    qty: qty
+    born: born
+    active: active
+    status: status
+    updated_at: updated_at
+targets:
+  - department: ${full}
+    table: t_full
+    fields: { code: code, title: title, amount: amount, qty: qty, born: born, active: active, status: status, updated_at: src_updated }
+  - department: ${part}
+    table: t_part
+    fields: { code: bh, title: mc, status: zt }
+    where: { status: { in: ["1", "2"] } }
+    codes: { status: { "1": "存续", "2": "在业" } }
+`;
+
+export async function createSource(db: TestDatabase): Promise<void> {
+  if (db.driver === 'postgres') {
+    await db.query(`CREATE TABLE src_item (code varchar(20) PRIMARY KEY, title varchar(100) NOT NULL, amount numeric(18,4), qty integer,
+      born date, active boolean, status varchar(2), updated_at timestamp(6) NOT NULL)`);
+    await db.query('CREATE INDEX src_item_wm ON src_item (updated_at, code)');
+    await db.query(`CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$`);
+    await db.query('CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON src_item FOR EACH ROW EXECUTE FUNCTION touch()');
+  } else {
+    await db.query(`CREATE TABLE src_item (code VARCHAR(20) PRIMARY KEY, title VARCHAR(100) NOT NULL, amount DECIMAL(18,4), qty INT,
+      born DATE, active TINYINT(1), status VARCHAR(2),
+      updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), INDEX (updated_at, code))`);
+  }
+}
+
+export async function createTargets(full: TestDatabase, part: TestDatabase): Promise<void> {
+  if (full.driver === 'postgres') {
+    await full.query(`CREATE TABLE t_full (code varchar(20) PRIMARY KEY, title varchar(100), amount numeric(18,4), qty integer, born date,
+      active boolean, status varchar(2), src_updated timestamp(6))`);
+  } else {
+    await full.query(`CREATE TABLE t_full (code VARCHAR(20) PRIMARY KEY, title VARCHAR(100), amount DECIMAL(18,4), qty INT, born DATE,
+      active TINYINT(1), status VARCHAR(2), src_updated DATETIME(6))`);
+  }
+  // mc is shorter than the indicator allows: long titles are refused by this database (a target-side rejection)
+  await part.query(part.driver === 'postgres'
+    ? 'CREATE TABLE t_part (bh varchar(20) PRIMARY KEY, mc varchar(10), zt varchar(10))'
+    : 'CREATE TABLE t_part (bh VARCHAR(20) PRIMARY KEY, mc VARCHAR(10), zt VARCHAR(10))');
+}
+
+export interface Item {
+  code: string;
+  title: string;
+  amount: string | null;
+  qty: number | null;
+  born: string | null;
+  active: boolean | null;
+  status: string;
+}
+
+/** Valid items with every kind of value, Chinese text, exact decimals, NULLs. */
+export function validItems(n: number, from = 0): Item[] {
+  return Array.from({ length: n }, (_, i) => {
+    const k = i + from;
+    return {
+      code: `AB${String(k).padStart(4, '0')}`,
+      title: `条目${k}`,
+      amount: k % 7 === 0 ? null : `${k * 13}.${String(k % 10000).padStart(4, '0')}`,
+      qty: k % 5 === 0 ? null : k,
+      born: k % 9 === 0 ? null : `19${String(50 + (k % 50)).padStart(2, '0')}-0${1 + (k % 9)}-1${k % 10}`,
+      active: k % 11 === 0 ? null : k % 2 === 0,
+      status: String(1 + (k % 3)),
+    };
+  });
+}
+
+export async function insertItems(db: TestDatabase, items: Item[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 200) {
+    const chunk = items.slice(i, i + 200);
+    const params = chunk.flatMap((r) => [r.code, r.title, r.amount, r.qty, r.born, r.active, r.status]);
+    const rows = chunk.map((_, j) => (db.driver === 'postgres'
+      ? `(${Array.from({ length: 7 }, (__, c) => `$${j * 7 + c + 1}`).join(', ')})`
+      : '(?, ?, ?, ?, ?, ?, ?)')).join(', ');
+    await db.query(`INSERT INTO src_item (code, title, amount, qty, born, active, status) VALUES ${rows}`, params);
+  }
+}
+
+/** A table's rows as text (as each engine prints them), keyed by the first column: independent of the gateway. */
+export async function snapshot(db: TestDatabase, table: 'src_item' | 't_full' | 't_part'): Promise<Map<string, Record<string, string | null>>> {
+  const cols: Record<string, string[]> = {
+    src_item: ['code', 'title', 'amount', 'qty', 'born', 'active', 'status', 'updated_at'],
+    t_full: ['code', 'title', 'amount', 'qty', 'born', 'active', 'status', 'src_updated'],
+    t_part: ['bh', 'mc', 'zt'],
+  };
+  const asText = (c: string) => {
+    if (c === 'updated_at' || c === 'src_updated') {
+      return db.driver === 'postgres' ? `to_char(${c}, 'YYYY-MM-DD HH24:MI:SS.US') AS ${c}` : `DATE_FORMAT(${c}, '%Y-%m-%d %H:%i:%s.%f') AS ${c}`;
+    }
+    if (c === 'active') return db.driver === 'postgres' ? `CASE WHEN active THEN '1' WHEN NOT active THEN '0' END AS active` : 'CAST(active AS CHAR) AS active';
+    return db.driver === 'postgres' ? `${c}::text AS ${c}` : `CAST(${c} AS CHAR) AS ${c}`;
+  };
+  const rows = await db.query<Record<string, string | null>>(`SELECT ${cols[table].map(asText).join(', ')} FROM ${table}`);
+  return new Map(rows.map((r) => [String(r[cols[table][0]]), r]));
+}

@@ -1,0 +1,183 @@
+import mysql from 'mysql2/promise';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { planChanges } from '../../gateway/demo/changes';
+import { generateEnterprises, generatePersons } from '../../gateway/demo/generate';
+import { MYSQL_SERVER, PG_SERVER } from '../helpers/databases';
+import { ROOT, TestExchange } from '../helpers/exchange';
+
+/**
+ * `dxg demo` as a newcomer runs it, on small numbers, against the shipped flows and indicator sets but
+ * databases and an exchange of its own. What the targets hold is predicted from the source tables and
+ * the generator's own labels (which records are flawed, which names too long, which deregistered).
+ */
+const SEED = 11;
+const N = 300;
+const tag = `${process.pid}_${Date.now().toString(36)}`;
+const ENGINES = { amr: 'postgres', tax: 'mysql', qs: 'postgres', police: 'mysql', civil: 'postgres' } as const;
+type Dept = keyof typeof ENGINES;
+const dbName = (d: string) => `dxg_demot_${tag}_${d}`;
+const urlOf = (d: Dept, name = dbName(d)) => `${ENGINES[d] === 'postgres' ? PG_SERVER : MYSQL_SERVER}/${name}`;
+const FLOWS = Object.fromEntries(['enterprise-basic', 'person-basic'].map((f) => [f, readFileSync(join(ROOT, 'flows', `${f}.yaml`), 'utf8')]));
+const TAX_STATUS: Record<string, string> = { '1': '存续', '2': '在业' };
+
+type Rows = Map<string, Record<string, string | null>>;
+
+/** Every value as text, booleans as 1/0 and timestamps with microseconds, whichever engine holds them. */
+async function read(d: Dept, sql: { postgres: string; mysql: string }): Promise<Rows> {
+  let rows: Record<string, unknown>[];
+  if (ENGINES[d] === 'postgres') {
+    const c = new Client({ connectionString: urlOf(d) });
+    await c.connect();
+    rows = (await c.query(sql.postgres)).rows;
+    await c.end();
+  } else {
+    const c = await mysql.createConnection({ uri: urlOf(d), dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+    [rows] = (await c.query(sql.mysql)) as unknown as [Record<string, unknown>[]];
+    await c.end();
+  }
+  const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  return new Map(rows.map((r) => {
+    const values = Object.values(r);
+    return [String(values[0]), Object.fromEntries(Object.entries(r).map(([k, v]) => [k, text(v)]))];
+  }));
+}
+
+const pg = (cols: string[], stamp: string, table: string) => `SELECT ${cols.map((c) => (c === stamp ? `to_char(${c}, 'YYYY-MM-DD HH24:MI:SS.US') AS ${c}` : `${c}::text AS ${c}`)).join(', ')} FROM ${table}`;
+const my = (cols: string[], stamp: string, table: string) => `SELECT ${cols.map((c) => (c === stamp ? `DATE_FORMAT(${c}, '%Y-%m-%d %H:%i:%s.%f') AS ${c}` : `CAST(${c} AS CHAR) AS ${c}`)).join(', ')} FROM ${table}`;
+const both = (cols: string[], stamp: string, table: string) => ({ postgres: pg(cols, stamp, table), mysql: my(cols, stamp, table) });
+const bools = (r: Record<string, string | null>, ...cols: string[]) => {
+  const out = { ...r };
+  for (const c of cols) if (out[c] !== null) out[c] = ['1', 'true', 't'].includes(out[c]!) ? '1' : '0';
+  return out;
+};
+
+async function scalar(d: Dept, sql: string): Promise<number> {
+  const rows = await read(d, { postgres: sql, mysql: sql });
+  return Number([...rows.keys()][0]);
+}
+
+describe('dxg demo', () => {
+  const enterprises = generateEnterprises(N, SEED);
+  const persons = generatePersons(N, SEED);
+  const changes = planChanges(enterprises, persons, SEED);
+  let ex: TestExchange;
+  let run: { code: number; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    ex = new TestExchange(Object.fromEntries(Object.entries(ENGINES).map(([d, driver]) => [d, { driver, url: urlOf(d as Dept) }])), FLOWS);
+    run = await ex.dxg('demo', '--enterprises', String(N), '--persons', String(N), '--seed', String(SEED));
+  });
+
+  afterAll(async () => {
+    await ex.destroy();
+    const admin = new Client({ connectionString: `${PG_SERVER}/postgres` });
+    await admin.connect();
+    const my = await mysql.createConnection(MYSQL_SERVER);
+    for (const [d, engine] of Object.entries(ENGINES)) {
+      if (engine === 'postgres') await admin.query(`DROP DATABASE IF EXISTS ${dbName(d)} WITH (FORCE)`);
+      else await my.query(`DROP DATABASE IF EXISTS ${dbName(d)}`);
+    }
+    await admin.end();
+    await my.end();
+  });
+
+  it('runs end to end and says the accounts reconcile and the ledgers verify', () => {
+    expect({ code: run.code, stderr: run.code ? run.stderr : '' }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^reconciled: /m);
+    expect(run.stdout).not.toMatch(/NOT reconciled|MISMATCH|BROKEN/);
+    for (const d of Object.keys(ENGINES)) expect(run.stdout).toMatch(new RegExp(`^  ${d}: \\d+ entries, chain and signatures intact$`, 'm'));
+    expect(run.stdout).toContain(`audit --key ${changes.renames[0].credit_code}`);
+  });
+
+  const entCols = ['credit_code', 'ent_name', 'legal_rep', 'reg_capital', 'status_code', 'est_date', 'industry_code', 'region_code', 'address', 'business_scope', 'employees', 'is_listed', 'updated_at'];
+  const sourceEnterprises = () => read('amr', both(entCols, 'updated_at', 'ent_registry'));
+  const flawedCodes = () => new Set(enterprises.filter((e) => e.flaw).map((e) => e.row.credit_code));
+
+  it('gives tax exactly the valid active enterprises, status translated, except the names its register refuses', async () => {
+    const source = await sourceEnterprises();
+    const flawed = flawedCodes();
+    const tooLong = new Set(enterprises.filter((e) => e.longName).map((e) => e.row.credit_code));
+    // deregistered enterprises left tax's `where` and erased ones left the source: the reconciliation withdrew both
+    const expected = new Map<string, Record<string, string | null>>();
+    for (const [code, r] of source) {
+      const status = r.status_code!;
+      if (flawed.has(code) || tooLong.has(code) || !TAX_STATUS[status]) continue;
+      expected.set(code, {
+        nsrsbh: code, nsrmc: r.ent_name, fddbr: r.legal_rep, zczb: r.reg_capital, zt: TAX_STATUS[status], clrq: r.est_date,
+        xzqh: r.region_code, scjydz: r.address,
+      });
+    }
+    const tax = await read('tax', both(['nsrsbh', 'nsrmc', 'fddbr', 'zczb', 'zt', 'clrq', 'xzqh', 'scjydz'], '', 'tax_taxpayer'));
+    expect(tax.size).toBe(expected.size);
+    expect(tax).toEqual(expected);
+    for (const r of changes.renames) expect(tax.get(r.credit_code)?.nsrmc).toBe(r.ent_name);
+    for (const e of changes.newEnterprises) expect(tax.get(e.credit_code)?.zt).toBe('存续');
+    for (const d of [...changes.deregistrations, ...changes.erasures]) expect(tax.has(d.credit_code)).toBe(false);
+
+    const rejected = await read('tax', both(['record_key', 'stage', 'reason'], '', 'dxg_quarantine'));
+    expect(new Set(rejected.keys())).toEqual(tooLong);
+    for (const r of rejected.values()) expect(r).toMatchObject({ stage: 'target', reason: expect.stringMatching(/target database refused the record: .*nsrmc/) });
+  });
+
+  it('gives quality supervision every valid enterprise in every status, as it is now', async () => {
+    const source = await sourceEnterprises();
+    const flawed = flawedCodes();
+    const expected = new Map([...source].filter(([code]) => !flawed.has(code)).map(([code, r]) => [code, bools({
+      uscc: code, name: r.ent_name, status: r.status_code, industry: r.industry_code, region: r.region_code, address: r.address,
+      scope: r.business_scope, employees: r.employees, listed: r.is_listed, source_updated_at: r.updated_at,
+    }, 'listed')]));
+    const qs = await read('qs', both(['uscc', 'name', 'status', 'industry', 'region', 'address', 'scope', 'employees', 'listed', 'source_updated_at'], 'source_updated_at', 'qs_enterprise'));
+    expect(new Map([...qs].map(([k, r]) => [k, bools(r, 'listed')]))).toEqual(expected);
+    expect(qs.size).toBe(N - flawed.size + changes.newEnterprises.length - changes.erasures.length);
+  });
+
+  it('gives civil affairs every valid person, deaths and moves of the second round included', async () => {
+    const source = await read('police', both(['sfzh', 'xm', 'xb', 'csrq', 'hjdqh', 'hyzk', 'swbz', 'swrq', 'dbbz', 'gxsj'], 'gxsj', 'rk_person'));
+    const flawed = new Set(persons.filter((p) => p.flaw).map((p) => p.row.sfzh));
+    const expected = new Map([...source].filter(([id]) => !flawed.has(id)).map(([id, r]) => [id, bools({
+      id_number: id, name: r.xm, gender: r.xb, birth_date: r.csrq, household_region: r.hjdqh, marital_status: r.hyzk,
+      deceased: r.swbz, death_date: r.swrq, low_income: r.dbbz, source_updated_at: r.gxsj,
+    }, 'deceased', 'low_income')]));
+    const civil = await read('civil', both(['id_number', 'name', 'gender', 'birth_date', 'household_region', 'marital_status', 'deceased', 'death_date', 'low_income', 'source_updated_at'], 'source_updated_at', 'mz_resident'));
+    expect(new Map([...civil].map(([k, r]) => [k, bools(r, 'deceased', 'low_income')]))).toEqual(expected);
+    for (const d of changes.deaths) expect(civil.get(d.sfzh)).toMatchObject({ death_date: d.swrq });
+    for (const m of changes.moves) expect(civil.get(m.sfzh)?.household_region).toBe(m.hjdqh);
+  });
+
+  it('quarantines at the source exactly the records generated with data errors, with reasons', async () => {
+    const ent = await read('amr', both(['record_key', 'stage', 'reason'], '', 'dxg_quarantine'));
+    expect(new Set(ent.keys())).toEqual(flawedCodes());
+    const people = await read('police', both(['record_key', 'stage', 'reason'], '', 'dxg_quarantine'));
+    expect(new Set(people.keys())).toEqual(new Set(persons.filter((p) => p.flaw).map((p) => p.row.sfzh)));
+    for (const q of [...ent.values(), ...people.values()]) expect(q).toMatchObject({ stage: 'source', reason: expect.stringMatching(/^\w+: /) });
+  });
+
+  it('sends only the changed records in the second round', async () => {
+    const extracted = (d: Dept) => scalar(d, "SELECT sum(record_count) AS n FROM dxg_ledger WHERE kind = 'extract'");
+    expect(await extracted('amr')).toBe(N + changes.renames.length + changes.deregistrations.length + changes.newEnterprises.length);
+    expect(await extracted('police')).toBe(N + changes.deaths.length + changes.moves.length);
+  });
+});
+
+describe('dxg demo with a database not named dxg_*', () => {
+  it('refuses before dropping anything', async () => {
+    const spared = (d: string) => `dxg_demot_${tag}_spared_${d}`;
+    const ex = new TestExchange({
+      amr: { driver: 'postgres', url: `${PG_SERVER}/${spared('amr')}` },
+      tax: { driver: 'mysql', url: `${MYSQL_SERVER}/taxdb_${tag}` },
+      qs: { driver: 'postgres', url: `${PG_SERVER}/${spared('qs')}` },
+      police: { driver: 'mysql', url: `${MYSQL_SERVER}/${spared('police')}` },
+      civil: { driver: 'postgres', url: `${PG_SERVER}/${spared('civil')}` },
+    }, FLOWS);
+    const r = await ex.dxg('demo', '--enterprises', '200', '--persons', '200');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('department tax: the demo only resets databases named dxg_*');
+    const admin = new Client({ connectionString: `${PG_SERVER}/postgres` });
+    await admin.connect();
+    const { rows } = await admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`dxg_demot_${tag}_spared_%`]);
+    await admin.end();
+    expect(rows).toEqual([]);
+  });
+});

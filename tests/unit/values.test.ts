@@ -1,0 +1,81 @@
+import { kindOf, toWire, versionOf } from '../../gateway/indicators/codec';
+import { idCheckChar, isIdNumber, isUscc, usccCheckChar } from '../../gateway/indicators/formats';
+import { matches } from '../../gateway/flow/where';
+import { keyText } from '../../gateway/flow/records';
+import { maskText } from '../../gateway/mask';
+
+describe('identifier formats', () => {
+  it('accepts real check characters and refuses a changed one', () => {
+    // 91350100M000100Y43 is a published example code (GB 32100-2015 annex)
+    expect(isUscc('91350100M000100Y43')).toBe(true);
+    expect(isUscc('91350100M000100Y44')).toBe(false);
+    expect(isUscc('91350100M000100Y4')).toBe(false);
+    const base = '91110108MA01ABCD5';
+    expect(isUscc(base + usccCheckChar(base))).toBe(true);
+    // 11010519491231002X is the standard's own example
+    expect(isIdNumber('11010519491231002X')).toBe(true);
+    expect(isIdNumber('110105194912310021')).toBe(false);
+    expect(isIdNumber(`11010519490231002${idCheckChar('11010519490231002')}`)).toBe(false); // 31 February
+  });
+});
+
+describe('values as they travel', () => {
+  it('derives the kind from the indicator schema', () => {
+    expect(kindOf({ type: ['string', 'null'], format: 'date-time' })).toBe('datetime');
+    expect(kindOf({ type: 'string', format: 'decimal' })).toBe('decimal');
+    expect(kindOf({ type: ['integer', 'null'] })).toBe('integer');
+    expect(kindOf({ type: 'boolean' })).toBe('boolean');
+    expect(kindOf({ enum: ['1', '2'] })).toBe('string');
+  });
+
+  it('keeps decimals and big integers exact and turns MySQL 0/1 into booleans', () => {
+    expect(toWire('decimal', '12345678901234.5678')).toBe('12345678901234.5678');
+    expect(toWire('integer', '9007199254740993')).toBe('9007199254740993');
+    expect(toWire('integer', '42')).toBe(42);
+    expect(toWire('boolean', 1)).toBe(true);
+    expect(toWire('boolean', 0)).toBe(false);
+    expect(toWire('string', 7)).toBe('7');
+    expect(toWire('date', '2024-02-29')).toBe('2024-02-29');
+    expect(toWire('datetime', null)).toBeNull();
+  });
+
+  it('orders versions exactly to the microsecond, offsets included', () => {
+    const a = versionOf('datetime', '2024-03-01T10:00:00.000001');
+    const b = versionOf('datetime', '2024-03-01T10:00:00.000002');
+    expect(b - a).toBe(1n);
+    expect(versionOf('datetime', '2024-03-01T18:00:00+08:00')).toBe(versionOf('datetime', '2024-03-01T10:00:00Z'));
+    expect(versionOf('date', '1970-01-02')).toBe(86_400_000_000n);
+    expect(versionOf('integer', '123')).toBe(123n);
+    expect(() => versionOf('datetime', 'yesterday')).toThrow(/not a datetime/);
+  });
+
+  it('writes composite keys as JSON and single keys as text', () => {
+    expect(keyText(['91350100M000100Y43'])).toBe('91350100M000100Y43');
+    expect(keyText(['a', 1])).toBe('["a",1]');
+    expect(keyText(['x'.repeat(300)])).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('where', () => {
+  const record = { status: '1', capital: '500.5', region: null, listed: true };
+  it('evaluates each operator', () => {
+    expect(matches({ status: { in: ['1', '2'] } }, record)).toBe(true);
+    expect(matches({ status: { not_in: ['1'] } }, record)).toBe(false);
+    expect(matches({ status: 1 }, record)).toBe(true);
+    expect(matches({ capital: { gt: 100 } }, record)).toBe(true);
+    expect(matches({ capital: { lte: '500.4' } }, record)).toBe(false);
+    expect(matches({ region: { is_null: true } }, record)).toBe(true);
+    expect(matches({ region: { ne: 'x' } }, record)).toBe(false); // NULL is not "not equal": it is unknown
+    expect(matches({ status: '1', listed: true }, record)).toBe(true);
+    expect(matches({ status: '1', listed: false }, record)).toBe(false);
+  });
+});
+
+describe('masking', () => {
+  it('hides identity numbers, mobile numbers and passwords in URLs', () => {
+    expect(maskText('person 11010519491231002X failed')).toBe('person 110105********002X failed');
+    expect(maskText('call 13812345678')).toBe('call 138****5678');
+    expect(maskText('postgres://dxg:secret@db/x')).toBe('postgres://dxg:***@db/x');
+    expect(maskText('uscc 91350100M000100Y43')).toBe('uscc 91350100M000100Y43');
+  });
+});
