@@ -14,6 +14,9 @@ import { sleep, type OutboxRelay } from './relay';
 /** The channel a notifying source signals a flow's writes on. */
 export const changeChannel = (flow: string): string => `dxg_${flow}`;
 
+/** The longest a woken flow waits before looking again at rows an open transaction holds back. */
+const MAX_WAKE_BACKOFF_MS = 5_000;
+
 export interface TargetCount {
   published: number;
   messages: number;
@@ -66,6 +69,9 @@ export class Extractor {
   private running: Promise<CycleStats> | null = null;
   private fullRun: Promise<CycleStats> | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
+  /** when the latest notification's rows are past their settle time */
+  private wakeDue = 0;
+  private wakeBackoff = 0;
 
   constructor(private readonly ctx: ExtractContext) {}
 
@@ -85,17 +91,36 @@ export class Extractor {
 
   /**
    * A write was committed at the source: run a cycle once the settle time has passed (the rows are
-   * below the horizon then), after the one running if any. Wakes while one is pending add nothing.
+   * below the horizon then), after the one running if any. A wake while one is pending moves it later
+   * (its rows need their settle time too). When an open transaction held the horizon below what was
+   * committed before the cycle, the cycle is tried again, backing off, until those rows are sent.
    */
   wake(signal: AbortSignal, onError: (err: unknown) => void): void {
-    if (this.wakeTimer || signal.aborted) return;
+    this.wakeDue = Date.now() + this.ctx.db.settleMs;
+    if (!this.wakeTimer && !signal.aborted) this.armWake(this.ctx.db.settleMs, signal, onError);
+  }
+
+  private armWake(delay: number, signal: AbortSignal, onError: (err: unknown) => void): void {
     this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null;
+      const early = this.wakeDue - Date.now();
+      if (early > 0 && !signal.aborted) return this.armWake(early, signal, onError);
+      const started = Date.now();
       void (async () => {
         await this.running?.catch(() => undefined);
+        const committed = await this.clock();
         await this.cycle({ signal });
-      })().catch(onError);
-    }, this.ctx.db.settleMs);
+        const heldBack = signal.aborted ? 0 : await this.heldBack(committed);
+        this.wakeBackoff = heldBack > 0 ? Math.min(Math.max(2 * this.wakeBackoff, 100), MAX_WAKE_BACKOFF_MS) : 0;
+      })()
+        .catch(onError)
+        .finally(() => {
+          this.wakeTimer = null;
+          if (signal.aborted) return;
+          // a notification that came during the cycle wants a cycle of its own
+          const wokenSince = this.wakeDue > started;
+          if (wokenSince || this.wakeBackoff) this.armWake(Math.max(this.wakeDue - Date.now(), this.wakeBackoff, 0), signal, onError);
+        });
+    }, delay);
     this.wakeTimer.unref();
   }
 
