@@ -11,6 +11,14 @@ import { sleep } from '../flow/relay';
 import { log } from '../log';
 import { DepartmentNode, type NodeContext } from './node';
 
+/** node-cron's own notices (a tick missed while the event loop was busy) go to the operational log, not the console. */
+const cronLogger = {
+  info: (m: string) => log.debug(m, { component: 'node-cron' }),
+  warn: (m: string) => log.debug(m, { component: 'node-cron' }),
+  error: (m: string | Error, err?: Error) => log.error(errorMessage(m), { component: 'node-cron', error: err && errorMessage(err) }),
+  debug: (m: string | Error) => log.debug(errorMessage(m), { component: 'node-cron' }),
+};
+
 export interface FlowRun {
   stats: CycleStats;
   /** rows stamped before the run that an open transaction in the source database still held back at its end */
@@ -203,14 +211,20 @@ export class Runtime {
     }
   }
 
+  /** A tick that comes while the job still runs is skipped quietly (node-cron's own guard warns on the console at every tick). */
   private every(expression: string, name: string, job: () => Promise<void>): void {
+    let busy = false;
     this.tasks.push(cron.schedule(expression, async () => {
+      if (busy) return;
+      busy = true;
       try {
         await job();
       } catch (err) {
         log.error(`${name} failed; the next run resumes from the checkpoint`, { error: errorMessage(err) });
+      } finally {
+        busy = false;
       }
-    }, { name, noOverlap: true }));
+    }, { name, logger: cronLogger }));
   }
 
   /** Drains: no new cycles, finish the page and the messages in hand, deliver the outbox, close. */

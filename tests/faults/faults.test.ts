@@ -63,8 +63,8 @@ async function runCase(spec: CaseSpec, scenario: (ctx: CaseContext) => Promise<C
     fx = await FaultExchange.create({ name: spec.key, broker, gateway, dir, seed: s, flow: spec.flow, ...spec.harness });
     const ctx: CaseContext = { fx, rand: new Random(s ^ 0x5bd1e995), broker, note: (faults, kr) => Object.assign(row, { faults, killsRestarts: kr }) };
     const outcome = (await scenario(ctx)) ?? {};
-    await fx.converge({ reconciledAfter: outcome.reconciledAfter });
-    row.verdict = await verify(fx, spec.deletes, outcome.gone);
+    const { quietSince } = await fx.converge({ reconciledAfter: outcome.reconciledAfter });
+    row.verdict = await verify(fx, quietSince, spec.deletes, outcome.gone);
   } catch (err) {
     row.failure = (err as Error).stack ?? String(err);
   } finally {

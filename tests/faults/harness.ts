@@ -173,10 +173,11 @@ export class FaultExchange {
    * Waits until the flow has nothing left to do: the checkpoint is past every source row, the source
    * outbox is empty and every envelope published has its receipt; and stays so for two polls.
    */
-  async converge(options: { timeoutMs?: number; stallMs?: number; reconciledAfter?: string } = {}): Promise<number> {
+  async converge(options: { timeoutMs?: number; stallMs?: number; reconciledAfter?: string } = {}): Promise<{ ms: number; quietSince: string }> {
     const { timeoutMs = 120_000, stallMs = 45_000, reconciledAfter } = options;
     const started = Date.now();
     let quiet = 0;
+    let quietSince = '';
     let last = '';
     let changed = Date.now();
     while (quiet < 2) {
@@ -185,7 +186,9 @@ export class FaultExchange {
       const now = JSON.stringify({ ...s, reconciled });
       if (now !== last) changed = Date.now();
       last = now;
+      const before = new Date().toISOString();
       quiet = s.behind === 0 && s.outbox === 0 && s.awaitingReceipt === 0 && s.targetOutbox === 0 && reconciled ? quiet + 1 : 0;
+      if (quiet === 1) quietSince = before;
       // a node's statement running for half a minute is a hang, and so is nothing moving for stallMs: say so at once
       const hung = Date.now() - started > 30_000 ? await this.slowStatements(30) : [];
       const stalled = Date.now() - changed > stallMs;
@@ -196,7 +199,7 @@ export class FaultExchange {
       }
       if (quiet < 2) await sleep(1000);
     }
-    return Date.now() - started;
+    return { ms: Date.now() - started, quietSince };
   }
 
   /** What is still in flight, from the bookkeeping tables. */
@@ -211,7 +214,8 @@ export class FaultExchange {
     return {
       behind,
       outbox: await n(this.src, 'SELECT count(*) AS n FROM dxg_outbox'),
-      awaitingReceipt: await n(this.src, `SELECT count(*) AS n FROM dxg_ledger l WHERE kind = 'publish'
+      // envelopes of records, and the closing parts of reconciliations (the scheduled ones keep coming)
+      awaitingReceipt: await n(this.src, `SELECT count(*) AS n FROM dxg_ledger l WHERE (kind = 'publish' OR (kind = 'reconcile' AND detail LIKE '%"last":true%'))
         AND NOT EXISTS (SELECT 1 FROM dxg_receipts r WHERE r.message_id = l.message_id)`),
       targetOutbox: (await n(this.qs, 'SELECT count(*) AS n FROM dxg_outbox')) + (await n(this.tax, 'SELECT count(*) AS n FROM dxg_outbox')),
     };

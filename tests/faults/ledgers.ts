@@ -6,6 +6,7 @@ import type { TestDatabase } from '../helpers/databases';
  * in the target's ledger; one apply per message; a receipt at the source for every message.
  */
 interface Entry {
+  at: string;
   kind: string;
   message_id: string | null;
   to_dept: string | null;
@@ -13,7 +14,7 @@ interface Entry {
   detail: string | null;
 }
 
-const entries = (db: TestDatabase) => db.query<Entry>('SELECT kind, message_id, to_dept, record_count, detail FROM dxg_ledger');
+const entries = (db: TestDatabase) => db.query<Entry>('SELECT at, kind, message_id, to_dept, record_count, detail FROM dxg_ledger');
 const sum = (list: Entry[], pred: (e: Entry) => boolean) => list.filter(pred).reduce((n, e) => n + Number(e.record_count), 0);
 
 export interface TargetFigures {
@@ -39,7 +40,12 @@ export interface LedgerFigures {
   problems: string[];
 }
 
-export async function ledgerFigures(source: TestDatabase, targets: Record<string, TestDatabase>): Promise<LedgerFigures> {
+/**
+ * `quietSince` (ISO): when the flow was last seen with nothing in flight. Reconciliations scheduled
+ * after it may still be under way while this looks, so only closing parts sent before it must have
+ * their receipts.
+ */
+export async function ledgerFigures(source: TestDatabase, targets: Record<string, TestDatabase>, quietSince: string): Promise<LedgerFigures> {
   const problems: string[] = [];
   const src = await entries(source);
   const extracts = src.filter((e) => e.kind === 'extract');
@@ -51,7 +57,7 @@ export async function ledgerFigures(source: TestDatabase, targets: Record<string
   if (src.some((e) => e.kind === 'dead-letter')) problems.push('the source ledger has dead-letter entries');
   const receiptSums = await source.query<{ to_dept: string; applied: string | number; rejected: string | number }>(
     "SELECT to_dept, sum(applied) AS applied, sum(rejected) AS rejected FROM dxg_receipts WHERE kind = 'records' GROUP BY to_dept");
-  const closings = src.filter((e) => e.kind === 'reconcile' && JSON.parse(e.detail ?? '{}').last === true);
+  const closings = src.filter((e) => e.kind === 'reconcile' && JSON.parse(e.detail ?? '{}').last === true && e.at < quietSince);
   const unanswered = closings.filter((e) => !receipts.has(e.message_id ?? ''));
   if (unanswered.length) problems.push(`${unanswered.length} closing reconciliation part(s) without a receipt, e.g. ${unanswered[0].message_id}`);
 
@@ -94,9 +100,11 @@ export async function ledgerFigures(source: TestDatabase, targets: Record<string
     if (strangers.length) problems.push(`${dept}: ${strangers.length} applied message(s) the source never published, e.g. ${strangers[0]}`);
     const noReceipt = [...publishedIds].filter((id) => !receipts.has(id));
     if (noReceipt.length) problems.push(`${dept}: ${noReceipt.length} published message(s) without a receipt at the source, e.g. ${noReceipt[0]}`);
-    const [inbox] = await db.query<{ n: string | number }>("SELECT count(*) AS n FROM dxg_inbox WHERE flow = 'registry'");
-    const handled = new Set([...appliedIds, ...tgt.filter((e) => e.kind === 'reconcile').map((e) => e.message_id ?? '')]);
-    if (Number(inbox.n) !== handled.size) problems.push(`${dept}: inbox holds ${inbox.n} message ids, its ledger ${handled.size} applied messages and key sets`);
+    // one statement, one snapshot: a key-set part may arrive meanwhile
+    const [inbox] = await db.query<{ inbox: string | number; handled: string | number }>(`SELECT
+      (SELECT count(*) FROM dxg_inbox WHERE flow = 'registry') AS inbox,
+      (SELECT count(DISTINCT message_id) FROM dxg_ledger WHERE kind IN ('apply', 'reconcile')) AS handled`);
+    if (Number(inbox.inbox) !== Number(inbox.handled)) problems.push(`${dept}: inbox holds ${inbox.inbox} message ids, its ledger ${inbox.handled} applied messages and key sets`);
     const r = receiptSums.find((x) => x.to_dept === dept);
     if (Number(r?.applied ?? 0) !== f.applied || Number(r?.rejected ?? 0) !== f.rejected) {
       problems.push(`${dept}: receipts say applied ${r?.applied ?? 0}, rejected ${r?.rejected ?? 0}; its ledger ${f.applied}, ${f.rejected}`);
