@@ -91,9 +91,11 @@ export class Extractor {
 
   /**
    * A write was committed at the source: run a cycle once the settle time has passed (the rows are
-   * below the horizon then), after the one running if any. A wake while one is pending moves it later
-   * (its rows need their settle time too). When an open transaction held the horizon below what was
-   * committed before the cycle, the cycle is tried again, backing off, until those rows are sent.
+   * below the horizon then), after the one running if any. Wakes while one is pending join it; those
+   * whose rows were not yet past their settle time when it started get a cycle of their own after it,
+   * so a steady stream of writes is taken a cycle at a time, never put off. When an open transaction
+   * held the horizon below what was committed before the cycle, the cycle is tried again, backing off,
+   * until those rows are sent.
    */
   wake(signal: AbortSignal, onError: (err: unknown) => void): void {
     this.wakeDue = Date.now() + this.ctx.db.settleMs;
@@ -102,8 +104,6 @@ export class Extractor {
 
   private armWake(delay: number, signal: AbortSignal, onError: (err: unknown) => void): void {
     this.wakeTimer = setTimeout(() => {
-      const early = this.wakeDue - Date.now();
-      if (early > 0 && !signal.aborted) return this.armWake(early, signal, onError);
       const started = Date.now();
       void (async () => {
         await this.running?.catch(() => undefined);
@@ -116,9 +116,9 @@ export class Extractor {
         .finally(() => {
           this.wakeTimer = null;
           if (signal.aborted) return;
-          // a notification that came during the cycle wants a cycle of its own
-          const wokenSince = this.wakeDue > started;
-          if (wokenSince || this.wakeBackoff) this.armWake(Math.max(this.wakeDue - Date.now(), this.wakeBackoff, 0), signal, onError);
+          // a notification whose rows were not yet past their settle time wants a cycle of its own
+          if (this.wakeDue > started) this.armWake(Math.max(this.wakeDue - Date.now(), 0), signal, onError);
+          else if (this.wakeBackoff) this.armWake(this.wakeBackoff, signal, onError);
         });
     }, delay);
     this.wakeTimer.unref();
