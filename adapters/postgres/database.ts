@@ -2,7 +2,7 @@ import { FieldDef, Pool, PoolClient } from 'pg';
 import type { DatabaseConfig } from '../../gateway/config/model';
 import type { ApplyOutcome, ApplyRecord, ChangeSource, ColumnInfo, Database, Position, Row, TableInfo, TargetTable, Tx } from '../adapter';
 import { CommitHooks, numberPlaceholders } from '../shared/keyset';
-import { apply } from './apply';
+import { apply, forgetStages } from './apply';
 import { describeQuery, describeTable } from './catalog';
 import { clock, countChanges, horizon, readChanges, scanKeys, SETTLE_MS } from './changes';
 import { listen, watch } from './notify';
@@ -64,6 +64,7 @@ export class PgDatabase implements Database {
       hooks.run();
       return result;
     } catch (err) {
+      forgetStages(client);
       try {
         await client.query('ROLLBACK');
       } catch (rollbackErr) {
@@ -111,6 +112,8 @@ export class PgDatabase implements Database {
 class PgTx implements Tx {
   readonly sql = postgresSql;
   private savepoints = 0;
+  /** staging tables this transaction has filled */
+  private readonly stages = new Set<string>();
 
   constructor(private readonly client: PoolClient, private readonly hooks: CommitHooks) {}
 
@@ -127,7 +130,7 @@ class PgTx implements Tx {
   }
 
   apply(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
-    return apply(this.client, target, records);
+    return apply(this.client, this.stages, target, records);
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
@@ -139,6 +142,7 @@ class PgTx implements Tx {
       return result;
     } catch (err) {
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      forgetStages(this.client);
       throw err;
     }
   }

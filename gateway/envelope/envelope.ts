@@ -9,6 +9,12 @@ const gunzipAsync = promisify(gunzip);
 /** Bodies larger than this travel gzip-encoded (bulk batches shrink five- to tenfold). */
 const GZIP_ABOVE = 8 * 1024;
 
+/**
+ * zlib's output chunk for a body of about this size: its default of 16 KiB costs a round trip to the
+ * thread pool per chunk, which made inflating a batch three times slower than the work itself.
+ */
+const chunkFor = (expected: number): number => Math.min(Math.max(2 ** Math.ceil(Math.log2(Math.max(expected, 1))), 64 * 1024), 4 * 1024 * 1024);
+
 export type MessageKind = 'records' | 'reconcile' | 'receipt';
 
 /** What an envelope says about itself; all of it is covered by the sender's signature. */
@@ -64,7 +70,7 @@ export function seal(keyring: Keyring, meta: EnvelopeMeta, payload: unknown): Pr
 export async function sealJson(keyring: Keyring, meta: EnvelopeMeta, text: string): Promise<Sealed> {
   const json = Buffer.from(text);
   const gzipped = json.length > GZIP_ABOVE;
-  const body = gzipped ? await gzipAsync(json, { level: 1 }) : json;
+  const body = gzipped ? await gzipAsync(json, { level: 1, chunkSize: chunkFor(json.length / 4) }) : json;
   const digest = sha256(body);
   const encoding = gzipped ? 'gzip' : 'identity';
   const headers = {
@@ -136,7 +142,7 @@ export async function open(
   }
   let json: Buffer;
   try {
-    json = encoding === 'gzip' ? await gunzipAsync(message.body, { maxOutputLength: maxBytes * 20 }) : message.body;
+    json = encoding === 'gzip' ? await gunzipAsync(message.body, { maxOutputLength: maxBytes * 20, chunkSize: chunkFor(message.body.length * 8) }) : message.body;
   } catch (err) {
     throw new EnvelopeError(`body cannot be decompressed: ${(err as Error).message}`);
   }

@@ -15,7 +15,7 @@ import type { TargetBinding } from './binding';
 import type { DeadLetters, Raw } from './dead-letters';
 import { applyDeletes, type DeleteRecord } from './deletes';
 import { applyKeyset, keysetProblem, type KeysetPayload } from './reconcile';
-import { toColumns, type RecordsPayload, type WireRecord } from './records';
+import { columnMapper, type RecordsPayload, type WireRecord } from './records';
 import type { OutboxRelay } from './relay';
 import { retrying } from './retry';
 
@@ -45,7 +45,11 @@ export interface Applied {
  * reconciliation go the same way.
  */
 export class Applier {
-  constructor(private readonly ctx: ApplyContext) {}
+  private readonly toColumns: ReturnType<typeof columnMapper>;
+
+  constructor(private readonly ctx: ApplyContext) {
+    this.toColumns = columnMapper(ctx.binding.target);
+  }
 
   /** Handles an envelope that passed signature verification. Returns once its outcome is durable. */
   async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
@@ -125,7 +129,7 @@ export class Applier {
         continue;
       }
       const reasons = binding.check(r.data);
-      const columns = reasons.length ? null : toColumns(binding.target, r.data);
+      const columns = reasons.length ? null : this.toColumns(r.data);
       if (!columns?.ok) {
         rejects.push(this.reject(meta, r, reasons.length ? reasons.join('; ') : (columns as { reason: string }).reason));
         continue;

@@ -6,7 +6,7 @@ import { sealJson, type Sealed } from '../envelope/envelope';
 import { versionOf, type WireValue } from '../indicators/codec';
 import type { LedgerEntry } from '../ledger/ledger';
 import type { ExtractContext } from './extract';
-import { isDeleted, keyText, projectFor, type WireRecord } from './records';
+import { isDeleted, keyText, projector, type WireRecord } from './records';
 import { matches } from './where';
 
 export type SealedBatch = Sealed & { keys: string[] };
@@ -41,6 +41,8 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   const perTarget = new Map<string, WireRecord[]>(flow.targets.map((t) => [t.department, []]));
   const targetQuarantine = new Map<string, QuarantineItem[]>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const projections = new Map(targets.map((t) => [t, projector(t)]));
+  const watermarkKind = set.kind(flow.source.watermark);
   let quarantinedRecords = 0;
 
   for (const data of records) {
@@ -48,7 +50,7 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
     const reasons = binding.check(data);
     let version: bigint | null = null;
     try {
-      version = versionOf(set.kind(flow.source.watermark), data[flow.source.watermark]);
+      version = versionOf(watermarkKind, data[flow.source.watermark]);
     } catch (err) {
       reasons.push(`${flow.source.watermark}: ${(err as Error).message}`);
     }
@@ -70,7 +72,7 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
         } else bump(filtered, target.department); // an append-only target keeps its history
         continue;
       }
-      const projected = projectFor(target, data);
+      const projected = projections.get(target)!(data);
       if (!projected.ok) {
         const item: QuarantineItem = { stage: 'source', flow: flow.id, from: department, to: target.department, recordKey: key, version, reason: projected.reason, record: data };
         quarantine.push(item);

@@ -248,10 +248,10 @@ export class Extractor {
   /** Source rows → records in the indicator vocabulary, typed as the indicator set declares. */
   private records(rows: Row[]): Record<string, WireValue>[] {
     const { flow, set } = this.ctx.binding;
-    const fields = Object.entries(flow.source.fields);
+    const fields = Object.entries(flow.source.fields).map(([indicator, column]) => [indicator, column, set.kind(indicator)] as const);
     return rows.map((row) => {
       const data: Record<string, WireValue> = {};
-      for (const [indicator, column] of fields) data[indicator] = toWire(set.kind(indicator), row[column]);
+      for (const [indicator, column, kind] of fields) data[indicator] = toWire(kind, row[column]);
       return data;
     });
   }

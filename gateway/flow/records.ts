@@ -35,32 +35,44 @@ export function keyText(values: readonly unknown[]): string {
 /** The indicators one target may see, mapped through its code tables; missing codes are reported. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-export function projectFor(target: FlowTarget, data: Record<string, WireValue>): Outcome<Record<string, WireValue>> {
-  const out: Record<string, WireValue> = {};
-  for (const indicator of Object.keys(target.fields)) out[indicator] = data[indicator] ?? null;
-  for (const [indicator, table] of Object.entries(target.codes)) {
-    const v = out[indicator];
-    if (v === null || v === undefined) continue;
-    if (!Object.prototype.hasOwnProperty.call(table, String(v))) {
-      return { ok: false, reason: `${indicator}: value ${JSON.stringify(v)} has no entry in the code table of target '${target.department}'` };
+type Codes = [indicator: string, table: Record<string, string | number | boolean>][];
+
+/** A missing entry in a target's code table, as the reason a record is set aside. */
+function missingCode(codes: Codes, data: Record<string, WireValue>, target: string): string | null {
+  for (const [indicator, table] of codes) {
+    const v = data[indicator];
+    if (v !== null && v !== undefined && !Object.prototype.hasOwnProperty.call(table, String(v))) {
+      return `${indicator}: value ${JSON.stringify(v)} has no entry in the code table of target '${target}'`;
     }
   }
-  return { ok: true, value: out };
+  return null;
 }
 
-/** Target column values for a record: indicator values renamed and passed through the code tables. */
-export function toColumns(target: FlowTarget, data: Record<string, WireValue>): Outcome<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const [indicator, column] of Object.entries(target.fields)) {
-    let v: unknown = data[indicator] ?? null;
-    const table = target.codes[indicator];
-    if (table && v !== null) {
-      if (!Object.prototype.hasOwnProperty.call(table, String(v))) {
-        return { ok: false, reason: `${indicator}: value ${JSON.stringify(v)} has no entry in the code table` };
-      }
-      v = table[String(v)];
+/** For one target (built once, used on every record): the indicators it may see, codes checked. */
+export function projector(target: FlowTarget): (data: Record<string, WireValue>) => Outcome<Record<string, WireValue>> {
+  const indicators = Object.keys(target.fields);
+  const codes: Codes = Object.entries(target.codes);
+  return (data) => {
+    const reason = missingCode(codes, data, target.department);
+    if (reason) return { ok: false, reason };
+    const out: Record<string, WireValue> = {};
+    for (const indicator of indicators) out[indicator] = data[indicator] ?? null;
+    return { ok: true, value: out };
+  };
+}
+
+/** For one target (built once): target column values of a record, renamed and passed through the code tables. */
+export function columnMapper(target: FlowTarget): (data: Record<string, WireValue>) => Outcome<Record<string, unknown>> {
+  const fields = Object.entries(target.fields).map(([indicator, column]) => [indicator, column, target.codes[indicator]] as const);
+  const codes: Codes = Object.entries(target.codes);
+  return (data) => {
+    const reason = missingCode(codes, data, target.department);
+    if (reason) return { ok: false, reason };
+    const out: Record<string, unknown> = {};
+    for (const [indicator, column, table] of fields) {
+      const v = data[indicator] ?? null;
+      out[column] = table && v !== null ? table[String(v)] : v;
     }
-    out[column] = v;
-  }
-  return { ok: true, value: out };
+    return { ok: true, value: out };
+  };
 }

@@ -76,6 +76,20 @@ export function toWire(kind: Kind, value: unknown): WireValue {
 /** Kinds a watermark may have: values the database sets on every write, ordered. */
 export const WATERMARK_KINDS: readonly Kind[] = ['datetime', 'date', 'integer'];
 
+/** The common shape, read without allocating: `YYYY-MM-DD[T ]HH:MM:SS[.ffffff]`, no offset. */
+const PLAIN_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
+
+function plainMicros(v: string): bigint {
+  const n = (from: number, len: number) => {
+    let x = 0;
+    for (let i = from; i < from + len; i++) x = x * 10 + v.charCodeAt(i) - 48;
+    return x;
+  };
+  const ms = Date.UTC(n(0, 4), n(5, 2) - 1, n(8, 2), n(11, 2), n(14, 2), n(17, 2));
+  const fraction = v.length > 20 ? n(20, v.length - 20) * 10 ** (26 - v.length) : 0;
+  return BigInt(ms) * 1000n + BigInt(fraction);
+}
+
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?)?([Zz]|([+-])(\d{2}):?(\d{2}))?$/;
 
 /**
@@ -84,6 +98,7 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(
  */
 export function versionOf(kind: Kind, value: unknown): bigint {
   if (kind === 'integer') return BigInt(value as string | number);
+  if (typeof value === 'string' && PLAIN_TIMESTAMP.test(value)) return plainMicros(value);
   const m = TIMESTAMP.exec(String(value));
   if (!m) throw new Error(`watermark value ${String(value)} is not a ${kind}`);
   const seconds = BigInt(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)) / 1000);
