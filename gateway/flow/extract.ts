@@ -14,9 +14,6 @@ import { sleep, type OutboxRelay } from './relay';
 /** The channel a notifying source signals a flow's writes on. */
 export const changeChannel = (flow: string): string => `dxg_${flow}`;
 
-/** The longest a woken flow waits before looking again at rows an open transaction holds back. */
-const MAX_WAKE_BACKOFF_MS = 5_000;
-
 export interface TargetCount {
   published: number;
   messages: number;
@@ -68,10 +65,6 @@ export interface CycleOptions {
 export class Extractor {
   private running: Promise<CycleStats> | null = null;
   private fullRun: Promise<CycleStats> | null = null;
-  private wakeTimer: NodeJS.Timeout | null = null;
-  /** when the latest notification's rows are past their settle time */
-  private wakeDue = 0;
-  private wakeBackoff = 0;
 
   constructor(private readonly ctx: ExtractContext) {}
 
@@ -90,38 +83,14 @@ export class Extractor {
   }
 
   /**
-   * A write was committed at the source: run a cycle once the settle time has passed (the rows are
-   * below the horizon then), after the one running if any. Wakes while one is pending join it; those
-   * whose rows were not yet past their settle time when it started get a cycle of their own after it,
-   * so a steady stream of writes is taken a cycle at a time, never put off. When an open transaction
-   * held the horizon below what was committed before the cycle, the cycle is tried again, backing off,
-   * until those rows are sent.
+   * A cycle after a commit notification (see ChangeWaker): after the one running, if any. Returns
+   * how many rows committed before it started are still above the horizon.
    */
-  wake(signal: AbortSignal, onError: (err: unknown) => void): void {
-    this.wakeDue = Date.now() + this.ctx.db.settleMs;
-    if (!this.wakeTimer && !signal.aborted) this.armWake(this.ctx.db.settleMs, signal, onError);
-  }
-
-  private armWake(delay: number, signal: AbortSignal, onError: (err: unknown) => void): void {
-    this.wakeTimer = setTimeout(() => {
-      const started = Date.now();
-      void (async () => {
-        await this.running?.catch(() => undefined);
-        const committed = await this.clock();
-        await this.cycle({ signal });
-        const heldBack = signal.aborted ? 0 : await this.heldBack(committed);
-        this.wakeBackoff = heldBack > 0 ? Math.min(Math.max(2 * this.wakeBackoff, 100), MAX_WAKE_BACKOFF_MS) : 0;
-      })()
-        .catch(onError)
-        .finally(() => {
-          this.wakeTimer = null;
-          if (signal.aborted) return;
-          // a notification whose rows were not yet past their settle time wants a cycle of its own
-          if (this.wakeDue > started) this.armWake(Math.max(this.wakeDue - Date.now(), 0), signal, onError);
-          else if (this.wakeBackoff) this.armWake(this.wakeBackoff, signal, onError);
-        });
-    }, delay);
-    this.wakeTimer.unref();
+  async catchUp(signal: AbortSignal): Promise<number> {
+    await this.running?.catch(() => undefined);
+    const committed = await this.clock();
+    await this.cycle({ signal });
+    return signal.aborted ? 0 : this.heldBack(committed);
   }
 
   /** The source database's clock now, in the watermark's terms. */
