@@ -7,26 +7,11 @@
  */
 import { address, orgCheckChar, personName, randomDate, tradeName } from '../gateway/demo/generate';
 import { Random } from '../gateway/demo/random';
-import { ENT_REGISTRY_FIELDS } from '../gateway/demo/tables';
+import { ENT_REGISTRY_FIELDS, type EntRegistryRow } from '../gateway/demo/tables';
 import { CITY, COMPANY_FORMS, COMPANY_INDUSTRIES, COOPERATIVES, DISTRICTS, SCOPE_TAIL } from '../gateway/demo/vocabulary';
 import { usccCheckChar } from '../gateway/indicators/formats';
 
-export interface Enterprise {
-  credit_code: string;
-  ent_name: string;
-  legal_rep: string | null;
-  reg_capital: string | null;
-  currency: string | null;
-  status_code: string;
-  est_date: string | null;
-  ent_type: string | null;
-  industry_code: string | null;
-  region_code: string | null;
-  address: string | null;
-  business_scope: string | null;
-  reg_authority: string | null;
-  employees: number | null;
-  is_listed: boolean | null;
+export interface Enterprise extends EntRegistryRow {
   updated_at: string;
 }
 

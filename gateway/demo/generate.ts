@@ -1,5 +1,6 @@
 import { idCheckChar, usccCheckChar } from '../indicators/formats';
 import { Random } from './random';
+import type { EntRegistryRow } from './tables';
 import {
   BIRTH_REGIONS, BRANCH_NAME, CITY, COMPANY_FORMS, COMPANY_INDUSTRIES, COMPOUND_SURNAMES, COOPERATIVES, DISTRICTS, GIVEN,
   SCOPE_TAIL, ORDINALS, SHOPS, SURNAMES, TRADE_NAME_CHARS, type CompanyForm, type District, type Industry,
@@ -9,23 +10,7 @@ import {
 export const AS_OF = '2024-12-31';
 
 /** A row of market regulation's register (ent_registry), as its business system writes it. */
-export interface Enterprise {
-  credit_code: string;
-  ent_name: string;
-  legal_rep: string;
-  reg_capital: string | null;
-  currency: string;
-  status_code: string;
-  est_date: string;
-  ent_type: string;
-  industry_code: string;
-  region_code: string;
-  address: string;
-  business_scope: string;
-  reg_authority: string;
-  employees: number;
-  is_listed: boolean;
-}
+export type Enterprise = EntRegistryRow;
 
 /** A row of public security's population register (rk_person). */
 export interface Person {
@@ -224,6 +209,7 @@ function spoilEnterprise(rng: Random, e: Enterprise, flaw: EnterpriseFlaw, codes
       return;
     case 'industry-code': {
       const code = e.industry_code;
+      if (!code) return;
       e.industry_code = rng.pick([code.slice(1), code.toLowerCase(), `${code.slice(0, 2)}${String.fromCharCode(0xff10 + Number(code[2]))}${code.slice(3)}`]);
       return;
     }

@@ -46,6 +46,25 @@ const entRegistry = table('ent_registry', (e) => `credit_code varchar(18) PRIMAR
   industry_code varchar(5), region_code char(6), address varchar(300), business_scope text, reg_authority varchar(100),
   employees integer, is_listed ${bool[e]}, ${entWatermark[e].column}`, (e) => entWatermark[e].after);
 
+/** A row of the enterprise register (ent_registry) as its DDL allows it, without the watermark the database sets. */
+export interface EntRegistryRow {
+  credit_code: string;
+  ent_name: string;
+  legal_rep: string | null;
+  reg_capital: string | null;
+  currency: string | null;
+  status_code: string;
+  est_date: string | null;
+  ent_type: string | null;
+  industry_code: string | null;
+  region_code: string | null;
+  address: string | null;
+  business_scope: string | null;
+  reg_authority: string | null;
+  employees: number | null;
+  is_listed: boolean | null;
+}
+
 /**
  * The register's column of each indicator of schemas/enterprise.basic.json, as flows/enterprise-basic.yaml
  * maps them: the bench and the fault-injection suite sync the same register, so their flows map it from here.

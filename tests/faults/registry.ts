@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../../gateway/demo/random';
-import { ENT_REGISTRY_FIELDS } from '../../gateway/demo/tables';
+import { ENT_REGISTRY_FIELDS, type EntRegistryRow } from '../../gateway/demo/tables';
 import { usccCheckChar } from '../../gateway/indicators/formats';
 import type { TestDatabase } from '../helpers/databases';
 import { ROOT } from '../helpers/exchange';
@@ -11,22 +11,7 @@ import { ROOT } from '../helpers/exchange';
  * `updated_at` the database sets on every write (a trigger with now() in PostgreSQL, ON UPDATE
  * CURRENT_TIMESTAMP(6) in MariaDB), and the rows generated into it.
  */
-export interface Enterprise {
-  credit_code: string;
-  ent_name: string;
-  legal_rep: string | null;
-  reg_capital: string | null;
-  currency: string | null;
-  status_code: string;
-  est_date: string | null;
-  ent_type: string;
-  industry_code: string | null;
-  region_code: string;
-  address: string | null;
-  business_scope: string | null;
-  reg_authority: string;
-  employees: number | null;
-  is_listed: boolean | null;
+export interface Enterprise extends EntRegistryRow {
   is_deleted: boolean;
 }
 
