@@ -22,7 +22,8 @@ function format(): winston.Logform.Format {
   return winston.format.combine(
     masking(),
     winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
-    winston.format.colorize(),
+    // colours only for a terminal: text logs sent to a file stay plain
+    ...(process.stderr.isTTY ? [winston.format.colorize()] : []),
     winston.format.printf((info) => {
       const { timestamp, level, message, ...rest } = info as Record<string | symbol, unknown>;
       delete rest[LEVEL as unknown as string];

@@ -1,4 +1,4 @@
-import type { Position, SqlExecutor, Tx } from '../../adapters/adapter';
+import type { Database, Position, SqlExecutor, Tx } from '../../adapters/adapter';
 import { now } from './schema';
 
 export interface Checkpoint {
@@ -46,4 +46,17 @@ export async function saveCheckpoint(tx: Tx, flow: string, from: Position | null
 
 export async function dropCheckpoint(db: SqlExecutor, flow: string): Promise<void> {
   await db.execute('DELETE FROM dxg_checkpoint WHERE flow = ?', [flow]);
+}
+
+/**
+ * Notes that a cycle ran and found nothing new, so `dxg status` shows when the flow was last polled;
+ * the position is untouched (a first checkpoint is created empty).
+ */
+export async function touchCheckpoint(db: Database, flow: string): Promise<void> {
+  if ((await db.execute('UPDATE dxg_checkpoint SET updated_at = ? WHERE flow = ?', [now(), flow])) === 1) return;
+  try {
+    await db.execute('INSERT INTO dxg_checkpoint (position, next_sequence, updated_at, flow) VALUES (?, ?, ?, ?)', [null, 1, now(), flow]);
+  } catch (err) {
+    if (!db.sql.isUniqueViolation(err)) throw err; // a page committed meanwhile: that says it too
+  }
 }

@@ -51,7 +51,8 @@ export interface QuarantineRow {
   record: string | null;
   headers: string | null;
   body: Buffer | null;
-  status: 'open' | 'replayed';
+  /** replayed: sent again; superseded: a newer version of the record has since gone through */
+  status: 'open' | 'replayed' | 'superseded';
   resolved_at: string | null;
 }
 
@@ -91,4 +92,27 @@ export async function markReplayed(tx: SqlExecutor, ids: readonly number[]): Pro
     const chunk = ids.slice(i, i + 500);
     await tx.execute(`UPDATE dxg_quarantine SET status = 'replayed', resolved_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [now(), ...chunk]);
   }
+}
+
+/**
+ * Closes the open items of these records (key → the version now going through) that hold this
+ * version or an older one: the record has been handled anew (a new item is set aside if it fails
+ * again), and replaying the old item would only bring an old version back. Returns how many.
+ */
+export async function supersede(tx: SqlExecutor, stage: Stage, flow: string, versions: ReadonlyMap<string, bigint>): Promise<number> {
+  const keys = [...versions.keys()];
+  const stale: number[] = [];
+  for (let i = 0; i < keys.length; i += 500) {
+    const chunk = keys.slice(i, i + 500);
+    const rows = await tx.query<{ id: number | string; record_key: string; version: string | number | null }>(
+      `SELECT id, record_key, version FROM dxg_quarantine WHERE flow = ? AND status = 'open' AND stage = ? AND record_key IN (${chunk.map(() => '?').join(', ')})`,
+      [flow, stage, ...chunk],
+    );
+    for (const r of rows) if (r.version !== null && BigInt(r.version) <= versions.get(r.record_key)!) stale.push(Number(r.id));
+  }
+  for (let i = 0; i < stale.length; i += 500) {
+    const chunk = stale.slice(i, i + 500);
+    await tx.execute(`UPDATE dxg_quarantine SET status = 'superseded', resolved_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [now(), ...chunk]);
+  }
+  return stale.length;
 }

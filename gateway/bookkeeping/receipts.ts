@@ -3,10 +3,12 @@ import { now } from './schema';
 
 /** What a target reports back about one envelope (回执). */
 export interface Receipt {
-  /** what was answered: a records envelope, or the last part of a key reconciliation */
-  kind: 'records' | 'reconcile';
-  /** the envelope this receipt answers */
+  /** what was answered: a records envelope, the last part of a key reconciliation, or a replay of rejected records */
+  kind: 'records' | 'reconcile' | 'replay';
+  /** the envelope this receipt answers (for a replay: the replay's own id) */
   messageId: string;
+  /** for a replay: the envelope whose rejected records were applied again */
+  replayOf?: string;
   flow: string;
   /** the target department */
   department: string;
@@ -21,7 +23,8 @@ export async function putReceipt(tx: SqlExecutor, r: Receipt, isDuplicate: (err:
   try {
     await tx.execute(
       'INSERT INTO dxg_receipts (message_id, kind, flow, to_dept, applied, rejected, superseded, received_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [r.messageId, r.kind, r.flow, r.department, r.applied, r.rejected, r.superseded, now(), r.rejects.length ? JSON.stringify(r.rejects) : null],
+      [r.messageId, r.kind, r.flow, r.department, r.applied, r.rejected, r.superseded, now(),
+        r.rejects.length || r.replayOf ? JSON.stringify({ replayOf: r.replayOf, rejects: r.rejects.length ? r.rejects : undefined }) : null],
     );
     return true;
   } catch (err) {

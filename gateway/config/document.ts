@@ -16,6 +16,12 @@ export class SourceDocument {
 
   private constructor(readonly path: string, readonly display: string, text: string) {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    // YAML would also take a trailing comma, single quotes or a comment: a .json file must be JSON
+    const invalid = path.endsWith('.json') ? jsonError(text) : null;
+    if (invalid) {
+      this.problems.push({ file: display, ...linePos(text, invalid.offset), message: `invalid JSON: ${invalid.message}`, severity: 'error' });
+      return;
+    }
     for (const e of this.doc.errors) this.problemAtOffset(e.pos[0], yamlMessage(e.message));
     for (const w of this.doc.warnings) this.problemAtOffset(w.pos[0], yamlMessage(w.message), 'warning');
   }
@@ -108,6 +114,25 @@ export class SourceDocument {
 
 function rangeStart(node: unknown): number | undefined {
   return (node as Node | null)?.range?.[0];
+}
+
+/** Where and why strict JSON parsing fails, or null. */
+function jsonError(text: string): { offset: number; message: string } | null {
+  try {
+    JSON.parse(text.replace(/^\uFEFF/, ''));
+    return null;
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = / in JSON at position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) + (text.startsWith('\uFEFF') ? 1 : 0) : text.length;
+    return { offset, message: message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of file') };
+  }
+}
+
+function linePos(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { line: before.split('\n').length, col: offset - lineStart + 1 };
 }
 
 /** The yaml package appends its own position and a code excerpt; we report positions ourselves. */

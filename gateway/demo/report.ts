@@ -5,7 +5,7 @@ import type { DemoChanges } from './changes';
 import type { GeneratedEnterprise, GeneratedPerson } from './generate';
 import type { Outcomes } from './outcomes';
 import type { SetAside } from './excerpt';
-import type { Reconciliation } from './reconcile';
+import type { FlowCounts } from '../ledger/counts';
 
 /** The printed report's pieces: plain text for the terminal, no data access. */
 
@@ -26,15 +26,17 @@ export function departmentsTable(project: Project, built: Map<string, BuiltDepar
   return renderTable(['department', 'name', 'engine', 'database', 'business table', ''], rows);
 }
 
-export function reconciliationTable(rows: Reconciliation[]): string {
+export function reconciliationTable(rows: FlowCounts[]): string {
   return renderTable(
     ['flow', 'from → to', 'extracted', '= published', '+ quarantined', '+ filtered', 'published', '= applied', '+ rejected', ''],
-    rows.map((r) => [r.flow, `${r.source} → ${r.target}`, r.extracted, r.published, r.quarantined, r.filtered, r.published, r.applied, r.rejected, r.problems.length ? 'MISMATCH' : 'ok']),
+    rows.map((r) => [r.flow, `${r.source} → ${r.target}`, r.extracted, r.published, r.quarantined, r.filtered, r.published, r.applied, r.rejected,
+      r.problems.length || r.awaitingReceipt ? 'MISMATCH' : 'ok']),
   );
 }
 
-export function verdict(rows: Reconciliation[]): string {
-  const problems = rows.flatMap((r) => r.problems.map((p) => `  ${r.flow} ${r.source} → ${r.target}: ${p}`));
+export function verdict(rows: FlowCounts[]): string {
+  const problems = rows.flatMap((r) => [...r.problems, ...(r.awaitingReceipt ? [`${r.awaitingReceipt} envelope(s) without a receipt`] : [])]
+    .map((p) => `  ${r.flow} ${r.source} → ${r.target}: ${p}`));
   if (problems.length === 0) {
     return 'reconciled: every extracted record was published, quarantined or filtered, and every published record was applied or\n'
       + "rejected — the source's receipts and each target's own ledger say the same.";

@@ -13,7 +13,7 @@ import { applyChanges, planChanges } from './changes';
 import { firstReasons } from './excerpt';
 import { generateEnterprises, generatePersons } from './generate';
 import { readOutcomes } from './outcomes';
-import { reconcile } from './reconcile';
+import { flowCounts } from '../ledger/counts';
 import {
   departmentsTable, describeChanges, heading, outcomesText, planted, reconciliationTable, renderHints, setAsideLines, SUMMARY_LEGEND, verdict,
 } from './report';
@@ -89,7 +89,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       // in the config's order, not the order the connections happened to open in
       const dbs = new Map([...project.config.departments.keys()].filter((d) => opened.has(d)).map((d) => [d, opened.get(d)!]));
       for (const [d, why] of unreachable) out(`(the ledger of ${d} is unavailable: ${why})`);
-      const accounts = await reconcile(project, dbs);
+      const accounts = await flowCounts(project, dbs);
       out(heading(6, 'Reconciliation, from the ledgers and receipts of the department databases'));
       out(reconciliationTable(accounts));
       out(verdict(accounts));
@@ -105,7 +105,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       out(`Ledger verification (\`${dxg}audit verify\`):`);
       const verified = await verifyLedgers(dbs, unreachable, keyring);
       out(verified.lines.map((l) => `  ${l}`).join('\n'));
-      return verified.broken === 0 && accounts.every((a) => a.problems.length === 0);
+      return verified.broken === 0 && accounts.every((a) => a.problems.length === 0 && a.awaitingReceipt === 0);
     });
 
     out(`\nNext:\n${renderHints([

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApplyOutcome, ApplyRecord, Database, Tx } from '../../adapters/adapter';
 import { claimInbox } from '../bookkeeping/inbox';
 import { outboxItem, putOutbox } from '../bookkeeping/outbox';
-import { markReplayed, putQuarantine, type QuarantineItem, type QuarantineRow } from '../bookkeeping/quarantine';
+import { markReplayed, putQuarantine, supersede, type QuarantineItem, type QuarantineRow } from '../bookkeeping/quarantine';
 import type { Receipt } from '../bookkeeping/receipts';
 import type { Topology } from '../broker/topology';
 import { errorMessage } from '../errors';
@@ -34,6 +34,8 @@ export interface ApplyContext {
 export interface Applied {
   entries: LedgerEntry[];
   rejects: QuarantineItem[];
+  /** the version of each record handled, which closes older items rejected for it */
+  versions?: Map<string, bigint>;
   receipt?: Omit<Receipt, 'messageId' | 'flow' | 'department'>;
 }
 
@@ -67,11 +69,11 @@ export class Applier {
    * code): each with the version it came with, so it never overwrites newer data. Records failing
    * again are quarantined anew; the ledger shows both attempts.
    */
-  async replay(items: QuarantineRow[], signal: AbortSignal): Promise<{ applied: number; again: number }> {
+  async replay(items: QuarantineRow[], signal: AbortSignal): Promise<{ applied: number; again: number; receipts: string[] }> {
     const { flow } = this.ctx.binding;
     const byMessage = new Map<string, QuarantineRow[]>();
     for (const i of items) byMessage.set(i.message_id ?? '', [...(byMessage.get(i.message_id ?? '') ?? []), i]);
-    const result = { applied: 0, again: 0 };
+    const result = { applied: 0, again: 0, receipts: [] as string[] };
     for (const [messageId, group] of byMessage) {
       const meta: EnvelopeMeta = {
         kind: 'records', messageId, flow: flow.id, resource: flow.resource, from: group[0].from_dept ?? flow.source.department,
@@ -86,14 +88,22 @@ export class Applier {
           const rejects = [...p.rejects, ...applied.failed.map((f) => this.reject(meta, byKey.get(f.key)!, f.reason))];
           await markReplayed(tx, group.map((i) => i.id));
           await putQuarantine(tx, rejects);
+          // the source learns the new outcome as it learnt the first: by a receipt
+          const replayId = randomUUID();
+          await this.sendReceipt(tx, meta, {
+            kind: 'replay', messageId: replayId, replayOf: messageId, flow: flow.id, department: this.ctx.department,
+            applied: records.length - rejects.length, superseded: applied.superseded.length, rejected: rejects.length,
+            rejects: rejects.slice(0, 1000).map((q) => ({ key: q.recordKey ?? '', reason: q.reason })),
+          });
           await this.ctx.ledger.append(tx, [{
             kind: 'replay', flow: flow.id, messageId, from: meta.from, to: meta.to, count: group.length, keys: records.map((r) => r.key),
-            detail: { stage: 'target', items: group.map((i) => i.id), written: applied.written, superseded: applied.superseded.length, rejectedAgain: rejects.length },
+            detail: { stage: 'target', items: group.map((i) => i.id), written: applied.written, superseded: applied.superseded.length, rejectedAgain: rejects.length, receipt: replayId },
           }]);
-          return { applied: records.length - rejects.length, again: rejects.length };
+          return { applied: records.length - rejects.length, again: rejects.length, receipt: replayId };
         }));
       result.applied += outcome.applied;
       result.again += outcome.again;
+      result.receipts.push(outcome.receipt);
     }
     return result;
   }
@@ -170,6 +180,7 @@ export class Applier {
     return {
       entries,
       rejects,
+      versions: newestVersions(p.records),
       receipt: {
         kind: 'records', applied: p.records.length - rejects.length, superseded, rejected: rejects.length,
         rejects: rejects.slice(0, 1000).map((q) => ({ key: q.recordKey ?? '', reason: q.reason })),
@@ -187,17 +198,9 @@ export class Applier {
       db.transaction(async (tx) => {
         if (!(await claimInbox(tx, meta.messageId, meta.flow, meta.from, tx.sql.isUniqueViolation))) return false;
         const done = await work(tx);
+        if (done.versions) await supersede(tx, 'target', meta.flow, done.versions);
         await putQuarantine(tx, done.rejects);
-        if (done.receipt) {
-          const receipt: Receipt = { ...done.receipt, messageId: meta.messageId, flow: meta.flow, department };
-          const sealed = await seal(this.ctx.keyring, {
-            kind: 'receipt', messageId: randomUUID(), flow: meta.flow, resource: meta.resource,
-            from: department, to: meta.from, sequence: meta.sequence, count: receipt.applied,
-          }, receipt);
-          const item = outboxItem(sealed, this.ctx.topology.receiptsExchange, meta.from);
-          await putOutbox(tx, [item]);
-          tx.afterCommit(() => void this.ctx.relay.enqueue([item]));
-        }
+        if (done.receipt) await this.sendReceipt(tx, meta, { ...done.receipt, messageId: meta.messageId, flow: meta.flow, department });
         await ledger.append(tx, done.entries);
         return true;
       }));
@@ -207,6 +210,17 @@ export class Applier {
       db.transaction((tx) => ledger.append(tx, [
         { kind: 'duplicate', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: meta.count, digest: sha256(raw.body) },
       ])));
+  }
+
+  /** A receipt (回执) for the source of `answered`, into the outbox with the work it reports on. */
+  private async sendReceipt(tx: Tx, answered: EnvelopeMeta, receipt: Receipt): Promise<void> {
+    const sealed = await seal(this.ctx.keyring, {
+      kind: 'receipt', messageId: randomUUID(), flow: answered.flow, resource: answered.resource,
+      from: this.ctx.department, to: answered.from, sequence: answered.sequence, count: receipt.applied,
+    }, receipt);
+    const item = outboxItem(sealed, this.ctx.topology.receiptsExchange, answered.from);
+    await putOutbox(tx, [item]);
+    tx.afterCommit(() => void this.ctx.relay.enqueue([item]));
   }
 
   private reject(meta: EnvelopeMeta, r: WireRecord, reason: string): QuarantineItem {
@@ -255,4 +269,14 @@ function recordsProblem(payload: unknown, count: number): string | null {
     if (!r.data || typeof r.data !== 'object' || Array.isArray(r.data)) return `record ${i} has no data`;
   }
   return null;
+}
+
+function newestVersions(records: WireRecord[]): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const r of records) {
+    const v = BigInt(r.version);
+    const held = out.get(r.key);
+    if (held === undefined || v > held) out.set(r.key, v);
+  }
+  return out;
 }

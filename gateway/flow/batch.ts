@@ -24,6 +24,8 @@ export interface Batch {
   outbox: OutboxItem[];
   ledger: LedgerEntry[];
   nextSequence: number;
+  /** the version of each record key, valid or not (newer than any item already set aside for it) */
+  versions: Map<string, bigint>;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   const targetQuarantine = new Map<string, QuarantineItem[]>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   const projections = new Map(targets.map((t) => [t, projector(t)]));
+  const versions = new Map<string, bigint>();
   const watermarkKind = set.kind(flow.source.watermark);
   let quarantinedRecords = 0;
 
@@ -54,6 +57,7 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
     } catch (err) {
       reasons.push(`${flow.source.watermark}: ${(err as Error).message}`);
     }
+    if (version !== null) versions.set(key, version);
     if (reasons.length || version === null) {
       quarantinedRecords++;
       quarantine.push({ stage: 'source', flow: flow.id, from: department, recordKey: key, version, reason: reasons.join('; '), record: data });
@@ -102,7 +106,7 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
     });
   }
   const outbox = sealed.map((s) => outboxItem(s, ctx.topology.recordsExchange, ctx.topology.flowRoute(s.meta.to, flow.id)));
-  return { quarantine, quarantinedRecords, quarantinedFor, filtered, sealed, outbox, ledger, nextSequence: sequence };
+  return { quarantine, quarantinedRecords, quarantinedFor, filtered, sealed, outbox, ledger, nextSequence: sequence, versions };
 }
 
 /** Batches of at most `max` records and `maxBytes` of JSON, each record serialised once. */

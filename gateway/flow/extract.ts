@@ -1,7 +1,7 @@
 import type { Database, Position, Row } from '../../adapters/adapter';
-import { dropCheckpoint, loadCheckpoint, saveCheckpoint } from '../bookkeeping/checkpoint';
+import { dropCheckpoint, loadCheckpoint, saveCheckpoint, touchCheckpoint } from '../bookkeeping/checkpoint';
 import { putOutbox } from '../bookkeeping/outbox';
-import { markReplayed, putQuarantine, type QuarantineRow } from '../bookkeeping/quarantine';
+import { markReplayed, putQuarantine, supersede, type QuarantineRow } from '../bookkeeping/quarantine';
 import type { Topology } from '../broker/topology';
 import type { Keyring } from '../envelope/keys';
 import { toWire, type WireValue } from '../indicators/codec';
@@ -20,6 +20,9 @@ export interface TargetCount {
   filtered: number;
   quarantined: number;
 }
+
+/** How often a flow with nothing to send notes that it was polled (dxg status: last run). */
+const TOUCH_MS = 60_000;
 
 /** What one extraction cycle did. */
 export interface CycleStats {
@@ -64,6 +67,8 @@ export interface CycleOptions {
  */
 export class Extractor {
   private running: Promise<CycleStats> | null = null;
+  /** when an empty cycle last noted itself in the checkpoint */
+  private touched = 0;
   private fullRun: Promise<CycleStats> | null = null;
 
   constructor(private readonly ctx: ExtractContext) {}
@@ -169,6 +174,10 @@ export class Extractor {
     }
     await committing;
     if (full && !signal?.aborted) await dropCheckpoint(db, checkpointId);
+    if (!full && stats.pages === 0 && Date.now() - this.touched > TOUCH_MS) {
+      await touchCheckpoint(db, checkpointId);
+      this.touched = Date.now();
+    }
     return stats;
   }
 
@@ -188,7 +197,10 @@ export class Extractor {
       const sent = batch.sealed.reduce((n, s) => n + s.meta.count, 0);
       const entry: LedgerEntry = {
         kind: 'replay', flow: binding.flow.id, from: department, to: to ?? undefined, count: group.length, keys: group.map((i) => i.record_key ?? ''),
-        detail: { stage: 'source', items: group.map((i) => i.id), sent, quarantinedAgain: batch.quarantine.length },
+        detail: {
+          stage: 'source', items: group.map((i) => i.id), sent, quarantinedAgain: batch.quarantine.length,
+          filtered: Object.fromEntries([...batch.filtered].filter(([, n]) => n > 0)),
+        },
       };
       await db.transaction(async (tx) => {
         await markReplayed(tx, group.map((i) => i.id));
@@ -207,6 +219,7 @@ export class Extractor {
   /** One page in one transaction: its quarantine, its envelopes, the checkpoint after it, its ledger entries. */
   private async commit(checkpointId: string, from: Position | null, to: Position, batch: Batch, entries: LedgerEntry[]): Promise<void> {
     await this.ctx.db.transaction(async (tx) => {
+      await supersede(tx, 'source', this.flowId, batch.versions);
       await putQuarantine(tx, batch.quarantine);
       await putOutbox(tx, batch.outbox);
       await saveCheckpoint(tx, checkpointId, from, to, batch.nextSequence);

@@ -29,7 +29,8 @@ export class ReceiptBook extends EventEmitter {
       : !flow ? `receipt for unknown flow '${meta.flow}'`
       : flow.source.department !== this.ledger.department ? `receipt for flow '${meta.flow}', whose source is '${flow.source.department}'`
       : !flow.targets.some((t) => t.department === meta.from) ? `receipt from '${meta.from}', which is not a target of flow '${meta.flow}'`
-      : !r || (r.kind !== 'records' && r.kind !== 'reconcile') || typeof r.messageId !== 'string' || !Number.isSafeInteger(r.applied) || !Number.isSafeInteger(r.rejected) || !Number.isSafeInteger(r.superseded) || !Array.isArray(r.rejects)
+      : !r || !['records', 'reconcile', 'replay'].includes(r.kind) || typeof r.messageId !== 'string' || !Number.isSafeInteger(r.applied) || !Number.isSafeInteger(r.rejected)
+        || !Number.isSafeInteger(r.superseded) || !Array.isArray(r.rejects) || (r.kind === 'replay' && typeof r.replayOf !== 'string')
         ? 'receipt body is malformed'
       : r.department !== meta.from || r.flow !== meta.flow ? 'receipt body contradicts its signed headers'
       : null;
@@ -37,9 +38,10 @@ export class ReceiptBook extends EventEmitter {
     const recorded = await retrying(signal, `record receipt for ${r.messageId}`, () =>
       this.db.transaction(async (tx) => {
         if (!(await putReceipt(tx, r, tx.sql.isUniqueViolation))) return false;
+        // a replay's receipt is entered under the envelope it replayed, so a record's trail shows it
         await this.ledger.append(tx, [{
-          kind: 'receipt', flow: r.flow, messageId: r.messageId, from: r.department, to: this.ledger.department, count: r.applied,
-          detail: { answers: r.kind === 'reconcile' ? 'reconcile' : undefined, rejected: r.rejected, superseded: r.superseded, receiptId: meta.messageId },
+          kind: 'receipt', flow: r.flow, messageId: r.replayOf ?? r.messageId, from: r.department, to: this.ledger.department, count: r.applied,
+          detail: { answers: r.kind === 'records' ? undefined : r.kind, replay: r.replayOf ? r.messageId : undefined, rejected: r.rejected, superseded: r.superseded, receiptId: meta.messageId },
         }]);
         return true;
       }));

@@ -137,7 +137,7 @@ export async function applyKeyset(tx: Tx, binding: TargetBinding, meta: Envelope
   if (deletes.length) {
     entries.push({
       kind: 'delete', flow, messageId: meta.messageId, from: meta.from, to: meta.to, count: deletes.length, keys: deletes.map((d) => d.key),
-      detail: { reason: 'hard delete: the key is no longer in the source table', run: p.run, rows: removed.removed },
+      detail: { reason: 'not in the key set the source sent for this target: deleted at the source, or no longer within the flow\'s where', run: p.run, rows: removed.removed },
     });
   }
   return { entries, rejects: [], receipt: { kind: 'reconcile', applied: deletes.length, superseded: removed.superseded.length, rejected: 0, rejects: [] } };

@@ -58,21 +58,34 @@ export class IndicatorSet {
         required: this.required.filter((r) => indicators.includes(r)),
         additionalProperties: false,
       });
-      check = (record) => (validate(record) ? [] : reasons(validate));
+      check = (record) => (validate(record) ? [] : reasons(validate, record));
       this.views.set(key, check);
     }
     return check;
   }
 }
 
-function reasons(validate: ValidateFunction): string[] {
+function reasons(validate: ValidateFunction, record: Record<string, unknown>): string[] {
   return (validate.errors ?? []).map((e: ErrorObject) => {
     const path = displayPath(pointerToPath(e.instancePath));
+    // the type it has, never the value: reasons reach logs, and values may be personal data
+    if (e.keyword === 'type') return `${path || 'record'}: ${e.message} (is ${typeName(valueAt(record, pointerToPath(e.instancePath)))})`;
     if (e.keyword === 'required') return `${(e.params as { missingProperty: string }).missingProperty}: is required`;
     if (e.keyword === 'additionalProperties') return `${(e.params as { additionalProperty: string }).additionalProperty}: is not granted to this side of the flow`;
     if (e.keyword === 'enum') return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     return `${path || 'record'}: ${e.message}`;
   });
+}
+
+function valueAt(record: unknown, path: (string | number)[]): unknown {
+  return path.reduce<unknown>((v, seg) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[seg] : undefined), record);
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a number';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** Loads indicator sets from a folder on demand and keeps them compiled. */

@@ -25,16 +25,46 @@ export async function readLedger(db: Database, filter: LedgerFilter): Promise<St
     where.push('at >= ?');
     params.push(filter.since);
   }
-  if (filter.key) {
+  const key = filter.key ? keyMatcher(filter.key) : null;
+  if (key) {
     where.push('record_keys LIKE ?');
-    // a pre-filter: wildcards stand in for characters LIKE treats specially; the exact match follows
-    params.push(`%${filter.key.replace(/[\\%_[\]]/g, '_')}%`);
+    params.push(key.like);
   }
   // newest first for the limit, then back to chronological order
   const sql = db.sql.limit(`SELECT * FROM dxg_ledger${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`, filter.limit);
   const rows = await db.query<StoredEntry & Record<string, unknown>>(sql, params);
-  const keyed = filter.key ? rows.filter((r) => (r.record_keys ?? '').split('\n').includes(filter.key!)) : rows;
+  const keyed = key ? rows.filter((r) => (r.record_keys ?? '').split('\n').some(key.matches)) : rows;
   return keyed.reverse();
+}
+
+/**
+ * A record key as someone types it: a single value, or a composite key as the ledger writes it
+ * (`["110101",1000403]`), with any spacing and quoting of its parts, or simply comma-separated
+ * (`110101,1000403`). `like` is a pre-filter for SQL (on the longest part; wildcards stand in for the
+ * characters LIKE treats specially); `matches` is the exact comparison with a stored key.
+ */
+export function keyMatcher(typed: string): { like: string; matches: (stored: string) => boolean } {
+  const parts = (text: string): string[] => {
+    if (text.startsWith('[')) {
+      try {
+        const values = JSON.parse(text) as unknown;
+        if (Array.isArray(values)) return values.map(String);
+      } catch {
+        // not a JSON array: the text itself
+      }
+    }
+    return [text];
+  };
+  const wanted = typed.startsWith('[') ? parts(typed.trim()) : [typed];
+  const alternatives = [wanted, ...(wanted.length === 1 && typed.includes(',') ? [typed.split(',').map((p) => p.trim())] : [])];
+  const longest = alternatives[alternatives.length - 1].reduce((a, b) => (b.length > a.length ? b : a));
+  return {
+    like: `%${longest.replace(/[\\%_[\]]/g, '_')}%`,
+    matches: (stored) => {
+      const have = parts(stored);
+      return alternatives.some((w) => w.length === have.length && w.every((v, i) => v === have[i]));
+    },
+  };
 }
 
 /** Entries about the given messages (the steps that followed a record's publication). */

@@ -20,7 +20,7 @@ export interface ReplayReport {
   /** records quarantined or rejected again, or dead letters that could not be sent */
   again: number;
   notes: string[];
-  /** envelopes whose receipts tell the outcome at the targets */
+  /** receipts that tell the outcome at the targets: of the envelopes sent again, or of a replay at a target */
   awaiting: string[];
 }
 
@@ -65,7 +65,7 @@ async function replayGroup(node: DepartmentNode, items: QuarantineRow[], runtime
     Object.assign(report, { done: r.sent, again: r.again, awaiting: r.messageIds });
   } else if (stage === 'target' && applier) {
     const r = await applier.replay(items, runtime.signal);
-    Object.assign(report, { done: r.applied, again: r.again });
+    Object.assign(report, { done: r.applied, again: r.again, awaiting: r.receipts });
   } else {
     report.again = items.length;
     report.notes.push(`flow '${flow}' is no longer ${stage === 'source' ? 'sent' : 'received'} by ${node.department.id}`);

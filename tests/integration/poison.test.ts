@@ -48,6 +48,17 @@ describe('poison, quarantine and replay', () => {
   });
 
   const queue = () => topology.flowQueue('full', 'items');
+  /** dxg status, one row per target: every record accounted for, first attempts and replays */
+  const status = async () => {
+    const rows = JSON.parse(await ex.ok('status', '--format', 'json')) as Record<string, number | string>[];
+    return new Map(rows.map((r) => [String(r.target), r]));
+  };
+  const balanced = (r: Record<string, number | string>) => {
+    const n = (k: string) => Number(r[k]);
+    expect(n('extracted') + n('replayedAtSource')).toBe(n('published') + n('quarantined') + n('filtered'));
+    expect(n('published') + n('replayedAtTarget')).toBe(n('applied') + n('rejected'));
+    expect(r.reconciled).toBe('yes');
+  };
   const envelope = async (overrides: Partial<Parameters<typeof seal>[1]>, payload: unknown) => {
     const messageId = randomUUID();
     const s = await seal(keyring, { kind: 'records', messageId, flow: 'items', resource: 'test.item', from: 'src', to: 'full', sequence: 1, count: 1, ...overrides }, payload);
@@ -100,6 +111,11 @@ describe('poison, quarantine and replay', () => {
     expect(JSON.parse(await ex.ok('quarantine', '--department', 'src', '--format', 'json'))).toEqual([]);
     const steps = JSON.parse(await ex.ok('audit', '--key', status3[0], '--format', 'json')) as { ledger: string; kind: string }[];
     expect(steps.map((s) => `${s.ledger}:${s.kind}`)).toEqual(expect.arrayContaining(['src:quarantine', 'src:replay', 'src:publish', 'part:apply']));
+    // the replayed records count once as quarantined (first attempt) and once as published (the replay)
+    const after = await status();
+    expect(after.get('part')).toMatchObject({ replayedAtSource: status3.length, quarantined: status3.length });
+    balanced(after.get('part')!);
+    balanced(after.get('full')!);
   });
 
   it('replays records a target refused once the target is fixed, and dead letters once the sender is known', async () => {
@@ -111,6 +127,10 @@ describe('poison, quarantine and replay', () => {
     await ex.ok('replay', '--department', 'part', '--stage', 'target');
     expect((await snapshot(part, 't_part')).get('AB0004')!.mc).toBe('一个超过十个字符长度的新标题');
     expect(await part.query("SELECT record_key FROM dxg_quarantine WHERE stage = 'target' AND status = 'open'")).toEqual([]);
+    // the source learns of the second attempt by a receipt, as of the first
+    const replayed = (await status()).get('part')!;
+    expect(replayed).toMatchObject({ replayedAtTarget: 2, rejected: 2 });
+    balanced(replayed);
 
     // the target node does not know the source's key yet: everything it gets is dead-lettered
     const pub = join(ex.dir, 'keys', 'src.pub');
@@ -127,6 +147,23 @@ describe('poison, quarantine and replay', () => {
     expect((await snapshot(full, 't_full')).get('AB0007')!.title).toBe('等待公钥');
     const replays = await full.query<{ n: string }>("SELECT count(*) AS n FROM dxg_ledger WHERE kind = 'replay'");
     expect(Number(replays[0].n)).toBeGreaterThan(0);
+  });
+
+  it('closes an item once its record is fixed at the source and goes through, instead of keeping the old version for replay', async () => {
+    await insertItems(src, [{ ...validItems(1, 900)[0], title: '短' }]); // one character: the indicator set wants two
+    await ex.ok('run', '--once');
+    const open = () => src.query<{ record_key: string; status: string }>("SELECT record_key, status FROM dxg_quarantine WHERE stage = 'source' AND record_key = 'AB0900'");
+    expect(await open()).toEqual([{ record_key: 'AB0900', status: 'open' }]);
+    await src.query("UPDATE src_item SET title = '修正后的标题' WHERE code = 'AB0900'");
+    await ex.ok('run', '--once');
+    expect((await snapshot(full, 't_full')).get('AB0900')!.title).toBe('修正后的标题');
+    expect(await open()).toEqual([{ record_key: 'AB0900', status: 'superseded' }]);
+    expect(JSON.parse(await ex.ok('quarantine', '--department', 'src', '--format', 'json'))).toEqual([]);
+    // part's copy of the envelope dead-lettered above is the one thing still without a receipt
+    expect((await status()).get('part')!.awaitingReceipt).toBe(1);
+    await ex.ok('replay', '--department', 'part', '--stage', 'dead-letter');
+    await ex.ok('run', '--once');
+    for (const row of (await status()).values()) balanced(row);
   });
 
   it('stops cleanly on SIGTERM, and at once on a second one, losing nothing', async () => {

@@ -143,6 +143,27 @@ describe('dxg validate', () => {
     expect(problems).toContain('schemas/ent.small.json:6:23: properties.name.type: must be equal to one of the allowed values');
   });
 
+  it('holds indicator sets to strict JSON, and says where it breaks', () => {
+    const exchange = EXCHANGE.replace(`schemas: ${join(ROOT, 'schemas')}`, 'schemas: schemas');
+    const flow = FLOW.replace('enterprise.basic', 'ent.small');
+    const schema = (body: string) => `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "properties": {
+${body}
+  }
+}
+`;
+    const fields = ['"uscc": { "type": "string" }', '"name": { "type": "string" }', '"status": { "type": "string" }', '"updated_at": { "type": "string", "format": "date-time" }'];
+    const check = (body: string) => validate({ 'exchange.yaml': exchange, 'flows/ent.yaml': flow, 'schemas/ent.small.json': schema(body) });
+    expect(check(fields.map((f) => `    ${f}`).join(',\n'))).toEqual([]);
+    // a trailing comma, single quotes and a comment are YAML, not JSON (the wording after the place is V8's)
+    const lines = fields.map((f) => `    ${f}`);
+    expect(check(`${lines.join(',\n')},`)).toEqual([expect.stringMatching(/^schemas\/ent\.small\.json:9:3: invalid JSON: /)]);
+    expect(check(lines.join(',\n').replace('"name"', "'name'"))).toEqual([expect.stringMatching(/^schemas\/ent\.small\.json:6:5: invalid JSON: /)]);
+    expect(check(`    // the code\n${lines.join(',\n')}`)).toEqual([expect.stringMatching(/^schemas\/ent\.small\.json:5:5: invalid JSON: /)]);
+  });
+
   it('takes indicator sets written in draft-07 as well as 2020-12, and says which it takes', () => {
     const exchange = EXCHANGE.replace(`schemas: ${join(ROOT, 'schemas')}`, 'schemas: schemas');
     const set = (dialect: string) => JSON.stringify({

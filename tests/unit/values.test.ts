@@ -1,7 +1,10 @@
+import { join } from 'node:path';
+import { IndicatorRegistry } from '../../gateway/indicators/registry';
 import { kindOf, toWire, versionOf } from '../../gateway/indicators/codec';
 import { idCheckChar, isIdNumber, isUscc, usccCheckChar } from '../../gateway/indicators/formats';
 import { matches } from '../../gateway/flow/where';
 import { keyText } from '../../gateway/flow/records';
+import { keyMatcher } from '../../gateway/ledger/query';
 import { maskText } from '../../gateway/mask';
 
 describe('identifier formats', () => {
@@ -59,6 +62,18 @@ describe('values as they travel', () => {
     expect(keyText(['a', 1])).toBe('["a",1]');
     expect(keyText(['x'.repeat(300)])).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
+
+  it('finds a composite key in the ledger however it is typed', () => {
+    const stored = keyText(['110102', 1000403]);
+    for (const typed of ['["110102",1000403]', '["110102", 1000403]', '["110102","1000403"]', '110102,1000403', '110102, 1000403']) {
+      const key = keyMatcher(typed);
+      expect(key.matches(stored)).toBe(true);
+      expect(stored).toContain(key.like.slice(1, -1));
+    }
+    expect(keyMatcher('110102,1000404').matches(stored)).toBe(false);
+    expect(keyMatcher('1000403').matches(stored)).toBe(false);
+    expect(keyMatcher('91350100M000100Y43').matches('91350100M000100Y43')).toBe(true);
+  });
 });
 
 describe('where', () => {
@@ -82,5 +97,19 @@ describe('masking', () => {
     expect(maskText('call 13812345678')).toBe('call 138****5678');
     expect(maskText('postgres://dxg:secret@db/x')).toBe('postgres://dxg:***@db/x');
     expect(maskText('uscc 91350100M000100Y43')).toBe('uscc 91350100M000100Y43');
+  });
+});
+
+describe('record checks', () => {
+  const set = new IndicatorRegistry(join(__dirname, '..', '..', 'schemas')).get('enterprise.basic')!;
+  const check = set.view(['uscc', 'name', 'status', 'employees', 'updated_at']);
+  const valid = { uscc: '91350100M000100Y43', name: '福州测试有限公司', status: '1', employees: 12, updated_at: '2024-03-01T10:00:00.123456' };
+
+  it('names the indicator at fault, and the type it had instead of its value', () => {
+    expect(check(valid)).toEqual([]);
+    expect(check({ ...valid, name: null })).toEqual(['name: must be string (is null)']);
+    expect(check({ ...valid, employees: '12' })).toEqual(['employees: must be integer,null (is a string)']);
+    expect(check({ ...valid, uscc: '91350100M000100Y44' })).toEqual(['uscc: must match format "uscc"']);
+    expect(check({ ...valid, updated_at: '2024-02-30T10:00:00' })).toEqual(['updated_at: must match format "date-time"']);
   });
 });

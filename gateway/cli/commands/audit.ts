@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Keyring } from '../../envelope/keys';
 import { DxgError } from '../../errors';
-import { project, write } from '../context';
+import { project, requireKnown, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderCsv } from '../table';
 import { collectTrail, trailTable, verifyLedgers, type TrailEntry } from '../trail';
@@ -28,6 +28,7 @@ export function registerAudit(program: Command): void {
     .action(async (opts: AuditOptions, cmd: Command) => {
       if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
       const p = project(cmd);
+      requireKnown(p, opts);
       const since = opts.since ? parseSince(opts.since) : undefined;
       const rows = await withDatabases(p, async (dbs, unreachable) => {
         for (const [d, why] of unreachable) process.stderr.write(`dxg: ledger of ${d} unavailable: ${why}\n`);

@@ -3,7 +3,7 @@ import { listQuarantine, type QuarantineRow, type Stage } from '../../bookkeepin
 import { DxgError } from '../../errors';
 import { Runtime } from '../../node/runtime';
 import { replay } from '../../node/replay';
-import { project, write } from '../context';
+import { project, requireKnown, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderCsv, renderTable } from '../table';
 
@@ -25,13 +25,14 @@ export function registerQuarantine(program: Command): void {
     .option('-f, --flow <id>', 'only this flow')
     .option('-d, --department <id>', "only this department's items")
     .option('--stage <stage>', `only ${STAGES.join(', ')}`)
-    .option('--all', 'also items already replayed')
+    .option('--all', 'also items already replayed, or superseded by a newer version of their record')
     .option('--format <format>', 'table, json or csv', 'table')
     .option('--limit <n>', 'items per department', '1000')
     .action(async (opts: ListOptions, cmd: Command) => {
       checkStage(opts.stage);
       if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
       const p = project(cmd);
+      requireKnown(p, opts);
       const rows = await withDatabases(p, async (dbs, unreachable) => {
         for (const [d, why] of unreachable) process.stderr.write(`dxg: quarantine of ${d} unavailable: ${why}\n`);
         const all: (QuarantineRow & { department: string })[] = [];
@@ -64,6 +65,7 @@ export function registerQuarantine(program: Command): void {
       checkStage(opts.stage);
       if (opts.id && !opts.department) throw new DxgError('DXG_USAGE', '--id needs --department: item ids are per department');
       const p = project(cmd);
+      requireKnown(p, opts);
       const runtime = await Runtime.start(p, { label: 'replay' });
       const receipts = runtime.collectReceipts();
       try {
@@ -71,7 +73,8 @@ export function registerQuarantine(program: Command): void {
         const missing = await receipts.wait(reports.flatMap((r) => r.awaiting), Number(opts.timeout) * 1000);
         const answered = [...receipts.arrived.values()];
         write(renderTable(['department', 'stage', 'flow', 'items', 'sent / applied', 'set aside again', 'notes'], reports.map((r) => {
-          const rejected = answered.filter((a) => r.awaiting.includes(a.messageId)).reduce((n, a) => n + a.rejected, 0);
+          // records sent again from a source are answered by the targets' receipts; a target's replay counts its own
+          const rejected = r.stage === 'source' ? answered.filter((a) => r.awaiting.includes(a.messageId)).reduce((n, a) => n + a.rejected, 0) : 0;
           const notes = [...r.notes, ...(rejected ? [`${rejected} rejected by the target (see dxg quarantine)`] : [])];
           return [r.department, r.stage, r.flow, r.items, r.done, r.again, notes.join('; ')];
         })));

@@ -4,9 +4,9 @@ import { outboxCount } from '../../bookkeeping/outbox';
 import { Broker } from '../../broker/connection';
 import { Topology } from '../../broker/topology';
 import type { Project } from '../../config/project';
-import { errorMessage } from '../../errors';
+import { DxgError, errorMessage } from '../../errors';
 import { bindSource } from '../../flow/binding';
-import { ledgerTotals } from '../../ledger/query';
+import { flowCounts, type FlowCounts } from '../../ledger/counts';
 import { project, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderTable } from '../table';
@@ -14,13 +14,15 @@ import { renderTable } from '../table';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('per flow and target: last run, checkpoint, rows behind, messages pending, applied / rejected / quarantined')
+    .description('per flow and target: last run, checkpoint, rows behind, messages pending, record counts and whether they reconcile')
     .option('--format <format>', 'table or json', 'table')
     .action(async (opts: { format: string }, cmd: Command) => {
+      if (!['table', 'json'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table or json, not '${opts.format}'`);
       const p = project(cmd);
       const depths = await queueDepths(p);
       const rows = await withDatabases(p, async (dbs, unreachable) => {
-        const out: Record<string, string | number>[] = [];
+        const counts = await flowCounts(p, dbs);
+        const out: StatusRow[] = [];
         for (const flow of p.flows) {
           const src = dbs.get(flow.source.department);
           if (!src) {
@@ -35,40 +37,45 @@ export function registerStatus(program: Command): void {
           } catch (err) {
             behind = `? (${errorMessage(err)})`;
           }
-          const totals = await ledgerTotals(src, flow.id);
-          const sum = (kind: string, to?: string | null) => totals.filter((t) => t.kind === kind && (to === undefined || t.to_dept === to)).reduce((n, t) => n + t.records, 0);
-          const receipts = await src.query<{ to_dept: string; applied: string | number; rejected: string | number; n: string | number }>(
-            "SELECT to_dept, sum(applied) AS applied, sum(rejected) AS rejected, count(*) AS n FROM dxg_receipts WHERE flow = ? AND kind = 'records' GROUP BY to_dept", [flow.id]);
           const pendingOutbox = await outboxCount(src, flow.id);
-          for (const t of flow.targets) {
-            const r = receipts.find((x) => x.to_dept === t.department);
-            const messages = totals.filter((x) => x.kind === 'publish' && x.to_dept === t.department).reduce((n, x) => n + x.entries, 0);
+          for (const c of counts.filter((x) => x.flow === flow.id)) {
+            const { flow: _f, source: _s, target, problems, ...figures } = c;
             out.push({
               flow: flow.id,
-              target: t.department,
+              target,
               lastRun: cp.updatedAt ?? 'never',
               checkpoint: cp.position ? String(cp.position.watermark) : '-',
               behind,
               outbox: pendingOutbox,
-              queued: depths.get(`${t.department}/${flow.id}`) ?? '?',
-              awaitingReceipt: messages - Number(r?.n ?? 0),
-              extracted: sum('extract'),
-              published: sum('publish', t.department),
-              applied: Number(r?.applied ?? 0),
-              rejected: Number(r?.rejected ?? 0),
-              quarantined: sum('quarantine', null) + sum('quarantine', t.department),
+              queued: depths.get(`${target}/${flow.id}`) ?? '?',
+              ...figures,
+              reconciled: problems.length ? problems.join('; ') : figures.awaitingReceipt ? 'receipts awaited' : 'yes',
             });
           }
         }
         return out;
       });
       if (opts.format === 'json') return write(JSON.stringify(rows, null, 2));
-      const head = ['flow', 'target', 'last run', 'checkpoint', 'behind', 'outbox', 'queued', 'awaiting receipt', 'published', 'applied', 'rejected', 'quarantined'];
-      write(renderTable(head, rows.map((r) => r.problem
-        ? [r.flow, r.target, String(r.problem), '', '', '', '', '', '', '', '', '']
-        : [r.flow, r.target, r.lastRun, r.checkpoint, r.behind, r.outbox, r.queued, r.awaitingReceipt, r.published, r.applied, r.rejected, r.quarantined])));
+      const head = ['flow', 'target', 'last run', 'checkpoint', 'behind', 'outbox', 'queued', 'awaiting receipt',
+        'extracted', 'filtered', 'quarantined', 'published', 'applied', 'rejected', 'replayed (source + target)', 'reconciled'];
+      write(renderTable(head, rows.map((r) => ('problem' in r)
+        ? [r.flow, r.target, r.problem, ...head.slice(3).map(() => '')]
+        : [r.flow, r.target, r.lastRun, r.checkpoint, r.behind, r.outbox, r.queued, r.awaitingReceipt, r.extracted, r.filtered, r.quarantined,
+          r.published, r.applied, r.rejected, r.replayedAtSource || r.replayedAtTarget ? `${r.replayedAtSource} + ${r.replayedAtTarget}` : 0, r.reconciled])));
+      write('extracted + replayed at the source = published + quarantined + filtered; published + replayed at the target = applied + rejected');
     });
 }
+
+type StatusRow = { flow: string; target: string; problem: string } | ({
+  flow: string;
+  target: string;
+  lastRun: string;
+  checkpoint: string;
+  behind: string | number;
+  outbox: number;
+  queued: string | number;
+  reconciled: string;
+} & Omit<FlowCounts, 'flow' | 'source' | 'target' | 'problems'>);
 
 async function queueDepths(p: Project): Promise<Map<string, number>> {
   const depths = new Map<string, number>();
