@@ -118,6 +118,11 @@ export interface SqlDialect {
   upsertOnAnyUniqueKey: boolean;
   /** the statement failed because of the data in it (too long, out of range, constraint), not the connection */
   isDataError(err: unknown): boolean;
+  /**
+   * The transaction lost a race with another one (a deadlock, a serialization failure, a lock
+   * timeout): it was rolled back and succeeds if simply run again.
+   */
+  isConflict(err: unknown): boolean;
 }
 
 export interface Database extends SqlExecutor {

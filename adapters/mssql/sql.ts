@@ -1,5 +1,6 @@
 import type { SqlDialect } from '../adapter';
 import { quoteName } from '../shared/keyset';
+import { hasCode } from '../shared/errors';
 
 export const quote = (identifier: string): string => `[${identifier.replace(/]/g, ']]')}]`;
 
@@ -51,6 +52,8 @@ export const mssqlSql: SqlDialect = {
   isUniqueViolation: (err) => UNIQUE.has(errorNumber(err) as number),
   // deadlocks (1205), lock timeouts (1222) and lost connections carry other numbers, or none
   isDataError: (err) => DATA_ERRORS.has(errorNumber(err) as number),
+  // deadlock victim, lock request timeout
+  isConflict: (err) => hasCode(err, 'number', new Set([1205, 1222])),
 };
 
 /** `SELECT … [ORDER BY …]` → `SELECT TOP (n) …`: TOP takes the first n rows in the ORDER BY's order. */

@@ -1,4 +1,5 @@
 import type { SqlDialect } from '../adapter';
+import { hasCode } from '../shared/errors';
 
 export const quote = (identifier: string): string => `\`${identifier.replace(/`/g, '``')}\``;
 
@@ -54,4 +55,6 @@ export const mysqlSql: SqlDialect = {
   analyze: () => null,
   isUniqueViolation: (err) => errno(err) === 1062,
   isDataError: (err) => DATA_ERRORS.has(errno(err) ?? 0),
+  // deadlock, lock wait timeout (also when wrapped: a deadlock inside a savepoint ends the transaction)
+  isConflict: (err) => hasCode(err, 'errno', new Set([1213, 1205])),
 };

@@ -1,4 +1,5 @@
 import type { SqlDialect } from '../adapter';
+import { hasCode } from '../shared/errors';
 
 export const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
 
@@ -24,4 +25,8 @@ export const postgresSql: SqlDialect = {
   isUniqueViolation: (err) => (err as { code?: string })?.code === '23505',
   // SQLSTATE class 22 data exception, 23 integrity constraint violation, 42804 datatype mismatch
   isDataError: (err) => /^(22|23)...$|^42804$/.test((err as { code?: string })?.code ?? ''),
+  // deadlock detected, serialization failure, lock not available
+  isConflict: (err) => hasCode(err, 'code', CONFLICTS),
 };
+
+const CONFLICTS = new Set(['40P01', '40001', '55P03']);

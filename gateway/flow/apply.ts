@@ -100,7 +100,7 @@ export class Applier {
             detail: { stage: 'target', items: group.map((i) => i.id), written: applied.written, superseded: applied.superseded.length, rejectedAgain: rejects.length, receipt: replayId },
           }]);
           return { applied: records.length - rejects.length, again: rejects.length, receipt: replayId };
-        }));
+        }), this.ctx.db.sql.isConflict);
       result.applied += outcome.applied;
       result.again += outcome.again;
       result.receipts.push(outcome.receipt);
@@ -203,13 +203,13 @@ export class Applier {
         if (done.receipt) await this.sendReceipt(tx, meta, { ...done.receipt, messageId: meta.messageId, flow: meta.flow, department });
         await ledger.append(tx, done.entries);
         return true;
-      }));
+      }), db.sql.isConflict);
     if (fresh) return;
     // applied before: its receipt went out with it; note the redelivery for the auditors
     await retrying(signal, `record duplicate ${meta.messageId}`, () =>
       db.transaction((tx) => ledger.append(tx, [
         { kind: 'duplicate', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: meta.count, digest: sha256(raw.body) },
-      ])));
+      ])), db.sql.isConflict);
   }
 
   /** A receipt (回执) for the source of `answered`, into the outbox with the work it reports on. */

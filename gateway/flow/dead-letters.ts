@@ -45,7 +45,7 @@ export class DeadLetters {
           kind: 'dead-letter', flow: claims.flow, messageId: claims.messageId, from: claims.from, to: this.department,
           count: claims.count ?? 0, detail: { reason, bytes: raw.body.length },
         }]);
-      }));
+      }), this.db.sql.isConflict);
   }
 }
 

@@ -44,7 +44,7 @@ export class ReceiptBook extends EventEmitter {
           detail: { answers: r.kind === 'records' ? undefined : r.kind, replay: r.replayOf ? r.messageId : undefined, rejected: r.rejected, superseded: r.superseded, receiptId: meta.messageId },
         }]);
         return true;
-      }));
+      }), this.db.sql.isConflict);
     if (recorded) this.emit('receipt', r);
   }
 }

@@ -31,10 +31,27 @@ const PART = 5000;
  * Records written after the walk began are never touched, whatever their key.
  */
 export class Reconciler {
+  private running: Promise<unknown> | null = null;
+
   constructor(private readonly ctx: ExtractContext) {}
 
   /** Sends one reconciliation; returns the ids of the closing parts (their receipts report the deletes). */
-  async run(signal?: AbortSignal): Promise<{ run: string; keys: Map<string, number>; closing: string[] }> {
+  run(signal?: AbortSignal): Promise<{ run: string; keys: Map<string, number>; closing: string[] }> {
+    const run = this.walk(signal);
+    const settled = run.then(() => undefined, () => undefined);
+    this.running = settled;
+    void settled.then(() => {
+      if (this.running === settled) this.running = null;
+    });
+    return run;
+  }
+
+  /** Resolves when no reconciliation is running (for a drain: an aborted one stops at its next part). */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  private async walk(signal?: AbortSignal): Promise<{ run: string; keys: Map<string, number>; closing: string[] }> {
     const { db, binding } = this.ctx;
     const { flow, set } = binding;
     const targets = flow.targets.filter((t) => t.mode === 'upsert');

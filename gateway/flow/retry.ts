@@ -11,9 +11,10 @@ export class Aborted extends Error {
 
 /**
  * Runs `fn` until it succeeds: a database that is down or restarting makes messages wait, never
- * fails them. Backs off from 0.5 s to 30 s; gives up only when the node is stopping.
+ * fails them. Backs off from 0.5 s to 30 s; gives up only when the node is stopping. A transaction
+ * that lost a race with another (`isConflict`: a deadlock) is simply run again after a moment.
  */
-export async function retrying<T>(signal: AbortSignal, what: string, fn: () => Promise<T>): Promise<T> {
+export async function retrying<T>(signal: AbortSignal, what: string, fn: () => Promise<T>, isConflict?: (err: unknown) => boolean): Promise<T> {
   let delay = 500;
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw new Aborted();
@@ -22,6 +23,11 @@ export async function retrying<T>(signal: AbortSignal, what: string, fn: () => P
     } catch (err) {
       if (signal.aborted) throw new Aborted();
       if (isBug(err)) throw err;
+      if (isConflict?.(err)) {
+        log.debug('transaction conflict; run again', { what, error: errorMessage(err) });
+        await sleep(10 + Math.random() * 90, signal);
+        continue;
+      }
       if (attempt === 1 || attempt % 10 === 0) log.warn('database error; the work waits and is retried', { what, attempt, error: errorMessage(err) });
       await sleep(delay, signal);
       delay = Math.min(delay * 2, 30_000);

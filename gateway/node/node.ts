@@ -134,7 +134,11 @@ export class DepartmentNode {
    * then lets the outbox drain briefly and closes.
    */
   async stop(now = false, graceMs = 10_000): Promise<void> {
-    const finishing = Promise.all([...this.consumers.map((c) => c.stop()), ...[...this.extractors.values()].map((e) => e.idle())]);
+    const finishing = Promise.all([
+      ...this.consumers.map((c) => c.stop()),
+      ...[...this.extractors.values()].map((e) => e.idle()),
+      ...[...this.reconcilers.values()].map((r) => r.idle()),
+    ]);
     const grace = now ? 0 : graceMs;
     const finished = await Promise.race([finishing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), grace).unref())]);
     if (!finished) {

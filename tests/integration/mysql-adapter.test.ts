@@ -265,4 +265,27 @@ describe('applying records', () => {
     expect(db.sql.isDataError({ errno: 1205 })).toBe(false);
     expect(db.sql.isDataError(new Error('connection lost'))).toBe(false);
   });
+
+  it('takes a real deadlock, also one inside a savepoint, for a conflict to run again', async () => {
+    await db.execute('CREATE TABLE lock_pair (id INT PRIMARY KEY, n INT)');
+    await db.execute('INSERT INTO lock_pair VALUES (1, 0), (2, 0)');
+    let both: () => void = () => undefined;
+    const met = new Promise<void>((r) => {
+      let n = 0;
+      both = () => ++n === 2 && r();
+    });
+    // each locks one row, then wants the other's: the server kills one of them
+    const cross = (first: number, second: number) => db.transaction((tx) => tx.savepoint(async () => {
+      await tx.execute('UPDATE lock_pair SET n = n + 1 WHERE id = ?', [first]);
+      both();
+      await met;
+      await tx.execute('UPDATE lock_pair SET n = n + 1 WHERE id = ?', [second]);
+    }));
+    const outcomes = await Promise.allSettled([cross(1, 2), cross(2, 1)]);
+    const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(failed).toHaveLength(1);
+    expect(db.sql.isConflict(failed[0].reason)).toBe(true);
+    expect(db.sql.isDataError(failed[0].reason)).toBe(false);
+    expect(db.sql.isConflict({ errno: 1406 })).toBe(false);
+  });
 });

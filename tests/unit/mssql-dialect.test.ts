@@ -126,6 +126,13 @@ describe('error classification', () => {
     }
   });
 
+  it('takes deadlocks and lock timeouts, and only those, for conflicts to run again', () => {
+    expect(mssqlSql.isConflict({ number: 1205 })).toBe(true);
+    expect(mssqlSql.isConflict({ number: 1222 })).toBe(true);
+    expect(mssqlSql.isConflict(new Error('the transaction was rolled back', { cause: { number: 1205 } }))).toBe(true);
+    for (const err of [{ number: 8152 }, { number: 2627 }, { code: 'ESOCKET' }, undefined]) expect(mssqlSql.isConflict(err)).toBe(false);
+  });
+
   it('does not take deadlocks, lock timeouts, syntax or connection errors for data errors', () => {
     for (const err of [{ number: 1205 }, { number: 1222 }, { number: 102 }, { number: 208 }, { code: 'ESOCKET' }, new Error('Connection lost'), undefined]) {
       expect(mssqlSql.isDataError(err)).toBe(false);
