@@ -71,9 +71,11 @@ export class Reconciler {
       for (const row of rows) {
         const data: Record<string, WireValue> = {};
         for (const i of indicators) data[i] = toWire(set.kind(i), row[flow.source.fields[i]]);
-        if (flow.source.softDelete && isDeleted(data[flow.source.softDelete])) continue;
+        const deleted = flow.source.softDelete !== undefined && isDeleted(data[flow.source.softDelete]);
         const key = keyText(flow.source.key.map((k) => data[k]));
-        for (const t of targets) if (matches(t.where, data)) buffers.get(t.department)!.push(key);
+        // a target that flags holds its soft-deleted records (their own change sets the flag, with the
+        // fields it carries); only one that deletes should not hold them
+        for (const t of targets) if (matches(t.where, data) && !(deleted && t.onDelete === 'delete')) buffers.get(t.department)!.push(key);
       }
       for (const t of targets) {
         while (buffers.get(t.department)!.length >= PART) await this.send(t, run, parts, buffers.get(t.department)!.splice(0, PART), keys);

@@ -137,6 +137,26 @@ describe.each<['postgres' | 'mysql']>([['postgres'], ['mysql']])('change capture
     expect(await mirror.query("SELECT seq FROM dxg_ledger WHERE kind = 'delete'")).toHaveLength(1);
   });
 
+  it('keeps the fields a soft delete changes at a flag target, when a reconciliation ran before the soft delete was sent', async () => {
+    const { project } = loadProject(ex.config);
+    const runtime = await Runtime.start(project!, { departments: ['src', 'mirror', 'flags'] });
+    try {
+      await src.query(`UPDATE person SET removed = ${driver === 'postgres' ? 'true' : '1'}, name = '迁出的居民' WHERE id = 4`);
+      await new Promise((r) => setTimeout(r, 1500)); // the soft delete is below the horizon: the walk's bound is newer than it
+      // the walk runs before any cycle has sent the soft delete (as when a long cycle is still busy)
+      const receipts = runtime.collectReceipts();
+      const { closing } = await runtime.nodes.get('src')!.reconcilers.get('people')!.run(runtime.signal);
+      expect(await receipts.wait(closing, 30_000)).toEqual([]);
+      receipts.stop();
+      await runtime.runOnce({ flows: ['people'], timeoutMs: 30_000 });
+    } finally {
+      await runtime.stop();
+    }
+    const row = await flags.query<{ name: string; is_removed: boolean }>('SELECT name, is_removed FROM person_flagged WHERE id = 4');
+    expect(row).toEqual([{ name: '迁出的居民', is_removed: true }]);
+    expect(await ids(mirror, 'person_copy')).not.toContain(4);
+  });
+
   it('re-sends the whole table on --full, resuming an interrupted resync from its last page', async () => {
     const { project } = loadProject(ex.config);
     const runtime = await Runtime.start(project!, { departments: ['src', 'mirror', 'flags'] });
