@@ -18,9 +18,9 @@ export function forgetStages(client: PoolClient): void {
  * A batch (keys unique within it) is streamed with COPY into a temporary staging table, then one
  * statement writes it: the versions table decides which records are not older than what the target
  * holds, and only those reach the target table. COPY's text format is parsed by PostgreSQL several
- * times faster than a JSON parameter, and nothing is serialised twice on this side.
+ * times faster than a JSON parameter, and nothing is serialised twice on this side. `used`: the stages
+ * this transaction has filled already (a second apply in it empties them first).
  */
-/** `used`: the stages this transaction has filled already (a second apply in it empties them first). */
 export async function apply(client: PoolClient, used: Set<string>, target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
   if (records.length === 0) return { written: 0, superseded: [] };
   const stage = await stageFor(client, target.columns);

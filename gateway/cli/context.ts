@@ -26,12 +26,3 @@ export function write(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** A --flow or --department that names nothing would filter everything out in silence: say so. */
-export function requireKnown(p: Project, names: { flow?: string; department?: string }): void {
-  if (names.flow && !p.flows.some((f) => f.id === names.flow)) {
-    throw new DxgError('DXG_USAGE', `unknown flow '${names.flow}' (known: ${p.flows.map((f) => f.id).join(', ')})`);
-  }
-  if (names.department && !p.config.departments.has(names.department)) {
-    throw new DxgError('DXG_USAGE', `unknown department '${names.department}' (known: ${[...p.config.departments.keys()].join(', ')})`);
-  }
-}

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DxgError } from '../errors';
 import { IndicatorRegistry } from '../indicators/registry';
 import { checkFlows } from './checks';
 import type { SourceDocument } from './document';
@@ -13,6 +14,16 @@ export interface Project {
   config: ExchangeConfig;
   flows: Flow[];
   indicators: IndicatorRegistry;
+}
+
+/** A flow or department named on the command line that is not in the exchange: say so, rather than find nothing. */
+export function requireKnown(p: Project, names: { flow?: string | readonly string[]; department?: string | readonly string[] }): void {
+  for (const id of [names.flow ?? []].flat()) {
+    if (!p.flows.some((f) => f.id === id)) throw new DxgError('DXG_USAGE', `unknown flow '${id}' (known: ${p.flows.map((f) => f.id).join(', ')})`);
+  }
+  for (const id of [names.department ?? []].flat()) {
+    if (!p.config.departments.has(id)) throw new DxgError('DXG_USAGE', `unknown department '${id}' (known: ${[...p.config.departments.keys()].join(', ')})`);
+  }
 }
 
 export interface Loaded {

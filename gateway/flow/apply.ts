@@ -93,7 +93,7 @@ export class Applier {
           await this.sendReceipt(tx, meta, {
             kind: 'replay', messageId: replayId, replayOf: messageId, flow: flow.id, department: this.ctx.department,
             applied: records.length - rejects.length, superseded: applied.superseded.length, rejected: rejects.length,
-            rejects: rejects.slice(0, 1000).map((q) => ({ key: q.recordKey ?? '', reason: q.reason })),
+            rejects: receiptRejects(rejects),
           });
           await this.ctx.ledger.append(tx, [{
             kind: 'replay', flow: flow.id, messageId, from: meta.from, to: meta.to, count: group.length, keys: records.map((r) => r.key),
@@ -183,7 +183,7 @@ export class Applier {
       versions: newestVersions(p.records),
       receipt: {
         kind: 'records', applied: p.records.length - rejects.length, superseded, rejected: rejects.length,
-        rejects: rejects.slice(0, 1000).map((q) => ({ key: q.recordKey ?? '', reason: q.reason })),
+        rejects: receiptRejects(rejects),
       },
     };
   }
@@ -269,6 +269,11 @@ function recordsProblem(payload: unknown, count: number): string | null {
     if (!r.data || typeof r.data !== 'object' || Array.isArray(r.data)) return `record ${i} has no data`;
   }
   return null;
+}
+
+/** The rejects a receipt names (the first thousand; all are in the target's quarantine). */
+function receiptRejects(rejects: QuarantineItem[]): Receipt['rejects'] {
+  return rejects.slice(0, 1000).map((q) => ({ key: q.recordKey ?? '', reason: q.reason }));
 }
 
 function newestVersions(records: WireRecord[]): Map<string, bigint> {

@@ -159,7 +159,7 @@ export class Extractor {
           flow: flow.id,
           from: this.ctx.department,
           count: rows.length,
-          detail: { after: position, last: next, horizon, full: full || undefined, filtered: Object.fromEntries([...batch.filtered].filter(([, n]) => n > 0)) },
+          detail: { after: position, last: next, horizon, full: full || undefined, filtered: nonZero(batch.filtered) },
         },
         ...batch.ledger,
       ];
@@ -199,7 +199,7 @@ export class Extractor {
         kind: 'replay', flow: binding.flow.id, from: department, to: to ?? undefined, count: group.length, keys: group.map((i) => i.record_key ?? ''),
         detail: {
           stage: 'source', items: group.map((i) => i.id), sent, quarantinedAgain: batch.quarantine.length,
-          filtered: Object.fromEntries([...batch.filtered].filter(([, n]) => n > 0)),
+          filtered: nonZero(batch.filtered),
         },
       };
       await db.transaction(async (tx) => {
@@ -237,6 +237,11 @@ export class Extractor {
       return data;
     });
   }
+}
+
+/** Per-target counts as a ledger detail: only the targets they concern. */
+function nonZero(counts: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...counts].filter(([, n]) => n > 0));
 }
 
 /** A promise whose failure is reported where it is awaited, not as an unhandled rejection meanwhile. */

@@ -3,6 +3,8 @@
  * values in a few canonical shapes (exact strings for decimals, dates and timestamps), and this module
  * turns them into the JSON type the indicator set declares.
  */
+import { digits } from './formats';
+
 export type Kind = 'string' | 'integer' | 'number' | 'decimal' | 'boolean' | 'date' | 'datetime' | 'time' | 'json' | 'any';
 
 export type WireValue = string | number | boolean | null | WireValue[] | { [k: string]: WireValue };
@@ -80,13 +82,8 @@ export const WATERMARK_KINDS: readonly Kind[] = ['datetime', 'date', 'integer'];
 const PLAIN_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
 
 function plainMicros(v: string): bigint {
-  const n = (from: number, len: number) => {
-    let x = 0;
-    for (let i = from; i < from + len; i++) x = x * 10 + v.charCodeAt(i) - 48;
-    return x;
-  };
-  const ms = Date.UTC(n(0, 4), n(5, 2) - 1, n(8, 2), n(11, 2), n(14, 2), n(17, 2));
-  const fraction = v.length > 20 ? n(20, v.length - 20) * 10 ** (26 - v.length) : 0;
+  const ms = Date.UTC(digits(v, 0, 4), digits(v, 5, 2) - 1, digits(v, 8, 2), digits(v, 11, 2), digits(v, 14, 2), digits(v, 17, 2));
+  const fraction = v.length > 20 ? digits(v, 20, v.length - 20) * 10 ** (26 - v.length) : 0;
   return BigInt(ms) * 1000n + BigInt(fraction);
 }
 

@@ -3,7 +3,7 @@ import type { Receipt } from '../bookkeeping/receipts';
 import { Broker } from '../broker/connection';
 import { Publisher } from '../broker/publisher';
 import { Topology } from '../broker/topology';
-import type { Project } from '../config/project';
+import { requireKnown, type Project } from '../config/project';
 import { Keyring } from '../envelope/keys';
 import { DxgError, errorMessage } from '../errors';
 import { addStats, changeChannel, type CycleStats } from '../flow/extract';
@@ -65,7 +65,7 @@ export class Runtime {
   static async start(project: Project, options: { departments?: string[]; patient?: boolean; label?: string } = {}): Promise<Runtime> {
     const { config } = project;
     const wanted = options.departments?.length ? options.departments : [...config.departments.keys()];
-    for (const d of wanted) if (!config.departments.has(d)) throw new DxgError('DXG_USAGE', `unknown department '${d}' (known: ${[...config.departments.keys()].join(', ')})`);
+    requireKnown(project, { department: wanted });
     const keyring = new Keyring(config.dirs.keys);
     for (const d of wanted) keyring.privateKey(d);
     const broker = await Broker.connect(config.broker.url, options.label ?? wanted.join(','), options.patient);
@@ -95,7 +95,7 @@ export class Runtime {
    */
   async runOnce(options: RunOptions): Promise<FlowRun[]> {
     const { flows: flowIds, timeoutMs, onPage, full, reconcile } = options;
-    for (const id of flowIds ?? []) if (!this.project.flows.some((f) => f.id === id)) throw new DxgError('DXG_USAGE', `unknown flow '${id}' (known: ${this.project.flows.map((f) => f.id).join(', ')})`);
+    requireKnown(this.project, { flow: flowIds });
     // without --flow: the flows whose source runs in this process
     const flows = this.project.flows.filter((f) => (flowIds?.length ? flowIds.includes(f.id) : this.nodes.has(f.source.department)));
     const receipts = this.collectReceipts();

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { Keyring } from '../../envelope/keys';
 import { DxgError } from '../../errors';
-import { project, requireKnown, write } from '../context';
+import { requireKnown } from '../../config/project';
+import { project, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderCsv } from '../table';
 import { collectTrail, trailTable, verifyLedgers, type TrailEntry } from '../trail';

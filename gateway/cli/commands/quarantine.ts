@@ -3,7 +3,8 @@ import { listQuarantine, type QuarantineRow, type Stage } from '../../bookkeepin
 import { DxgError } from '../../errors';
 import { Runtime } from '../../node/runtime';
 import { replay } from '../../node/replay';
-import { project, requireKnown, write } from '../context';
+import { requireKnown } from '../../config/project';
+import { project, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderCsv, renderTable } from '../table';
 
