@@ -1,5 +1,6 @@
 import type { DatabaseConfig } from '../gateway/config/model';
 import type { Kind } from '../gateway/indicators/codec';
+import type { Renderer, Sql } from './sql';
 
 /**
  * The one interface between the engine and a database engine. Each engine (postgres/, mysql/,
@@ -77,11 +78,12 @@ export interface ApplyOutcome {
   superseded: string[];
 }
 
+/** Executing statements: the role every engine's connection pool plays. */
 export interface SqlExecutor {
-  /** Runs SQL with `?` placeholders, returns the rows. */
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
-  /** Runs SQL with `?` placeholders, returns the number of rows affected. */
-  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs a statement, returns its rows. */
+  query<T extends Row = Row>(statement: Sql): Promise<T[]>;
+  /** Runs a statement, returns the number of rows it affected. */
+  execute(statement: Sql): Promise<number>;
 }
 
 export interface Tx extends SqlExecutor {
@@ -96,21 +98,22 @@ export interface Tx extends SqlExecutor {
 
 /** Portable SQL for the bookkeeping tables: the few things that differ between engines. */
 export interface SqlDialect {
-  quote(identifier: string): string;
+  /** how this engine writes an identifier, and binds a value */
+  renderer: Renderer;
   types: { text: string; blob: string; bigint: string; int: string; bool: string; key(length: number): string; serial: string };
   /** statements creating a table and its indexes unless they exist */
-  createTable(name: string, columns: string, indexes: { name: string; columns: string[] }[]): string[];
+  createTable(name: string, columns: string, indexes: { name: string; columns: string[] }[]): Sql[];
   /** a SELECT with a row limit */
-  limit(select: string, n: number): string;
+  limit(select: Sql, n: number): Sql;
   /** a SELECT … FOR UPDATE (or the engine's row lock hint) */
-  forUpdate(select: string, table: string): string;
+  forUpdate(select: Sql, table: string): Sql;
   isUniqueViolation(err: unknown): boolean;
   /**
    * A statement refreshing a table's planner statistics inside a transaction, or null where the
    * engine cannot (MySQL's ANALYZE TABLE commits) or need not. Used after bulk staging, so that a join
    * over freshly loaded rows is not planned as if the table were empty.
    */
-  analyze(table: string): string | null;
+  analyze(table: string): Sql | null;
   /**
    * The engine's upsert fires on a clash with any unique key, not only the record key (MySQL's ON
    * DUPLICATE KEY): a table with a second unique key cannot be an upsert target safely.
@@ -123,22 +126,26 @@ export interface SqlDialect {
    * timeout): it was rolled back and succeeds if simply run again.
    */
   isConflict(err: unknown): boolean;
+  /** what, besides a timestamp column the database sets on every write, can be a watermark here (for the error that refuses one) */
+  watermarkHint: string;
 }
 
-export interface Database extends SqlExecutor {
-  readonly driver: string;
-  readonly sql: SqlDialect;
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-
+/** Reading the catalog: what tables, columns and keys exist, as the database itself says. */
+export interface CatalogReader {
   describeTable(table: string): Promise<TableInfo | null>;
   describeQuery(query: string): Promise<ColumnInfo[]>;
+}
 
+/**
+ * Reading changes from a source. Every read runs in a read-only transaction where the engine has
+ * one, so no source read can write, whatever a query calls.
+ */
+export interface ChangeReader {
   /**
    * How long after its commit a row may still lie above the horizon (clock steps, the settle margin).
    * `dxg run --once` waits this long first, so that it takes everything committed before it started.
    */
   readonly settleMs: number;
-
   /**
    * The exclusive upper bound for watermarks that can be read safely: no transaction still running
    * can commit a row below it. Null when the engine cannot bound this kind of column (the flow is
@@ -148,12 +155,11 @@ export interface Database extends SqlExecutor {
   /** The database's current time as a value of the watermark column (what `horizon` will pass once nothing older is open). */
   clock(watermark: ColumnInfo): Promise<unknown>;
   /** One page of rows after `after` and below `horizon`, in `(watermark, key…)` order. */
-  readChanges(source: ChangeSource, after: Position | null, horizon: unknown, limit: number): Promise<Row[]>;
-  /** How many rows readChanges would go through from `after` up to `horizon`. */
-  countChanges(source: ChangeSource, after: Position | null, horizon: unknown): Promise<number>;
+  read(source: ChangeSource, after: Position | null, horizon: unknown, limit: number): Promise<Row[]>;
+  /** How many rows `read` would go through from `after` up to `horizon`. */
+  count(source: ChangeSource, after: Position | null, horizon: unknown): Promise<number>;
   /** One page of `columns` of every row, in key order, after the key values `afterKey`. */
   scanKeys(source: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]>;
-
   /**
    * Change notification, where the engine has it: `watch` installs what makes every write to the
    * source notify `channel` (at dxg init; it alters the source table by a trigger), `listen` calls
@@ -164,11 +170,28 @@ export interface Database extends SqlExecutor {
     watch(source: ChangeSource, channel: string): Promise<void>;
     listen(channel: string, onChange: () => void): Promise<() => Promise<void>>;
   };
+}
 
+/** One department database, by role: statements (itself), its catalog, its changes. */
+export interface Database extends SqlExecutor {
+  readonly driver: string;
+  readonly sql: SqlDialect;
+  readonly catalog: CatalogReader;
+  readonly changes: ChangeReader;
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs `fn` in a read-only transaction where the engine has one (SQL Server: a plain one; its login must hold only read rights). */
+  readOnly<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-export interface Dialect {
+/** A database server, for creating and dropping whole databases (the demo, the tests, the benchmark). */
+export interface Server {
+  /** Creates the database named in `url` (UTF-8 throughout); with `replace`, drops it first. */
+  createDatabase(url: string, options?: { replace?: boolean }): Promise<void>;
+  dropDatabase(url: string): Promise<void>;
+}
+
+export interface Dialect extends Server {
   readonly driver: string;
   connect(config: DatabaseConfig, label: string): Promise<Database>;
 }

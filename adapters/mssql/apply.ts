@@ -1,5 +1,5 @@
 import type { ApplyOutcome, ApplyRecord, TargetTable } from '../adapter';
-import type { Runner } from './database';
+import type { Runner } from './connection';
 import { mssqlSql, quote, tableName } from './sql';
 import { baseType } from './values';
 

@@ -1,5 +1,5 @@
-import type { ColumnInfo, TableInfo } from '../adapter';
-import type { MssqlDatabase } from './database';
+import type { CatalogReader, ColumnInfo, TableInfo } from '../adapter';
+import { rows, type Runner } from './connection';
 import { tableName } from './sql';
 
 /** Tables and views only: OBJECT_ID alone also finds procedures and functions. */
@@ -19,11 +19,23 @@ const UNIQUE_KEYS = `SELECT i.index_id, c.name
   WHERE i.object_id = ${OBJECT} AND i.is_unique = 1 AND i.has_filter = 0 AND i.is_disabled = 0 AND i.is_hypothetical = 0
   ORDER BY i.is_primary_key DESC, i.index_id, ic.key_ordinal`;
 
-export async function describeTable(db: MssqlDatabase, table: string): Promise<TableInfo | null> {
+export class MssqlCatalog implements CatalogReader {
+  constructor(private readonly runner: Runner) {}
+
+  describeTable(table: string): Promise<TableInfo | null> {
+    return describeTable(this.runner, table);
+  }
+
+  describeQuery(query: string): Promise<ColumnInfo[]> {
+    return describeQuery(this.runner, query);
+  }
+}
+
+async function describeTable(db: Runner, table: string): Promise<TableInfo | null> {
   const name = tableName(table);
-  const cols = await db.native<{ name: string; type_name: string; max_length: number; precision: number; scale: number; nullable: boolean }>(COLUMNS, [name]);
+  const cols = await rows<{ name: string; type_name: string; max_length: number; precision: number; scale: number; nullable: boolean }>(db, COLUMNS, [name]);
   if (cols.length === 0) return null;
-  const keys = await db.native<{ index_id: number; name: string }>(UNIQUE_KEYS, [name]);
+  const keys = await rows<{ index_id: number; name: string }>(db, UNIQUE_KEYS, [name]);
   const byIndex = new Map<number, string[]>();
   for (const k of keys) byIndex.set(k.index_id, [...(byIndex.get(k.index_id) ?? []), k.name]);
   return {
@@ -64,15 +76,16 @@ export function columnType(name: string, maxLength: number, precision: number, s
  * Describes the query as readChanges will run it (a derived table), so that what SQL Server refuses
  * there, such as an ORDER BY without TOP, is refused here already.
  */
-export async function describeQuery(db: MssqlDatabase, query: string): Promise<ColumnInfo[]> {
-  const rows = await db.native<{ name: string | null; type: string | null; nullable: boolean | null; is_hidden: boolean | null; error_message: string | null }>(
+async function describeQuery(db: Runner, query: string): Promise<ColumnInfo[]> {
+  const described = await rows<{ name: string | null; type: string | null; nullable: boolean | null; is_hidden: boolean | null; error_message: string | null }>(
+    db,
     `SELECT name, system_type_name AS type, is_nullable AS nullable, is_hidden, error_message
        FROM sys.dm_exec_describe_first_result_set(@p1, NULL, 0) ORDER BY column_ordinal`,
     [`SELECT * FROM (${query}) AS s`],
   );
-  const failure = rows.find((r) => r.error_message);
+  const failure = described.find((r) => r.error_message);
   if (failure) throw new Error(failure.error_message!);
-  return rows.filter((r) => !r.is_hidden).map((r) => ({
+  return described.filter((r) => !r.is_hidden).map((r) => ({
     name: r.name ?? '',
     type: r.type ?? '',
     nullable: r.nullable ?? true,

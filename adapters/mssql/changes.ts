@@ -1,8 +1,8 @@
-import type { ChangeSource, ColumnInfo, Position, Row } from '../adapter';
-import { after, afterPosition, numberPlaceholders } from '../shared/keyset';
-import { describeQuery, describeTable } from './catalog';
-import type { MssqlDatabase } from './database';
-import { quote, tableName } from './sql';
+import type { CatalogReader, ChangeReader, ChangeSource, ColumnInfo, Position, Row } from '../adapter';
+import { after, changeConditions, changeOrder, fromSource } from '../shared/keyset';
+import { render, sql, type Sql } from '../sql';
+import { rows, type Runner } from './connection';
+import { mssqlSql, quote, tableName } from './sql';
 import { baseType, isRowversion, readExpression, rowversionBytes } from './values';
 
 const TEMPORAL = new Set(['date', 'datetime', 'smalldatetime', 'datetime2', 'datetimeoffset']);
@@ -58,98 +58,99 @@ export function buildClock(type: string): string | null {
   return `SELECT ${readExpression(`CAST(${base === 'datetimeoffset' ? 'SYSDATETIMEOFFSET()' : 'SYSDATETIME()'} AS ${type})`, type)} AS now`;
 }
 
-export async function clock(db: MssqlDatabase, watermark: ColumnInfo): Promise<unknown> {
-  const sql = buildClock(watermark.type);
-  if (!sql) return null;
-  const [row] = await db.native<{ now: string }>(sql);
-  return row.now;
-}
-
-export async function horizon(db: MssqlDatabase, watermark: ColumnInfo): Promise<unknown> {
-  const sql = buildHorizon(watermark.type);
-  if (!sql) return null;
-  const [row] = await db.native<{ horizon: string }>(sql);
-  return row.horizon;
-}
-
 /**
  * One page in `(watermark, key…)` order. Columns are selected as exact text where the driver would
  * spoil them (see readExpression); conditions and ORDER BY name the columns through the alias `s`, so
  * that they compare and sort the stored values, not that text.
  */
-export function buildReadChanges(src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown, limit: number): { sql: string; params: unknown[] } {
-  const { where, params } = changeConditions(src, types, position, upTo);
-  const order = [src.watermark, ...src.key].map(column).join(', ');
-  const sql = `SELECT TOP (${Math.floor(limit)}) ${selectList(src.columns, types)} FROM ${fromClause(src)}${where} ORDER BY ${order}`;
-  return { sql: numberPlaceholders(sql, (n) => `@p${n}`), params };
+export function buildReadChanges(src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown, limit: number): Sql {
+  return sql`SELECT TOP (${sql.raw(String(Math.floor(limit)))}) ${selectList(src.columns, types)} FROM ${fromClause(src)}${conditions(src, types, position, upTo)} ORDER BY ${changeOrder(column, src)}`;
 }
 
-export function buildCountChanges(src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown): { sql: string; params: unknown[] } {
-  const { where, params } = changeConditions(src, types, position, upTo);
-  return { sql: numberPlaceholders(`SELECT COUNT_BIG(*) AS n FROM ${fromClause(src)}${where}`, (n) => `@p${n}`), params };
+export function buildCountChanges(src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown): Sql {
+  return sql`SELECT COUNT_BIG(*) AS n FROM ${fromClause(src)}${conditions(src, types, position, upTo)}`;
 }
 
 /** One page of the source's rows in key order (the reconciliation's scan). */
-export function buildScanKeys(src: ChangeSource, types: Map<string, ColumnInfo>, columns: string[], afterKey: unknown[] | null, limit: number): { sql: string; params: unknown[] } {
-  const p = afterKey ? after(column, src.key, afterKey.map((v, i) => param(types, src.key[i], v))) : null;
-  const sql = `SELECT TOP (${Math.floor(limit)}) ${selectList(columns, types)} FROM ${fromClause(src)}${p ? ` WHERE ${p.sql}` : ''} ORDER BY ${src.key.map(column).join(', ')}`;
-  return { sql: numberPlaceholders(sql, (n) => `@p${n}`), params: p?.params ?? [] };
+export function buildScanKeys(src: ChangeSource, types: Map<string, ColumnInfo>, columns: string[], afterKey: unknown[] | null, limit: number): Sql {
+  const where = afterKey ? sql` WHERE ${after(column, src.key, afterKey.map((v, i) => param(types, src.key[i], v)))}` : sql``;
+  return sql`SELECT TOP (${sql.raw(String(Math.floor(limit)))}) ${selectList(columns, types)} FROM ${fromClause(src)}${where} ORDER BY ${sql.join(src.key.map(column))}`;
 }
 
-const column = (c: string) => `s.${quote(c)}`;
-const fromClause = (src: ChangeSource) => (src.table ? `${tableName(src.table)} AS s` : `(${src.query}) AS s`);
+const columnText = (c: string) => `s.${quote(c)}`;
+const column = (c: string) => sql.raw(columnText(c));
+const fromClause = (src: ChangeSource) => sql`${fromSource(src, (name) => sql.raw(tableName(name)))} AS s`;
 const typeOf = (types: Map<string, ColumnInfo>, c: string) => types.get(c)?.type ?? '';
 const param = (types: Map<string, ColumnInfo>, c: string, value: unknown) => (isRowversion(typeOf(types, c)) ? rowversionBytes(value) : value);
 
-function selectList(columns: string[], types: Map<string, ColumnInfo>): string {
-  return columns.map((c) => {
-    const expr = readExpression(column(c), typeOf(types, c));
-    return expr === column(c) ? expr : `${expr} AS ${quote(c)}`;
-  }).join(', ');
+function selectList(columns: string[], types: Map<string, ColumnInfo>): Sql {
+  return sql.raw(columns.map((c) => {
+    const expr = readExpression(columnText(c), typeOf(types, c));
+    return expr === columnText(c) ? expr : `${expr} AS ${quote(c)}`;
+  }).join(', '));
 }
 
-function changeConditions(src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown): { where: string; params: unknown[] } {
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  if (upTo !== null && upTo !== undefined) {
-    conditions.push(`${column(src.watermark)} < ?`);
-    params.push(param(types, src.watermark, upTo));
-  }
-  if (position) {
-    const p = afterPosition(column, src.watermark, src.key, {
-      watermark: param(types, src.watermark, position.watermark),
-      key: position.key.map((v, i) => param(types, src.key[i], v)),
-    });
-    conditions.push(`(${p.sql})`);
-    params.push(...p.params);
-  }
-  return { where: conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '', params };
-}
-
-export async function readChanges(db: MssqlDatabase, src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown, limit: number): Promise<Row[]> {
-  const { sql, params } = buildReadChanges(src, types, position, upTo, limit);
-  return db.native(sql, params);
-}
-
-export async function countChanges(db: MssqlDatabase, src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown): Promise<number> {
-  const { sql, params } = buildCountChanges(src, types, position, upTo);
-  const [row] = await db.native<{ n: string | number }>(sql, params);
-  return Number(row.n);
-}
-
-export async function scanKeys(db: MssqlDatabase, src: ChangeSource, types: Map<string, ColumnInfo>, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]> {
-  const { sql, params } = buildScanKeys(src, types, columns, afterKey, limit);
-  return db.native(sql, params);
+/** The page's conditions, with rowversion values bound as the bytes SQL Server compares. */
+function conditions(src: ChangeSource, types: Map<string, ColumnInfo>, position: Position | null, upTo: unknown): Sql {
+  return changeConditions(column, src, position && {
+    watermark: param(types, src.watermark, position.watermark),
+    key: position.key.map((v, i) => param(types, src.key[i], v)),
+  }, upTo === null || upTo === undefined ? upTo : param(types, src.watermark, upTo));
 }
 
 /**
- * The column types of each source, looked up once: readChanges is not given them, and needs them to
- * select exact text. A failed lookup is not kept, so the next page tries again.
+ * Reads without a transaction: SQL Server has no read-only one, so the node's login must hold only
+ * read rights on source objects.
  */
-export class SourceColumns {
+export class MssqlChanges implements ChangeReader {
+  readonly settleMs = SETTLE_MS + 100; // transaction_begin_time is a datetime, in 1/300 s steps
+  private readonly sources: SourceColumns;
+
+  constructor(private readonly runner: Runner, catalog: CatalogReader) {
+    this.sources = new SourceColumns(catalog);
+  }
+
+  async horizon(_source: ChangeSource, watermark: ColumnInfo): Promise<unknown> {
+    const text = buildHorizon(watermark.type);
+    if (!text) return null;
+    const [row] = await rows<{ horizon: string }>(this.runner, text);
+    return row.horizon;
+  }
+
+  async clock(watermark: ColumnInfo): Promise<unknown> {
+    const text = buildClock(watermark.type);
+    if (!text) return null;
+    const [row] = await rows<{ now: string }>(this.runner, text);
+    return row.now;
+  }
+
+  async read(source: ChangeSource, after: Position | null, upTo: unknown, limit: number): Promise<Row[]> {
+    return this.select(buildReadChanges(source, await this.sources.of(source), after, upTo, limit));
+  }
+
+  async count(source: ChangeSource, after: Position | null, upTo: unknown): Promise<number> {
+    const [row] = await this.select<{ n: string | number }>(buildCountChanges(source, await this.sources.of(source), after, upTo));
+    return Number(row.n);
+  }
+
+  async scanKeys(source: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]> {
+    return this.select(buildScanKeys(source, await this.sources.of(source), columns, afterKey, limit));
+  }
+
+  private select<T extends Row = Row>(statement: Sql): Promise<T[]> {
+    const { text, params } = render(statement, mssqlSql.renderer);
+    return rows<T>(this.runner, text, params);
+  }
+}
+
+/**
+ * The column types of each source, looked up once: a page's reader is not given them, and needs them
+ * to select exact text. A failed lookup is not kept, so the next page tries again.
+ */
+class SourceColumns {
   private readonly known = new Map<string, Promise<Map<string, ColumnInfo>>>();
 
-  constructor(private readonly db: MssqlDatabase) {}
+  constructor(private readonly catalog: CatalogReader) {}
 
   of(src: ChangeSource): Promise<Map<string, ColumnInfo>> {
     const id = src.table ? `table ${src.table}` : `query ${src.query}`;
@@ -164,10 +165,10 @@ export class SourceColumns {
 
   private async lookUp(src: ChangeSource): Promise<Map<string, ColumnInfo>> {
     if (src.table) {
-      const table = await describeTable(this.db, src.table);
+      const table = await this.catalog.describeTable(src.table);
       if (!table) throw new Error(`table '${src.table}' does not exist`);
       return table.columns;
     }
-    return new Map((await describeQuery(this.db, src.query!)).map((c) => [c.name, c]));
+    return new Map((await this.catalog.describeQuery(src.query!)).map((c) => [c.name, c]));
   }
 }

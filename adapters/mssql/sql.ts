@@ -1,6 +1,6 @@
 import type { SqlDialect } from '../adapter';
-import { quoteName } from '../shared/keyset';
 import { hasCode } from '../shared/errors';
+import { numbered, quoteName, Sql, sql } from '../sql';
 
 export const quote = (identifier: string): string => `[${identifier.replace(/]/g, ']]')}]`;
 
@@ -30,7 +30,7 @@ const DATA_ERRORS = new Set([
 ]);
 
 export const mssqlSql: SqlDialect = {
-  quote,
+  renderer: numbered(quote, (n) => `@p${n}`),
   types: {
     text: 'NVARCHAR(MAX)',
     blob: 'VARBINARY(MAX)',
@@ -41,35 +41,38 @@ export const mssqlSql: SqlDialect = {
     serial: 'BIGINT IDENTITY(1,1)',
   },
   createTable: (name, columns, indexes) => [
-    `IF OBJECT_ID(${literal(quote(name))}, N'U') IS NULL CREATE TABLE ${quote(name)} (${columns})`,
-    ...indexes.map((i) => `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = ${literal(i.name)} AND object_id = OBJECT_ID(${literal(quote(name))}))`
-      + ` CREATE INDEX ${quote(i.name)} ON ${quote(name)} (${i.columns.map(quote).join(', ')})`),
+    sql.raw(`IF OBJECT_ID(${literal(quote(name))}, N'U') IS NULL CREATE TABLE ${quote(name)} (${columns})`),
+    ...indexes.map((i) => sql.raw(`IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = ${literal(i.name)} AND object_id = OBJECT_ID(${literal(quote(name))}))`
+      + ` CREATE INDEX ${quote(i.name)} ON ${quote(name)} (${i.columns.map(quote).join(', ')})`)),
   ],
   limit,
   forUpdate,
   upsertOnAnyUniqueKey: false,
-  analyze: (table) => `UPDATE STATISTICS ${quote(table)}`,
+  analyze: (table) => sql`UPDATE STATISTICS ${sql.id(table)}`,
   isUniqueViolation: (err) => UNIQUE.has(errorNumber(err) as number),
   // deadlocks (1205), lock timeouts (1222) and lost connections carry other numbers, or none
   isDataError: (err) => DATA_ERRORS.has(errorNumber(err) as number),
   // deadlock victim, lock request timeout
   isConflict: (err) => hasCode(err, 'number', new Set([1205, 1222])),
+  watermarkHint: ', or a rowversion',
 };
 
 /** `SELECT … [ORDER BY …]` → `SELECT TOP (n) …`: TOP takes the first n rows in the ORDER BY's order. */
-export function limit(select: string, n: number): string {
-  const head = /^\s*SELECT\s+(DISTINCT\s+)?/i.exec(select);
-  if (!head) throw new Error(`limit() needs a SELECT statement: ${select}`);
-  return `SELECT ${head[1] ? 'DISTINCT ' : ''}TOP (${Math.floor(n)}) ${select.slice(head[0].length)}`;
+export function limit(select: Sql, n: number): Sql {
+  const [first, ...rest] = select.parts;
+  const head = first?.kind === 'text' ? /^\s*SELECT\s+(DISTINCT\s+)?/i.exec(first.text) : null;
+  if (!head || first.kind !== 'text') throw new Error('limit() needs a statement that starts with SELECT');
+  return new Sql([{ kind: 'text', text: `SELECT ${head[1] ? 'DISTINCT ' : ''}TOP (${Math.floor(n)}) ${first.text.slice(head[0].length)}` }, ...rest]);
 }
 
 /**
  * SQL Server locks through a table hint after the table's name: UPDLOCK keeps the row locked against
  * other writers until the transaction ends, ROWLOCK keeps the lock to that row.
  */
-export function forUpdate(select: string, table: string): string {
+export function forUpdate(select: Sql, table: string): Sql {
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const from = new RegExp(`\\bFROM\\s+(?:${escape(table)}|${escape(quote(table))})(?=\\s|$)`, 'i');
-  if (!from.test(select)) throw new Error(`forUpdate() needs a SELECT reading FROM ${table}: ${select}`);
-  return select.replace(from, (m) => `${m} WITH (UPDLOCK, ROWLOCK)`);
+  const at = select.parts.findIndex((p) => p.kind === 'text' && from.test(p.text));
+  if (at < 0) throw new Error(`forUpdate() needs a SELECT reading FROM ${table}`);
+  return new Sql(select.parts.map((p, i) => (i === at && p.kind === 'text' ? { kind: 'text', text: p.text.replace(from, (m) => `${m} WITH (UPDLOCK, ROWLOCK)`) } : p)));
 }

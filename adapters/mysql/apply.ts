@@ -1,6 +1,6 @@
 import type { PoolConnection } from 'mysql2/promise';
 import type { ApplyOutcome, ApplyRecord, TargetTable } from '../adapter';
-import { quoteName } from '../shared/keyset';
+import { quoteName } from '../sql';
 import { affected, rows } from './connection';
 import { quote } from './sql';
 import { toColumnValue } from './values';

@@ -1,18 +1,34 @@
-import { Types, type FieldPacket } from 'mysql2/promise';
-import type { ColumnInfo, TableInfo } from '../adapter';
-import type { MysqlDatabase } from './database';
+import { Types, type FieldPacket, type PoolConnection } from 'mysql2/promise';
+import type { CatalogReader, ColumnInfo, TableInfo } from '../adapter';
+import { fields, rows, type Using } from './connection';
+
+export class MysqlCatalog implements CatalogReader {
+  constructor(private readonly using: Using, private readonly readOnly: Using) {}
+
+  describeTable(table: string): Promise<TableInfo | null> {
+    return this.using((conn) => describeTable(conn, table));
+  }
+
+  /** Described as it will be read: wrapped, in a read-only transaction. */
+  async describeQuery(query: string): Promise<ColumnInfo[]> {
+    const described = await this.readOnly((conn) => fields(conn, `SELECT * FROM (${query}) AS q LIMIT 0`));
+    return described.map((f) => ({ name: f.name, type: typeName(f), nullable: true }));
+  }
+}
 
 /** `table` in the connection's database, or `db.table`. Names match as the server matches them. */
-export async function describeTable(db: MysqlDatabase, table: string): Promise<TableInfo | null> {
+async function describeTable(conn: PoolConnection, table: string): Promise<TableInfo | null> {
   const dot = table.indexOf('.');
   const where = [dot < 0 ? null : table.slice(0, dot), dot < 0 ? table : table.slice(dot + 1)];
-  const cols = await db.native<{ name: string; type: string; nullable: string }>(
+  const cols = await rows<{ name: string; type: string; nullable: string }>(
+    conn,
     `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     where,
   );
   if (cols.length === 0) return null;
-  const parts = await db.native<{ name: string; col: string | null; prefix: number | null }>(
+  const parts = await rows<{ name: string; col: string | null; prefix: number | null }>(
+    conn,
     `SELECT INDEX_NAME AS name, COLUMN_NAME AS col, SUB_PART AS prefix FROM information_schema.STATISTICS
       WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND NON_UNIQUE = 0
       ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`,
@@ -29,11 +45,6 @@ export async function describeTable(db: MysqlDatabase, table: string): Promise<T
     columns: new Map(cols.map((c) => [c.name, { name: c.name, type: c.type, nullable: c.nullable === 'YES' }])),
     uniqueKeys: [...keys.values()].filter((k): k is string[] => k !== null),
   };
-}
-
-export async function describeQuery(db: MysqlDatabase, query: string): Promise<ColumnInfo[]> {
-  const fields = await db.fields(`SELECT * FROM (${query}) AS q LIMIT 0`);
-  return fields.map((f) => ({ name: f.name, type: typeName(f), nullable: true }));
 }
 
 const TYPE_NAMES = Types as unknown as Record<number, string | undefined>;

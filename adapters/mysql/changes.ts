@@ -1,7 +1,8 @@
-import type { ChangeSource, ColumnInfo, Position, Row } from '../adapter';
-import { countChanges as countSql, selectChanges, selectKeys } from '../shared/keyset';
-import type { MysqlDatabase } from './database';
-import { quote } from './sql';
+import type { ChangeReader, ChangeSource, ColumnInfo, Position, Row } from '../adapter';
+import { countChanges, selectChanges, selectKeys } from '../shared/keyset';
+import { render, type Sql } from '../sql';
+import { rows, type Using } from './connection';
+import { mysqlSql } from './sql';
 
 /**
  * MySQL's CURRENT_TIMESTAMP/NOW() is the start of the writing *statement*, and INNODB_TRX lists every
@@ -23,19 +24,43 @@ const HORIZON = `SELECT CAST(LEAST(NOW(6), COALESCE(CONVERT_TZ(MIN(trx_started),
                   FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id <> CONNECTION_ID()
                    AND trx_autocommit_non_locking = 0 AND (trx_rows_modified > 0 OR trx_query IS NOT NULL)`;
 
-export async function horizon(db: MysqlDatabase, watermark: ColumnInfo): Promise<unknown> {
-  const type = temporal(watermark);
-  if (!type) return null; // integer watermarks: see README, "How changes are captured"
-  const [row] = await db.native<{ horizon: string }>(HORIZON);
-  return cut(row.horizon, type);
-}
+export class MysqlChanges implements ChangeReader {
+  readonly settleMs = SETTLE_MS;
 
-/** Now, as a value of the watermark column. */
-export async function clock(db: MysqlDatabase, watermark: ColumnInfo): Promise<unknown> {
-  const type = temporal(watermark);
-  if (!type) return null;
-  const [row] = await db.native<{ now: string }>('SELECT CAST(NOW(6) AS DATETIME(6)) AS now');
-  return cut(row.now, type);
+  constructor(private readonly using: Using, private readonly readOnly: Using) {}
+
+  async horizon(_source: ChangeSource, watermark: ColumnInfo): Promise<unknown> {
+    const type = temporal(watermark);
+    if (!type) return null; // integer watermarks: see README, "How changes are captured"
+    const [row] = await this.using((conn) => rows<{ horizon: string }>(conn, HORIZON));
+    return cut(row.horizon, type);
+  }
+
+  /** Now, as a value of the watermark column. */
+  async clock(watermark: ColumnInfo): Promise<unknown> {
+    const type = temporal(watermark);
+    if (!type) return null;
+    const [row] = await this.using((conn) => rows<{ now: string }>(conn, 'SELECT CAST(NOW(6) AS DATETIME(6)) AS now'));
+    return cut(row.now, type);
+  }
+
+  read(source: ChangeSource, after: Position | null, upTo: unknown, limit: number): Promise<Row[]> {
+    return this.select(selectChanges(source, after, upTo, limit));
+  }
+
+  async count(source: ChangeSource, after: Position | null, upTo: unknown): Promise<number> {
+    const [row] = await this.select<{ n: string | number }>(countChanges(source, after, upTo));
+    return Number(row.n);
+  }
+
+  scanKeys(source: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]> {
+    return this.select(selectKeys(source, columns, afterKey, limit));
+  }
+
+  private select<T extends Row = Row>(statement: Sql): Promise<T[]> {
+    const { text } = render(statement, mysqlSql.renderer);
+    return this.readOnly((conn) => rows<T>(conn, text));
+  }
 }
 
 const temporal = (column: ColumnInfo) => /^(datetime|timestamp|date)\b(?:\((\d)\))?/i.exec(column.type);
@@ -47,18 +72,3 @@ function cut(value: string, type: RegExpExecArray): string {
   return value.slice(0, digits ? 20 + digits : 19);
 }
 
-export async function readChanges(db: MysqlDatabase, src: ChangeSource, after: Position | null, upTo: unknown, limit: number): Promise<Row[]> {
-  const { sql, params } = selectChanges(quote, src, after, upTo, limit);
-  return db.native(sql, params);
-}
-
-export async function countChanges(db: MysqlDatabase, src: ChangeSource, after: Position | null, upTo: unknown): Promise<number> {
-  const { sql, params } = countSql(quote, src, after, upTo);
-  const [row] = await db.native<{ n: string | number }>(sql, params);
-  return Number(row.n);
-}
-
-export async function scanKeys(db: MysqlDatabase, src: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]> {
-  const { sql, params } = selectKeys(quote, src, columns, afterKey, limit);
-  return db.native(sql, params);
-}

@@ -1,5 +1,7 @@
+import { escape } from 'mysql2/promise';
 import type { SqlDialect } from '../adapter';
 import { hasCode } from '../shared/errors';
+import { sql } from '../sql';
 
 export const quote = (identifier: string): string => `\`${identifier.replace(/`/g, '``')}\``;
 
@@ -33,7 +35,8 @@ const DATA_ERRORS = new Set([
 const errno = (err: unknown): number | undefined => (err as { errno?: number } | null)?.errno;
 
 export const mysqlSql: SqlDialect = {
-  quote,
+  // mysql2 binds `?` by scanning the text: values go in as escaped literals instead (the session never has NO_BACKSLASH_ESCAPES)
+  renderer: { quote, bind: (value) => escape(value as Parameters<typeof escape>[0]) },
   types: {
     text: 'LONGTEXT',
     blob: 'LONGBLOB',
@@ -46,15 +49,16 @@ export const mysqlSql: SqlDialect = {
   },
   // indexes inline: MySQL has no CREATE INDEX IF NOT EXISTS
   createTable: (name, columns, indexes) => [
-    `CREATE TABLE IF NOT EXISTS ${quote(name)} (${[columns, ...indexes.map((i) => `INDEX ${quote(i.name)} (${i.columns.map(quote).join(', ')})`)].join(', ')})
+    sql`CREATE TABLE IF NOT EXISTS ${sql.id(name)} (${sql.join([sql.raw(columns), ...indexes.map((i) => sql`INDEX ${sql.id(i.name)} (${sql.ids(i.columns)})`)])})
      ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   ],
-  limit: (select, n) => `${select} LIMIT ${Math.floor(n)}`,
-  forUpdate: (select) => `${select} FOR UPDATE`,
+  limit: (select, n) => sql`${select} LIMIT ${sql.raw(String(Math.floor(n)))}`,
+  forUpdate: (select) => sql`${select} FOR UPDATE`,
   upsertOnAnyUniqueKey: true,
   analyze: () => null,
   isUniqueViolation: (err) => errno(err) === 1062,
   isDataError: (err) => DATA_ERRORS.has(errno(err) ?? 0),
   // deadlock, lock wait timeout (also when wrapped: a deadlock inside a savepoint ends the transaction)
   isConflict: (err) => hasCode(err, 'errno', new Set([1213, 1205])),
+  watermarkHint: '',
 };

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ApplyOutcome, ApplyRecord, TargetColumn, TargetTable } from '../adapter';
-import { quoteName } from '../shared/keyset';
+import { quoteName } from '../sql';
 import { quote } from './sql';
 
 /** The staging tables each connection has (temporary tables live as long as their session). */

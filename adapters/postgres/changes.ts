@@ -1,7 +1,10 @@
-import type { ChangeSource, ColumnInfo, Position, Row } from '../adapter';
-import { countChanges as countSql, numberPlaceholders, selectChanges, selectKeys } from '../shared/keyset';
-import type { PgDatabase } from './database';
-import { quote } from './sql';
+import type { Pool } from 'pg';
+import type { ChangeReader, ChangeSource, ColumnInfo, Position, Row } from '../adapter';
+import { countChanges, selectChanges, selectKeys } from '../shared/keyset';
+import { render, type Sql } from '../sql';
+import { readOnly } from './connection';
+import { listen, watch } from './notify';
+import { postgresSql } from './sql';
 
 /**
  * now() is the start of the writing transaction, and pg_stat_activity shows when every open
@@ -11,38 +14,54 @@ import { quote } from './sql';
  */
 export const SETTLE_MS = 250;
 
-export async function horizon(db: PgDatabase, watermark: ColumnInfo): Promise<unknown> {
-  const type = /^(timestamp|date)/.test(watermark.type) ? watermark.type : null;
-  if (!type) return null; // integer watermarks: see README, "How changes are captured"
-  const [row] = await db.native<{ horizon: string }>(
-    `SELECT (LEAST(now(), (SELECT min(xact_start) FROM pg_stat_activity
-                            WHERE datname = current_database() AND pid <> pg_backend_pid()
-                              AND xact_start IS NOT NULL AND backend_type = 'client backend'))
-             - interval '${SETTLE_MS} milliseconds')::${type} AS horizon`,
-  );
-  return row.horizon;
-}
+const temporal = (watermark: ColumnInfo): string | null => (/^(timestamp|date)/.test(watermark.type) ? watermark.type : null);
 
-/** Now, as a value of the watermark column. */
-export async function clock(db: PgDatabase, watermark: ColumnInfo): Promise<unknown> {
-  const type = /^(timestamp|date)/.test(watermark.type) ? watermark.type : null;
-  if (!type) return null;
-  const [row] = await db.native<{ now: string }>(`SELECT clock_timestamp()::${type} AS now`);
-  return row.now;
-}
+export class PgChanges implements ChangeReader {
+  readonly settleMs = SETTLE_MS + 50;
+  readonly notifications;
 
-export async function readChanges(db: PgDatabase, src: ChangeSource, after: Position | null, upTo: unknown, limit: number): Promise<Row[]> {
-  const { sql, params } = selectChanges(quote, src, after, upTo, limit);
-  return db.native(numberPlaceholders(sql, (n) => `$${n}`), params);
-}
+  constructor(private readonly pool: Pool, url: string) {
+    this.notifications = {
+      watch: (source: ChangeSource, channel: string) => watch(pool, source, channel),
+      listen: (channel: string, onChange: () => void) => listen(url, channel, onChange),
+    };
+  }
 
-export async function countChanges(db: PgDatabase, src: ChangeSource, after: Position | null, upTo: unknown): Promise<number> {
-  const { sql, params } = countSql(quote, src, after, upTo);
-  const [row] = await db.native<{ n: string }>(numberPlaceholders(sql, (n) => `$${n}`), params);
-  return Number(row.n);
-}
+  async horizon(_source: ChangeSource, watermark: ColumnInfo): Promise<unknown> {
+    const type = temporal(watermark);
+    if (!type) return null; // integer watermarks: see README, "How changes are captured"
+    const { rows: [row] } = await this.pool.query<{ horizon: string }>(
+      `SELECT (LEAST(now(), (SELECT min(xact_start) FROM pg_stat_activity
+                              WHERE datname = current_database() AND pid <> pg_backend_pid()
+                                AND xact_start IS NOT NULL AND backend_type = 'client backend'))
+               - interval '${SETTLE_MS} milliseconds')::${type} AS horizon`,
+    );
+    return row.horizon;
+  }
 
-export async function scanKeys(db: PgDatabase, src: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]> {
-  const { sql, params } = selectKeys(quote, src, columns, afterKey, limit);
-  return db.native(numberPlaceholders(sql, (n) => `$${n}`), params);
+  /** Now, as a value of the watermark column. */
+  async clock(watermark: ColumnInfo): Promise<unknown> {
+    const type = temporal(watermark);
+    if (!type) return null;
+    const { rows: [row] } = await this.pool.query<{ now: string }>(`SELECT clock_timestamp()::${type} AS now`);
+    return row.now;
+  }
+
+  read(source: ChangeSource, after: Position | null, upTo: unknown, limit: number): Promise<Row[]> {
+    return this.select(selectChanges(source, after, upTo, limit));
+  }
+
+  async count(source: ChangeSource, after: Position | null, upTo: unknown): Promise<number> {
+    const [row] = await this.select<{ n: string }>(countChanges(source, after, upTo));
+    return Number(row.n);
+  }
+
+  scanKeys(source: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Promise<Row[]> {
+    return this.select(selectKeys(source, columns, afterKey, limit));
+  }
+
+  private select<T extends Row = Row>(statement: Sql): Promise<T[]> {
+    const { text, params } = render(statement, postgresSql.renderer);
+    return readOnly(this.pool, async (client) => (await client.query<T>(text, params)).rows);
+  }
 }

@@ -1,13 +1,14 @@
-import { Client } from 'pg';
+import { Client, type Pool } from 'pg';
 import type { ChangeSource } from '../adapter';
-import { quoteName } from '../shared/keyset';
+import { quoteName } from '../sql';
 import { quote } from './sql';
 
 /**
  * LISTEN/NOTIFY: a statement-level trigger on the source table notifies a channel; the notification is
  * delivered when the writing transaction commits, exactly when its rows become readable.
  */
-export async function watch(run: (sql: string) => Promise<unknown>, source: ChangeSource, channel: string): Promise<void> {
+export async function watch(pool: Pool, source: ChangeSource, channel: string): Promise<void> {
+  const run = (text: string) => pool.query(text);
   if (!source.table) throw new Error('notify needs source.table (a query has no table to put a trigger on)');
   const table = quoteName(quote, source.table);
   await run(`CREATE OR REPLACE FUNCTION dxg_notify() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,68 +1,60 @@
 import type { ChangeSource, Position } from '../adapter';
+import { sql, type Sql } from '../sql';
+
+/** How a column is named in a page's SQL: plainly, or through an alias (SQL Server's `s.[c]`). */
+export type ColumnRef = (name: string) => Sql;
 
 /**
  * The predicate "row comes after these values" in the order of these columns, written out as nested
  * OR/AND so every engine can use an index on them (row-value comparison is not portable). The leading
  * `first >= ?` lets the planner start a range scan.
  */
-export function after(quote: (c: string) => string, columns: string[], values: unknown[]): { sql: string; params: unknown[] } {
-  const cols = columns.map(quote);
-  const from = (i: number): { sql: string; params: unknown[] } => {
-    if (i === cols.length - 1) return { sql: `${cols[i]} > ?`, params: [values[i]] };
-    const rest = from(i + 1);
-    return { sql: `${cols[i]} > ? OR (${cols[i]} = ? AND (${rest.sql}))`, params: [values[i], values[i], ...rest.params] };
+export function after(column: ColumnRef, columns: string[], values: unknown[]): Sql {
+  const from = (i: number): Sql => {
+    const c = column(columns[i]);
+    if (i === columns.length - 1) return sql`${c} > ${values[i]}`;
+    return sql`${c} > ${values[i]} OR (${c} = ${values[i]} AND (${from(i + 1)}))`;
   };
-  const tail = from(0);
-  return { sql: `${cols[0]} >= ? AND (${tail.sql})`, params: [values[0], ...tail.params] };
+  return sql`${column(columns[0])} >= ${values[0]} AND (${from(0)})`;
 }
 
 /** After a position in `(watermark, key…)` order. */
-export function afterPosition(quote: (c: string) => string, watermark: string, key: string[], position: Position): { sql: string; params: unknown[] } {
-  return after(quote, [watermark, ...key], [position.watermark, ...position.key]);
+export function afterPosition(column: ColumnRef, watermark: string, key: string[], position: Position): Sql {
+  return after(column, [watermark, ...key], [position.watermark, ...position.key]);
 }
 
-/** The conditions of a page of changes: below the horizon, after the position. */
-function changeConditions(quote: (c: string) => string, src: ChangeSource, position: Position | null, upTo: unknown): { where: string; params: unknown[] } {
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  if (upTo !== null && upTo !== undefined) {
-    conditions.push(`${quote(src.watermark)} < ?`);
-    params.push(upTo);
-  }
-  if (position) {
-    const p = afterPosition(quote, src.watermark, src.key, position);
-    conditions.push(`(${p.sql})`);
-    params.push(...p.params);
-  }
-  return { where: conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '', params };
+/** The WHERE clause of a page of changes: below the horizon, after the position (empty when neither). */
+export function changeConditions(column: ColumnRef, src: ChangeSource, position: Position | null, upTo: unknown): Sql {
+  const conditions: Sql[] = [];
+  if (upTo !== null && upTo !== undefined) conditions.push(sql`${column(src.watermark)} < ${upTo}`);
+  if (position) conditions.push(sql`(${afterPosition(column, src.watermark, src.key, position)})`);
+  return sql.where(conditions);
 }
-
-const fromClause = (quote: (c: string) => string, src: ChangeSource) => (src.table ? quoteName(quote, src.table) : `(${src.query}) AS q`);
 
 /**
- * One page of changes, `?` placeholders, for engines with LIMIT: rows below the horizon and after the
- * position, in `(watermark, key…)` order.
+ * The source as a FROM item: its table, or its `query:` as a derived table. The query's text is
+ * spliced in as it is, never scanned: a `?` in it stays a `?`.
  */
-export function selectChanges(quote: (c: string) => string, src: ChangeSource, position: Position | null, upTo: unknown, limit: number): { sql: string; params: unknown[] } {
-  const { where, params } = changeConditions(quote, src, position, upTo);
-  const order = [src.watermark, ...src.key].map(quote).join(', ');
-  return { sql: `SELECT ${src.columns.map(quote).join(', ')} FROM ${fromClause(quote, src)}${where} ORDER BY ${order} LIMIT ${Math.floor(limit)}`, params };
+export const fromSource = (src: ChangeSource, table: (name: string) => Sql = sql.table): Sql =>
+  (src.table ? table(src.table) : sql`(${sql.raw(src.query!)})`);
+
+/** `(watermark, key…)` as an ORDER BY list. */
+export const changeOrder = (column: ColumnRef, src: ChangeSource): Sql => sql.join([src.watermark, ...src.key].map(column));
+
+/** One page of changes, for engines with LIMIT: rows below the horizon and after the position, in `(watermark, key…)` order. */
+export function selectChanges(src: ChangeSource, position: Position | null, upTo: unknown, limit: number): Sql {
+  return sql`SELECT ${sql.ids(src.columns)} FROM ${fromSource(src)} AS q${changeConditions(sql.id, src, position, upTo)} ORDER BY ${changeOrder(sql.id, src)} LIMIT ${sql.raw(String(Math.floor(limit)))}`;
 }
 
 /** How many rows a cycle from this position would read. */
-export function countChanges(quote: (c: string) => string, src: ChangeSource, position: Position | null, upTo: unknown): { sql: string; params: unknown[] } {
-  const { where, params } = changeConditions(quote, src, position, upTo);
-  return { sql: `SELECT count(*) AS n FROM ${fromClause(quote, src)}${where}`, params };
+export function countChanges(src: ChangeSource, position: Position | null, upTo: unknown): Sql {
+  return sql`SELECT count(*) AS n FROM ${fromSource(src)} AS q${changeConditions(sql.id, src, position, upTo)}`;
 }
 
 /** One page of the source's rows in key order (the reconciliation's scan), for engines with LIMIT. */
-export function selectKeys(quote: (c: string) => string, src: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): { sql: string; params: unknown[] } {
-  const p = afterKey ? after(quote, src.key, afterKey) : { sql: '', params: [] };
-  const order = src.key.map(quote).join(', ');
-  return {
-    sql: `SELECT ${columns.map(quote).join(', ')} FROM ${fromClause(quote, src)}${afterKey ? ` WHERE ${p.sql}` : ''} ORDER BY ${order} LIMIT ${Math.floor(limit)}`,
-    params: p.params,
-  };
+export function selectKeys(src: ChangeSource, columns: string[], afterKey: unknown[] | null, limit: number): Sql {
+  const where = afterKey ? sql` WHERE ${after(sql.id, src.key, afterKey)}` : sql``;
+  return sql`SELECT ${sql.ids(columns)} FROM ${fromSource(src)} AS q${where} ORDER BY ${sql.ids(src.key)} LIMIT ${sql.raw(String(Math.floor(limit)))}`;
 }
 
 /** The after-commit hooks of one transaction; run once it has committed. */
@@ -76,15 +68,4 @@ export class CommitHooks {
   run(): void {
     for (const fn of this.hooks) fn();
   }
-}
-
-/** `schema.table` → quoted parts. */
-export function quoteName(quote: (c: string) => string, name: string): string {
-  return name.split('.').map(quote).join('.');
-}
-
-/** Replaces `?` placeholders with numbered ones (`$1`, `@p1`). The SQL must not contain `?` elsewhere. */
-export function numberPlaceholders(sql: string, style: (n: number) => string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => style(++n));
 }

@@ -1,5 +1,6 @@
 import type { Database, Position, SqlExecutor, Tx } from '../../adapters/adapter';
-import { now } from './schema';
+import { sql } from '../../adapters/sql';
+import { now } from '../time';
 
 export interface Checkpoint {
   position: Position | null;
@@ -9,8 +10,7 @@ export interface Checkpoint {
 
 export async function loadCheckpoint(db: SqlExecutor, flow: string): Promise<Checkpoint> {
   const [row] = await db.query<{ position: string | null; next_sequence: string | number; updated_at: string }>(
-    'SELECT position, next_sequence, updated_at FROM dxg_checkpoint WHERE flow = ?',
-    [flow],
+    sql`SELECT position, next_sequence, updated_at FROM dxg_checkpoint WHERE flow = ${flow}`,
   );
   if (!row) return { position: null, nextSequence: 1, updatedAt: null };
   return { position: row.position ? JSON.parse(row.position) : null, nextSequence: Number(row.next_sequence), updatedAt: row.updated_at };
@@ -30,14 +30,14 @@ export class CheckpointConflict extends Error {
  */
 export async function saveCheckpoint(tx: Tx, flow: string, from: Position | null, to: Position | null, nextSequence: number): Promise<void> {
   const expected = from ? JSON.stringify(from) : null;
-  const params = [to ? JSON.stringify(to) : null, nextSequence, now(), flow];
-  const updated = expected === null
-    ? await tx.execute('UPDATE dxg_checkpoint SET position = ?, next_sequence = ?, updated_at = ? WHERE flow = ? AND position IS NULL', params)
-    : await tx.execute('UPDATE dxg_checkpoint SET position = ?, next_sequence = ?, updated_at = ? WHERE flow = ? AND position = ?', [...params, expected]);
+  const position = to ? JSON.stringify(to) : null;
+  const at = now();
+  const updated = await tx.execute(sql`UPDATE dxg_checkpoint SET position = ${position}, next_sequence = ${nextSequence}, updated_at = ${at}
+    WHERE flow = ${flow} AND ${expected === null ? sql`position IS NULL` : sql`position = ${expected}`}`);
   if (updated === 1) return;
   if (expected !== null) throw new CheckpointConflict(flow);
   try {
-    await tx.execute('INSERT INTO dxg_checkpoint (position, next_sequence, updated_at, flow) VALUES (?, ?, ?, ?)', params);
+    await tx.execute(sql`INSERT INTO dxg_checkpoint (position, next_sequence, updated_at, flow) VALUES (${position}, ${nextSequence}, ${at}, ${flow})`);
   } catch (err) {
     if (tx.sql.isUniqueViolation(err)) throw new CheckpointConflict(flow);
     throw err;
@@ -45,7 +45,7 @@ export async function saveCheckpoint(tx: Tx, flow: string, from: Position | null
 }
 
 export async function dropCheckpoint(db: SqlExecutor, flow: string): Promise<void> {
-  await db.execute('DELETE FROM dxg_checkpoint WHERE flow = ?', [flow]);
+  await db.execute(sql`DELETE FROM dxg_checkpoint WHERE flow = ${flow}`);
 }
 
 /**
@@ -53,9 +53,9 @@ export async function dropCheckpoint(db: SqlExecutor, flow: string): Promise<voi
  * the position is untouched (a first checkpoint is created empty).
  */
 export async function touchCheckpoint(db: Database, flow: string): Promise<void> {
-  if ((await db.execute('UPDATE dxg_checkpoint SET updated_at = ? WHERE flow = ?', [now(), flow])) === 1) return;
+  if ((await db.execute(sql`UPDATE dxg_checkpoint SET updated_at = ${now()} WHERE flow = ${flow}`)) === 1) return;
   try {
-    await db.execute('INSERT INTO dxg_checkpoint (position, next_sequence, updated_at, flow) VALUES (?, ?, ?, ?)', [null, 1, now(), flow]);
+    await db.execute(sql`INSERT INTO dxg_checkpoint (position, next_sequence, updated_at, flow) VALUES (${null}, ${1}, ${now()}, ${flow})`);
   } catch (err) {
     if (!db.sql.isUniqueViolation(err)) throw err; // a page committed meanwhile: that says it too
   }

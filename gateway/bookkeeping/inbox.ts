@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '../../adapters/adapter';
-import { now } from './schema';
+import { sql } from '../../adapters/sql';
+import { now } from '../time';
 
 /**
  * Claims a message id for this transaction. Must be the transaction's first statement: if the id is
@@ -7,7 +8,7 @@ import { now } from './schema';
  */
 export async function claimInbox(tx: SqlExecutor, messageId: string, flow: string, from: string, isDuplicate: (err: unknown) => boolean): Promise<boolean> {
   try {
-    await tx.execute('INSERT INTO dxg_inbox (message_id, flow, from_dept, applied_at) VALUES (?, ?, ?, ?)', [messageId, flow, from, now()]);
+    await tx.execute(sql`INSERT INTO dxg_inbox (message_id, flow, from_dept, applied_at) VALUES (${messageId}, ${flow}, ${from}, ${now()})`);
     return true;
   } catch (err) {
     if (isDuplicate(err)) return false;

@@ -1,6 +1,7 @@
 import type { Database, SqlExecutor } from '../../adapters/adapter';
 import type { Sealed } from '../envelope/envelope';
-import { now } from './schema';
+import { inChunks, sql } from '../../adapters/sql';
+import { now } from '../time';
 
 /**
  * Envelopes are committed to the outbox in the same transaction as the work that produced them
@@ -33,17 +34,14 @@ export function outboxItem(sealed: Sealed, exchange: string, routingKey: string)
   };
 }
 
-const COLUMNS = 'message_id, flow, kind, exchange_name, routing_key, headers, body, content_encoding, to_dept, created_at';
+const COLUMNS = sql.raw('message_id, flow, kind, exchange_name, routing_key, headers, body, content_encoding, to_dept, created_at');
 
 export async function putOutbox(tx: SqlExecutor, items: readonly OutboxItem[]): Promise<void> {
   const at = now();
-  for (let i = 0; i < items.length; i += 50) {
-    const chunk = items.slice(i, i + 50);
-    await tx.execute(
-      `INSERT INTO dxg_outbox (${COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      chunk.flatMap((o) => [o.messageId, o.flow, o.kind, o.exchange, o.routingKey, JSON.stringify(o.headers), o.body, o.contentEncoding ?? null, o.to, at]),
-    );
-  }
+  await inChunks(items, 50, async (chunk) => {
+    const rows = chunk.map((o) => sql.list([o.messageId, o.flow, o.kind, o.exchange, o.routingKey, JSON.stringify(o.headers), o.body, o.contentEncoding ?? null, o.to, at]));
+    await tx.execute(sql`INSERT INTO dxg_outbox (${COLUMNS}) VALUES ${sql.join(rows)}`);
+  });
 }
 
 /** The oldest envelopes in the outbox (only those created before `olderThan`, an ISO time, if given). */
@@ -51,7 +49,7 @@ export async function pendingOutbox(db: Database, limit: number, olderThan?: str
   const rows = await db.query<{
     message_id: string; flow: string; kind: string; exchange_name: string; routing_key: string;
     headers: string; body: Buffer; content_encoding: string | null; to_dept: string;
-  }>(db.sql.limit(`SELECT ${COLUMNS} FROM dxg_outbox${olderThan ? ' WHERE created_at < ?' : ''} ORDER BY created_at, message_id`, limit), olderThan ? [olderThan] : []);
+  }>(db.sql.limit(sql`SELECT ${COLUMNS} FROM dxg_outbox${olderThan ? sql` WHERE created_at < ${olderThan}` : sql``} ORDER BY created_at, message_id`, limit));
   return rows.map((r) => ({
     messageId: r.message_id,
     flow: r.flow,
@@ -66,13 +64,12 @@ export async function pendingOutbox(db: Database, limit: number, olderThan?: str
 }
 
 export async function removeFromOutbox(db: SqlExecutor, messageIds: readonly string[]): Promise<void> {
-  for (let i = 0; i < messageIds.length; i += 500) {
-    const chunk = messageIds.slice(i, i + 500);
-    await db.execute(`DELETE FROM dxg_outbox WHERE message_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
-  }
+  await inChunks(messageIds, 500, async (chunk) => {
+    await db.execute(sql`DELETE FROM dxg_outbox WHERE message_id IN ${sql.list(chunk)}`);
+  });
 }
 
 export async function outboxCount(db: SqlExecutor, flow?: string): Promise<number> {
-  const [row] = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM dxg_outbox${flow ? ' WHERE flow = ?' : ''}`, flow ? [flow] : []);
+  const [row] = await db.query<{ n: string | number }>(sql`SELECT count(*) AS n FROM dxg_outbox${flow ? sql` WHERE flow = ${flow}` : sql``}`);
   return Number(row.n);
 }

@@ -1,5 +1,6 @@
 import type { Database, SqlExecutor } from '../../adapters/adapter';
-import { now } from './schema';
+import { inChunks, sql, type Sql } from '../../adapters/sql';
+import { now } from '../time';
 
 /** Where an item was set aside: a record at its source or target, or a whole message at a target. */
 export type Stage = 'source' | 'target' | 'dead-letter';
@@ -19,21 +20,18 @@ export interface QuarantineItem {
   body?: Buffer;
 }
 
-const COLUMNS = 'at, stage, flow, from_dept, to_dept, message_id, record_key, version, reason, record, headers, body, status';
+const COLUMNS = sql.raw('at, stage, flow, from_dept, to_dept, message_id, record_key, version, reason, record, headers, body, status');
 
 export async function putQuarantine(tx: SqlExecutor, items: readonly QuarantineItem[]): Promise<void> {
   const at = now();
-  for (let i = 0; i < items.length; i += 100) {
-    const chunk = items.slice(i, i + 100);
-    await tx.execute(
-      `INSERT INTO dxg_quarantine (${COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      chunk.flatMap((q) => [
-        at, q.stage, q.flow ?? null, q.from ?? null, q.to ?? null, q.messageId ?? null, q.recordKey ?? null,
-        q.version === undefined || q.version === null ? null : q.version.toString(), q.reason,
-        q.record === undefined ? null : JSON.stringify(q.record), q.headers ? JSON.stringify(q.headers) : null, q.body ?? null, 'open',
-      ]),
-    );
-  }
+  await inChunks(items, 100, async (chunk) => {
+    const rows = chunk.map((q) => sql.list([
+      at, q.stage, q.flow ?? null, q.from ?? null, q.to ?? null, q.messageId ?? null, q.recordKey ?? null,
+      q.version === undefined || q.version === null ? null : q.version.toString(), q.reason,
+      q.record === undefined ? null : JSON.stringify(q.record), q.headers ? JSON.stringify(q.headers) : null, q.body ?? null, 'open',
+    ]));
+    await tx.execute(sql`INSERT INTO dxg_quarantine (${COLUMNS}) VALUES ${sql.join(rows)}`);
+  });
 }
 
 /** A quarantined item as stored. */
@@ -66,32 +64,20 @@ export interface QuarantineFilter {
 }
 
 export async function listQuarantine(db: Database, f: QuarantineFilter): Promise<QuarantineRow[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (!f.all) where.push("status = 'open'");
-  if (f.flow) {
-    where.push('flow = ?');
-    params.push(f.flow);
-  }
-  if (f.stage) {
-    where.push('stage = ?');
-    params.push(f.stage);
-  }
-  if (f.ids?.length) {
-    where.push(`id IN (${f.ids.map(() => '?').join(', ')})`);
-    params.push(...f.ids);
-  }
-  const rows = await db.query<QuarantineRow & Record<string, unknown>>(
-    db.sql.limit(`SELECT * FROM dxg_quarantine${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, f.limit), params);
+  const where: Sql[] = [];
+  if (!f.all) where.push(sql`status = 'open'`);
+  if (f.flow) where.push(sql`flow = ${f.flow}`);
+  if (f.stage) where.push(sql`stage = ${f.stage}`);
+  if (f.ids?.length) where.push(sql`id IN ${sql.list(f.ids)}`);
+  const rows = await db.query<QuarantineRow & Record<string, unknown>>(db.sql.limit(sql`SELECT * FROM dxg_quarantine${sql.where(where)} ORDER BY id`, f.limit));
   return rows.map((r) => ({ ...r, id: Number(r.id), body: r.body ? Buffer.from(r.body) : null }));
 }
 
 /** Closes items that were sent again; their outcome is a new ledger entry (and a new item if they fail again). */
 export async function markReplayed(tx: SqlExecutor, ids: readonly number[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
-    await tx.execute(`UPDATE dxg_quarantine SET status = 'replayed', resolved_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [now(), ...chunk]);
-  }
+  await inChunks(ids, 500, async (chunk) => {
+    await tx.execute(sql`UPDATE dxg_quarantine SET status = 'replayed', resolved_at = ${now()} WHERE id IN ${sql.list(chunk)}`);
+  });
 }
 
 /**
@@ -102,17 +88,14 @@ export async function markReplayed(tx: SqlExecutor, ids: readonly number[]): Pro
 export async function supersede(tx: SqlExecutor, stage: Stage, flow: string, versions: ReadonlyMap<string, bigint>): Promise<number> {
   const keys = [...versions.keys()];
   const stale: number[] = [];
-  for (let i = 0; i < keys.length; i += 500) {
-    const chunk = keys.slice(i, i + 500);
+  await inChunks(keys, 500, async (chunk) => {
     const rows = await tx.query<{ id: number | string; record_key: string; version: string | number | null }>(
-      `SELECT id, record_key, version FROM dxg_quarantine WHERE flow = ? AND status = 'open' AND stage = ? AND record_key IN (${chunk.map(() => '?').join(', ')})`,
-      [flow, stage, ...chunk],
+      sql`SELECT id, record_key, version FROM dxg_quarantine WHERE flow = ${flow} AND status = 'open' AND stage = ${stage} AND record_key IN ${sql.list(chunk)}`,
     );
     for (const r of rows) if (r.version !== null && BigInt(r.version) <= versions.get(r.record_key)!) stale.push(Number(r.id));
-  }
-  for (let i = 0; i < stale.length; i += 500) {
-    const chunk = stale.slice(i, i + 500);
-    await tx.execute(`UPDATE dxg_quarantine SET status = 'superseded', resolved_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [now(), ...chunk]);
-  }
+  });
+  await inChunks(stale, 500, async (chunk) => {
+    await tx.execute(sql`UPDATE dxg_quarantine SET status = 'superseded', resolved_at = ${now()} WHERE id IN ${sql.list(chunk)}`);
+  });
   return stale.length;
 }

@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '../../adapters/adapter';
-import { now } from './schema';
+import { sql } from '../../adapters/sql';
+import { now } from '../time';
 
 /** What a target reports back about one envelope (回执). */
 export interface Receipt {
@@ -21,11 +22,9 @@ export interface Receipt {
 /** Records a receipt once; returns false if it was already recorded (receipts may arrive twice). */
 export async function putReceipt(tx: SqlExecutor, r: Receipt, isDuplicate: (err: unknown) => boolean): Promise<boolean> {
   try {
-    await tx.execute(
-      'INSERT INTO dxg_receipts (message_id, kind, flow, to_dept, applied, rejected, superseded, received_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [r.messageId, r.kind, r.flow, r.department, r.applied, r.rejected, r.superseded, now(),
-        r.rejects.length || r.replayOf ? JSON.stringify({ replayOf: r.replayOf, rejects: r.rejects.length ? r.rejects : undefined }) : null],
-    );
+    const detail = r.rejects.length || r.replayOf ? JSON.stringify({ replayOf: r.replayOf, rejects: r.rejects.length ? r.rejects : undefined }) : null;
+    await tx.execute(sql`INSERT INTO dxg_receipts (message_id, kind, flow, to_dept, applied, rejected, superseded, received_at, detail)
+      VALUES (${r.messageId}, ${r.kind}, ${r.flow}, ${r.department}, ${r.applied}, ${r.rejected}, ${r.superseded}, ${now()}, ${detail})`);
     return true;
   } catch (err) {
     if (isDuplicate(err)) return false;

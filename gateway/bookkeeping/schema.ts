@@ -1,14 +1,25 @@
-import type { Database } from '../../adapters/adapter';
+import type { Database, SqlDialect } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import { DxgError } from '../errors';
 
 /**
  * The gateway's own tables in each department database, all prefixed `dxg_`. Business tables are
  * only ever read (source) or written at the targets a flow declares.
+ *
+ * The tables carry a schema version (`dxg_schema`), so that a department running for years can be
+ * upgraded in place by `dxg init`. Version 1 is the first release's tables, which had no version
+ * table; each later version is one step of `UPGRADES`, run in order. A node refuses to run on a
+ * version other than its own: an older one needs `dxg init`, a newer one a newer dxg.
  */
-export async function createBookkeeping(db: Database): Promise<void> {
-  const { types: t, createTable } = db.sql;
+export const SCHEMA_VERSION = 2;
+
+type TableDef = [name: string, columns: string, indexes: { name: string; columns: string[] }[]];
+
+/** The tables of version 1, as the first release created them. */
+function version1(t: SqlDialect['types']): TableDef[] {
   const name = t.key(100);
   const stamp = t.key(40);
-  const tables: [string, string, { name: string; columns: string[] }[]][] = [
+  return [
     // position of the last extracted row per flow, and the next envelope sequence number
     ['dxg_checkpoint', `flow ${name} NOT NULL PRIMARY KEY, position ${t.text}, next_sequence ${t.bigint} NOT NULL, updated_at ${stamp} NOT NULL`, []],
     // envelopes committed with their page, waiting for the broker's confirm
@@ -36,19 +47,87 @@ export async function createBookkeeping(db: Database): Promise<void> {
     // the chain's head: one row, locked by every append so entries chain in commit order
     ['dxg_ledger_head', `id ${t.int} NOT NULL PRIMARY KEY, seq ${t.bigint} NOT NULL, hash ${t.key(64)} NOT NULL`, []],
   ];
+}
+
+/** Upgrades to each version after 1: `UPGRADES[v - 2]` takes version v - 1 to v. Each step is safe to run again. */
+const UPGRADES: { version: number; does: string; run(db: Database): Promise<void> }[] = [
+  {
+    version: 2,
+    does: 'the schema version table',
+    run: (db) => createTables(db, [['dxg_schema', `id ${db.sql.types.int} NOT NULL PRIMARY KEY, version ${db.sql.types.int} NOT NULL, upgraded_at ${db.sql.types.key(40)} NOT NULL`, []]]),
+  },
+];
+
+async function createTables(db: Database, tables: TableDef[]): Promise<void> {
   for (const [table, columns, indexes] of tables) {
-    for (const statement of createTable(table, columns.replace(/\s+/g, ' '), indexes)) await db.execute(statement);
+    for (const statement of db.sql.createTable(table, columns.replace(/\s+/g, ' '), indexes)) await db.execute(statement);
   }
-  const [head] = await db.query<{ n: number | string }>('SELECT count(*) AS n FROM dxg_ledger_head');
+}
+
+/** The version the department database holds: 0 when it has no bookkeeping yet, 1 for the first release's tables. */
+export async function schemaVersion(db: Database): Promise<number> {
+  if (await db.catalog.describeTable('dxg_schema')) {
+    const [row] = await db.query<{ version: number | string }>(sql`SELECT version FROM dxg_schema WHERE id = 1`);
+    if (row) return Number(row.version);
+  }
+  return (await db.catalog.describeTable('dxg_checkpoint')) ? 1 : 0;
+}
+
+export interface BookkeepingReport {
+  /** the version found (0: none) */
+  from: number;
+  to: number;
+  /** what each upgrade step did */
+  upgrades: string[];
+}
+
+/**
+ * Creates the bookkeeping tables, or upgrades older ones in place. Refuses tables newer than this
+ * release knows, before touching anything.
+ */
+export async function createBookkeeping(db: Database, department = 'database'): Promise<BookkeepingReport> {
+  const from = await schemaVersion(db);
+  if (from > SCHEMA_VERSION) throw newerSchema(from, department);
+  const report: BookkeepingReport = { from, to: SCHEMA_VERSION, upgrades: [] };
+  if (from === 0) await createTables(db, version1(db.sql.types));
+  for (const step of UPGRADES) {
+    if (step.version <= Math.max(from, 1)) continue;
+    await step.run(db);
+    if (from > 0) report.upgrades.push(`${step.version}: ${step.does}`);
+  }
+  if (from < SCHEMA_VERSION) await recordVersion(db);
+  const [head] = await db.query<{ n: number | string }>(sql`SELECT count(*) AS n FROM dxg_ledger_head`);
   if (Number(head.n) === 0) {
     try {
-      await db.execute('INSERT INTO dxg_ledger_head (id, seq, hash) VALUES (1, 0, ?)', [GENESIS]);
+      await db.execute(sql`INSERT INTO dxg_ledger_head (id, seq, hash) VALUES (1, 0, ${GENESIS})`);
     } catch (err) {
       if (!db.sql.isUniqueViolation(err)) throw err; // another node initialised it at the same moment
     }
   }
+  return report;
 }
 
-export const GENESIS = '0'.repeat(64);
+async function recordVersion(db: Database): Promise<void> {
+  const at = new Date().toISOString();
+  if ((await db.execute(sql`UPDATE dxg_schema SET version = ${SCHEMA_VERSION}, upgraded_at = ${at} WHERE id = 1`)) === 1) return;
+  try {
+    await db.execute(sql`INSERT INTO dxg_schema (id, version, upgraded_at) VALUES (1, ${SCHEMA_VERSION}, ${at})`);
+  } catch (err) {
+    if (!db.sql.isUniqueViolation(err)) throw err;
+  }
+}
 
-export const now = (): string => new Date().toISOString();
+/** A node runs only on the bookkeeping version it was written for. */
+export async function requireBookkeeping(db: Database, department: string): Promise<void> {
+  const version = await schemaVersion(db);
+  if (version === 0) throw new DxgError('DXG_CATALOG', `the gateway's tables are missing in the database (run: dxg init)`, `department ${department}`);
+  if (version > SCHEMA_VERSION) throw newerSchema(version, department);
+  if (version < SCHEMA_VERSION) {
+    throw new DxgError('DXG_CATALOG', `the gateway's tables are at schema version ${version}, this dxg needs ${SCHEMA_VERSION} (run: dxg init, which upgrades them in place)`, `department ${department}`);
+  }
+}
+
+const newerSchema = (version: number, department: string) =>
+  new DxgError('DXG_CATALOG', `the gateway's tables are at schema version ${version}, newer than this dxg knows (${SCHEMA_VERSION}); run a dxg release that knows version ${version}`, `department ${department}`);
+
+export const GENESIS = '0'.repeat(64);

@@ -2,6 +2,7 @@ import type { Project } from '../config/project';
 import { DxgError, errorMessage } from '../errors';
 import { log } from '../log';
 import type { GeneratedEnterprise, GeneratedPerson } from './generate';
+import { sql } from '../../adapters/sql';
 import { demoDatabase, resetDatabase, type DemoDatabase, type SetupConnection } from './server';
 import { DEMO_TABLES } from './tables';
 
@@ -37,7 +38,7 @@ export async function buildDepartments(project: Project, enterprises: GeneratedE
     });
     const tables = DEMO_TABLES[db.department.id];
     built.set(db.department.id, { db, connection, tables: tables.map((t) => t.name), rows: 0 });
-    for (const t of tables) for (const statement of t.ddl[db.engine]) await connection.run(statement);
+    for (const t of tables) for (const statement of t.ddl[db.engine]) await connection.run(sql.raw(statement));
   }));
   try {
     const failed = reset.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,4 +1,5 @@
 import { address, ageOn, AS_OF, newEnterprise, randomDate, renamedCompany, streams, type Enterprise, type GeneratedEnterprise, type GeneratedPerson } from './generate';
+import { sql } from '../../adapters/sql';
 import type { SetupConnection } from './server';
 import { DISTRICTS } from './vocabulary';
 
@@ -60,10 +61,10 @@ export function planChanges(enterprises: GeneratedEnterprise[], persons: Generat
 
 /** Writes the changes as the departments' business systems would; the databases stamp the watermarks. */
 export async function applyChanges(amr: SetupConnection, police: SetupConnection, changes: DemoChanges): Promise<void> {
-  for (const r of changes.renames) await amr.run('UPDATE ent_registry SET ent_name = ? WHERE credit_code = ?', [r.ent_name, r.credit_code]);
-  for (const d of changes.deregistrations) await amr.run("UPDATE ent_registry SET status_code = '4' WHERE credit_code = ?", [d.credit_code]);
+  for (const r of changes.renames) await amr.run(sql`UPDATE ent_registry SET ent_name = ${r.ent_name} WHERE credit_code = ${r.credit_code}`);
+  for (const d of changes.deregistrations) await amr.run(sql`UPDATE ent_registry SET status_code = '4' WHERE credit_code = ${d.credit_code}`);
   await amr.insert('ent_registry', changes.newEnterprises);
-  for (const e of changes.erasures) await amr.run('DELETE FROM ent_registry WHERE credit_code = ?', [e.credit_code]);
-  for (const d of changes.deaths) await police.run('UPDATE rk_person SET swbz = ?, swrq = ? WHERE sfzh = ?', [true, d.swrq, d.sfzh]);
-  for (const m of changes.moves) await police.run('UPDATE rk_person SET hjdqh = ?, hjdz = ? WHERE sfzh = ?', [m.hjdqh, m.hjdz, m.sfzh]);
+  for (const e of changes.erasures) await amr.run(sql`DELETE FROM ent_registry WHERE credit_code = ${e.credit_code}`);
+  for (const d of changes.deaths) await police.run(sql`UPDATE rk_person SET swbz = ${true}, swrq = ${d.swrq} WHERE sfzh = ${d.sfzh}`);
+  for (const m of changes.moves) await police.run(sql`UPDATE rk_person SET hjdqh = ${m.hjdqh}, hjdz = ${m.hjdz} WHERE sfzh = ${m.sfzh}`);
 }

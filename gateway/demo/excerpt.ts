@@ -1,4 +1,5 @@
 import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
 import type { Project } from '../config/project';
 import { maskText } from '../mask';
 
@@ -20,7 +21,7 @@ export async function firstReasons(project: Project, dbs: Map<string, Database>,
   const out: SetAside[] = [];
   for (const [department, db] of dbs) {
     const rows = await db.query<{ flow: string; record_key: string | null; reason: string }>(
-      'SELECT flow, record_key, reason FROM dxg_quarantine WHERE stage = ? ORDER BY id', [stage]);
+      sql`SELECT flow, record_key, reason FROM dxg_quarantine WHERE stage = ${stage} ORDER BY id`);
     const kinds = new Map<string, SetAside>();
     for (const r of rows) {
       const kind = `${r.flow}\n${reasonKind(r.reason)}`;

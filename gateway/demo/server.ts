@@ -1,6 +1,6 @@
-import mysql from 'mysql2/promise';
-import { Client } from 'pg';
-import { numberPlaceholders } from '../../adapters/shared/keyset';
+import { connect, createDatabase } from '../../adapters';
+import type { Database, Row } from '../../adapters/adapter';
+import { inChunks, sql, type Sql } from '../../adapters/sql';
 import type { Department } from '../config/model';
 import { DxgError } from '../errors';
 import { maskText } from '../mask';
@@ -13,8 +13,7 @@ export type Engine = 'postgres' | 'mysql';
  */
 export interface SetupConnection {
   readonly engine: Engine;
-  /** SQL with `?` placeholders */
-  run(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  run(statement: Sql): Promise<Row[]>;
   /** Multi-row INSERTs in chunks: thousands of rows in a few statements. */
   insert(table: string, rows: readonly object[]): Promise<void>;
   close(): Promise<void>;
@@ -46,52 +45,15 @@ export function demoDatabase(department: Department): DemoDatabase {
 
 /** Drops and creates the department's database on its server, then connects to the new one. */
 export async function resetDatabase(db: DemoDatabase): Promise<SetupConnection> {
-  const url = new URL(db.department.database.url);
-  if (db.engine === 'postgres') {
-    url.pathname = '/postgres';
-    const admin = new Client({ connectionString: url.toString() });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS "${db.name}" WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE "${db.name}" ENCODING 'UTF8' TEMPLATE template0`);
-    } finally {
-      await admin.end();
-    }
-  } else {
-    url.pathname = '';
-    const admin = await mysql.createConnection({ uri: url.toString() });
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS \`${db.name}\``);
-      await admin.query(`CREATE DATABASE \`${db.name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    } finally {
-      await admin.end();
-    }
-  }
-  return openDatabase(db);
+  await createDatabase(db.department.database, { replace: true });
+  const conn = await connect({ ...db.department.database, pool: 2 }, `demo ${db.department.id}`);
+  return { engine: db.engine, run: (statement) => conn.query(statement), insert: (table, rows) => insertChunks(conn, table, rows), close: () => conn.close() };
 }
 
-async function openDatabase(db: DemoDatabase): Promise<SetupConnection> {
-  const { url } = db.department.database;
-  if (db.engine === 'postgres') {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    const run = async (sql: string, params: readonly unknown[] = []) => (await client.query(numberPlaceholders(sql, (n) => `$${n}`), params as unknown[])).rows as Record<string, unknown>[];
-    return { engine: db.engine, run, insert: (table, rows) => insertChunks(run, table, rows), close: () => client.end() };
-  }
-  const conn = await mysql.createConnection({ uri: url, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: 'utf8mb4' });
-  const run = async (sql: string, params: readonly unknown[] = []) => {
-    const [rows] = await conn.query(sql, [...params]);
-    return (Array.isArray(rows) ? rows : []) as Record<string, unknown>[];
-  };
-  return { engine: db.engine, run, insert: (table, rows) => insertChunks(run, table, rows), close: () => conn.end() };
-}
-
-async function insertChunks(run: SetupConnection['run'], table: string, rows: readonly object[]): Promise<void> {
+async function insertChunks(conn: Database, table: string, rows: readonly object[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]);
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + ROWS_PER_INSERT) as Record<string, unknown>[];
-    await run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`, chunk.flatMap((r) => columns.map((c) => r[c])));
-  }
+  await inChunks(rows as Record<string, unknown>[], ROWS_PER_INSERT, async (chunk) => {
+    await conn.execute(sql`INSERT INTO ${sql.table(table)} (${sql.ids(columns)}) VALUES ${sql.join(chunk.map((r) => sql.list(columns.map((c) => r[c]))))}`);
+  });
 }

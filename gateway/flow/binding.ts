@@ -41,12 +41,12 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
   const problems: string[] = [];
   let columns: Map<string, ColumnInfo>;
   if (source.table) {
-    const info = await db.describeTable(source.table);
+    const info = await db.catalog.describeTable(source.table);
     if (!info) throw new CatalogError([`${doc.at(['source', 'table'])}: table '${source.table}' does not exist in the database of department '${source.department}'`]);
     columns = info.columns;
   } else {
     try {
-      columns = new Map((await db.describeQuery(source.query!)).map((c) => [c.name, c]));
+      columns = new Map((await db.catalog.describeQuery(source.query!)).map((c) => [c.name, c]));
     } catch (err) {
       throw new CatalogError([`${doc.at(['source', 'query'])}: source.query fails: ${(err as Error).message}`]);
     }
@@ -65,16 +65,16 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
     watermark: col(source.watermark),
   };
   const watermarkColumn = columns.get(change.watermark)!;
-  if ((await db.horizon(change, watermarkColumn)) === null) {
+  if ((await db.changes.horizon(change, watermarkColumn)) === null) {
     throw new CatalogError([`${doc.at(['source', 'fields', source.watermark])}: watermark column '${change.watermark}' (${watermarkColumn.type}) cannot be read safely on ${db.driver}: `
-      + `use a timestamp column the database sets on every write${db.driver === 'mssql' ? ', or a rowversion' : ''} (see README, "How changes are captured")`]);
+      + `use a timestamp column the database sets on every write${db.sql.watermarkHint} (see README, "How changes are captured")`]);
   }
   return { flow, set, change, watermarkColumn, check: set.view(Object.keys(source.fields)) };
 }
 
 export async function bindTarget(db: Database, flow: Flow, target: FlowTarget, set: IndicatorSet): Promise<TargetBinding> {
   const at = (...path: (string | number)[]) => flow.doc.at(['targets', target.index, ...path]);
-  const info: TableInfo | null = await db.describeTable(target.table);
+  const info: TableInfo | null = await db.catalog.describeTable(target.table);
   if (!info) throw new CatalogError([`${at('table')}: table '${target.table}' does not exist in the database of department '${target.department}'`]);
   const problems: string[] = [];
   for (const [indicator, column] of Object.entries(target.fields)) {

@@ -1,5 +1,5 @@
 import type { Tx } from '../../adapters/adapter';
-import { quoteName } from '../../adapters/shared/keyset';
+import { inChunks, sql } from '../../adapters/sql';
 import type { TargetBinding } from './binding';
 
 /** A record to delete at a target: its key as text, its version, and its key column values. */
@@ -9,7 +9,6 @@ export interface DeleteRecord {
   keyValues: unknown[];
 }
 
-const CHUNK = 200;
 
 /**
  * Deletes records at a target (or, for `on_delete: flag`, sets the soft-delete indicator's column),
@@ -21,34 +20,29 @@ export async function applyDeletes(tx: Tx, binding: TargetBinding, deletes: Dele
   if (deletes.length === 0) return { removed: 0, superseded: [] };
   const flow = binding.flow.id;
   const held = new Map<string, bigint>();
-  for (let i = 0; i < deletes.length; i += CHUNK) {
-    const keys = deletes.slice(i, i + CHUNK).map((d) => d.key);
+  await inChunks(deletes, 200, async (chunk) => {
     const rows = await tx.query<{ record_key: string; version: string | number }>(
-      tx.sql.forUpdate(`SELECT record_key, version FROM dxg_versions WHERE flow = ? AND record_key IN (${keys.map(() => '?').join(', ')})`, 'dxg_versions'),
-      [flow, ...keys],
+      tx.sql.forUpdate(sql`SELECT record_key, version FROM dxg_versions WHERE flow = ${flow} AND record_key IN ${sql.list(chunk.map((d) => d.key))}`, 'dxg_versions'),
     );
     for (const r of rows) held.set(r.record_key, BigInt(r.version));
-  }
+  });
   const fresh = deletes.filter((d) => !held.has(d.key) || held.get(d.key)! <= d.version);
   const superseded = deletes.filter((d) => !fresh.includes(d)).map((d) => d.key);
   for (const d of fresh) {
     if (held.has(d.key)) {
-      await tx.execute('UPDATE dxg_versions SET version = ?, deleted = ? WHERE flow = ? AND record_key = ?', [d.version.toString(), true, flow, d.key]);
+      await tx.execute(sql`UPDATE dxg_versions SET version = ${d.version.toString()}, deleted = ${true} WHERE flow = ${flow} AND record_key = ${d.key}`);
     } else {
-      await tx.execute('INSERT INTO dxg_versions (flow, record_key, version, deleted) VALUES (?, ?, ?, ?)', [flow, d.key, d.version.toString(), true]);
+      await tx.execute(sql`INSERT INTO dxg_versions (flow, record_key, version, deleted) VALUES (${flow}, ${d.key}, ${d.version.toString()}, ${true})`);
     }
   }
   const { table, keyColumns } = binding.table;
-  const q = tx.sql.quote;
-  const matchOne = `(${keyColumns.map((c) => `${q(c)} = ?`).join(' AND ')})`;
+  const matchOne = (d: DeleteRecord) => sql`(${sql.join(keyColumns.map((c, i) => sql`${sql.id(c)} = ${d.keyValues[i]}`), ' AND ')})`;
   let removed = 0;
-  for (let i = 0; i < fresh.length; i += CHUNK) {
-    const chunk = fresh.slice(i, i + CHUNK);
-    const where = chunk.map(() => matchOne).join(' OR ');
-    const keyParams = chunk.flatMap((d) => d.keyValues);
+  await inChunks(fresh, 200, async (chunk) => {
+    const where = sql.join(chunk.map(matchOne), ' OR ');
     removed += binding.flag
-      ? await tx.execute(`UPDATE ${quoteName(q, table)} SET ${q(binding.flag.column)} = ? WHERE ${where}`, [binding.flag.value, ...keyParams])
-      : await tx.execute(`DELETE FROM ${quoteName(q, table)} WHERE ${where}`, keyParams);
-  }
+      ? await tx.execute(sql`UPDATE ${sql.table(table)} SET ${sql.id(binding.flag.column)} = ${binding.flag.value} WHERE ${where}`)
+      : await tx.execute(sql`DELETE FROM ${sql.table(table)} WHERE ${where}`);
+  });
   return { removed, superseded };
 }

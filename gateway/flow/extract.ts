@@ -9,7 +9,8 @@ import type { Ledger, LedgerEntry } from '../ledger/ledger';
 import { log } from '../log';
 import { buildBatch, type Batch } from './batch';
 import type { SourceBinding } from './binding';
-import { sleep, type OutboxRelay } from './relay';
+import { sleep } from '../time';
+import type { OutboxRelay } from './relay';
 
 /** The channel a notifying source signals a flow's writes on. */
 export const changeChannel = (flow: string): string => `dxg_${flow}`;
@@ -100,7 +101,7 @@ export class Extractor {
 
   /** The source database's clock now, in the watermark's terms. */
   clock(): Promise<unknown> {
-    return this.ctx.db.clock(this.ctx.binding.watermarkColumn);
+    return this.ctx.db.changes.clock(this.ctx.binding.watermarkColumn);
   }
 
   /**
@@ -110,7 +111,7 @@ export class Extractor {
   async heldBack(until: unknown): Promise<number> {
     const { db, binding } = this.ctx;
     const { position } = await loadCheckpoint(db, binding.flow.id);
-    return db.countChanges(binding.change, position, until);
+    return db.changes.count(binding.change, position, until);
   }
 
   /** Resolves when no cycle is running (for a drain). */
@@ -134,15 +135,15 @@ export class Extractor {
     const checkpoint = await loadCheckpoint(db, checkpointId);
     let position = checkpoint.position;
     let sequence = checkpoint.nextSequence;
-    if (settle) await sleep(db.settleMs, signal);
-    const horizon = await db.horizon(binding.change, binding.watermarkColumn);
+    if (settle) await sleep(db.changes.settleMs, signal);
+    const horizon = await db.changes.horizon(binding.change, binding.watermarkColumn);
     if (full) {
-      stats.total = await db.countChanges(binding.change, position, horizon);
+      stats.total = await db.changes.count(binding.change, position, horizon);
       if (position) log.info('resuming the full resync from its last committed page', { flow: flow.id, remaining: stats.total });
       onPage?.(stats);
     }
     // three pages in the air: the next one being read, this one being built, the previous one committing
-    const read = (after: Position | null) => quiet(db.readChanges(binding.change, after, horizon, flow.source.pageSize));
+    const read = (after: Position | null) => quiet(db.changes.read(binding.change, after, horizon, flow.source.pageSize));
     let reading: Promise<Row[]> | null = read(position);
     let committing: Promise<void> = Promise.resolve();
     while (reading && !signal?.aborted) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../adapters/adapter';
+import { inChunks, sql } from '../../adapters/sql';
 import { outboxItem, putOutbox, type OutboxItem } from '../bookkeeping/outbox';
 import type { FlowTarget } from '../config/model';
 import { seal, type EnvelopeMeta } from '../envelope/envelope';
@@ -58,7 +59,7 @@ export class Reconciler {
     const run = randomUUID();
     const keys = new Map(targets.map((t) => [t.department, 0]));
     if (targets.length === 0) return { run, keys, closing: [] };
-    const horizon = await db.horizon(binding.change, binding.watermarkColumn);
+    const horizon = await db.changes.horizon(binding.change, binding.watermarkColumn);
     const below = versionOf(set.kind(flow.source.watermark), toWire(set.kind(flow.source.watermark), horizon)).toString();
     const indicators = [...new Set([...flow.source.key, ...targets.flatMap((t) => Object.keys(t.where)), ...(flow.source.softDelete ? [flow.source.softDelete] : [])])];
     const columns = [...new Set(indicators.map((i) => flow.source.fields[i]))];
@@ -67,7 +68,7 @@ export class Reconciler {
     let afterKey: unknown[] | null = null;
     for (;;) {
       if (signal?.aborted) return { run, keys, closing: [] }; // the targets drop a run that never closes
-      const rows = await db.scanKeys(binding.change, columns, afterKey, PART);
+      const rows = await db.changes.scanKeys(binding.change, columns, afterKey, PART);
       for (const row of rows) {
         const data: Record<string, WireValue> = {};
         for (const i of indicators) data[i] = toWire(set.kind(i), row[flow.source.fields[i]]);
@@ -130,11 +131,10 @@ export function keysetProblem(payload: unknown, count: number): string | null {
  */
 export async function applyKeyset(tx: Tx, binding: TargetBinding, meta: EnvelopeMeta, p: KeysetPayload): Promise<Applied> {
   const flow = binding.flow.id;
-  if (p.part === 0) await tx.execute('DELETE FROM dxg_reconcile WHERE flow = ? AND run_id <> ?', [flow, p.run]);
-  for (let i = 0; i < p.keys.length; i += 500) {
-    const chunk = p.keys.slice(i, i + 500);
-    await tx.execute(`INSERT INTO dxg_reconcile (flow, run_id, record_key) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, chunk.flatMap((k) => [flow, p.run, k]));
-  }
+  if (p.part === 0) await tx.execute(sql`DELETE FROM dxg_reconcile WHERE flow = ${flow} AND run_id <> ${p.run}`);
+  await inChunks(p.keys, 500, async (chunk) => {
+    await tx.execute(sql`INSERT INTO dxg_reconcile (flow, run_id, record_key) VALUES ${sql.join(chunk.map((k) => sql.list([flow, p.run, k])))}`);
+  });
   const entries: LedgerEntry[] = [{ kind: 'reconcile', flow, messageId: meta.messageId, from: meta.from, to: meta.to, count: p.keys.length, detail: { run: p.run, part: p.part, last: p.last } }];
   if (!p.last) return { entries, rejects: [] };
 
@@ -143,16 +143,15 @@ export async function applyKeyset(tx: Tx, binding: TargetBinding, meta: Envelope
     if (analyze) await tx.execute(analyze);
   }
   const gone = await tx.query<{ record_key: string }>(
-    `SELECT v.record_key FROM dxg_versions v WHERE v.flow = ? AND v.deleted = ? AND v.version < ?
-       AND NOT EXISTS (SELECT 1 FROM dxg_reconcile r WHERE r.flow = v.flow AND r.run_id = ? AND r.record_key = v.record_key)`,
-    [flow, false, p.below, p.run],
+    sql`SELECT v.record_key FROM dxg_versions v WHERE v.flow = ${flow} AND v.deleted = ${false} AND v.version < ${p.below}
+       AND NOT EXISTS (SELECT 1 FROM dxg_reconcile r WHERE r.flow = v.flow AND r.run_id = ${p.run} AND r.record_key = v.record_key)`,
   );
   const keyCount = binding.flow.source.key.length;
   const deletes = gone
     .filter((g) => !g.record_key.startsWith('sha256:')) // a hashed key has no values to find the row by
     .map((g) => ({ key: g.record_key, version: BigInt(p.below!), keyValues: keyCount === 1 ? [g.record_key] : (JSON.parse(g.record_key) as unknown[]) }));
   const removed = await applyDeletes(tx, binding, deletes);
-  await tx.execute('DELETE FROM dxg_reconcile WHERE flow = ? AND run_id = ?', [flow, p.run]);
+  await tx.execute(sql`DELETE FROM dxg_reconcile WHERE flow = ${flow} AND run_id = ${p.run}`);
   if (deletes.length) {
     entries.push({
       kind: 'delete', flow, messageId: meta.messageId, from: meta.from, to: meta.to, count: deletes.length, keys: deletes.map((d) => d.key),

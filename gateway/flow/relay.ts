@@ -2,6 +2,7 @@ import type { Database } from '../../adapters/adapter';
 import { pendingOutbox, removeFromOutbox, type OutboxItem } from '../bookkeeping/outbox';
 import { PublishError, Publisher } from '../broker/publisher';
 import { errorMessage } from '../errors';
+import { sleep } from '../time';
 import { log } from '../log';
 
 const WINDOW = 32; // envelopes awaiting confirms at once
@@ -148,14 +149,3 @@ export class OutboxRelay {
     if (this.pending === 0) for (const w of this.waiters.splice(0)) w();
   }
 }
-
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });

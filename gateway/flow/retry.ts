@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors';
 import { log } from '../log';
-import { sleep } from './relay';
+import { sleep } from '../time';
 
 export class Aborted extends Error {
   constructor() {

@@ -1,4 +1,5 @@
 import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
 import type { Project } from '../config/project';
 import { ledgerTotals } from './query';
 
@@ -48,8 +49,7 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
     const filtered = await filteredPerTarget(src, flow.id);
     // receipts of key reconciliations report deletions, not the fate of published records
     const receipts = await src.query<{ to_dept: string; kind: string; applied: string | number; rejected: string | number; n: string | number }>(
-      "SELECT to_dept, kind, sum(applied) AS applied, sum(rejected) AS rejected, count(*) AS n FROM dxg_receipts WHERE flow = ? AND kind IN ('records', 'replay') GROUP BY to_dept, kind",
-      [flow.id]);
+      sql`SELECT to_dept, kind, sum(applied) AS applied, sum(rejected) AS rejected, count(*) AS n FROM dxg_receipts WHERE flow = ${flow.id} AND kind IN ('records', 'replay') GROUP BY to_dept, kind`);
     for (const t of flow.targets) {
       const of = (kind: string) => receipts.find((x) => x.to_dept === t.department && x.kind === kind);
       const [records, replays] = [of('records'), of('replay')];
@@ -87,7 +87,7 @@ async function compareWithTarget(tgt: Database, c: FlowCounts): Promise<void> {
   const theirs = (await ledgerTotals(tgt, c.flow)).filter((x) => x.to_dept === c.target);
   const applied = theirs.filter((x) => x.kind === 'apply').reduce((n, x) => n + x.records, 0);
   const rejected = theirs.filter((x) => x.kind === 'reject').reduce((n, x) => n + x.records, 0);
-  const replays = await tgt.query<{ detail: string }>("SELECT detail FROM dxg_ledger WHERE kind = 'replay' AND flow = ? AND to_dept = ?", [c.flow, c.target]);
+  const replays = await tgt.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'replay' AND flow = ${c.flow} AND to_dept = ${c.target}`);
   let replayApplied = 0;
   let replayRejected = 0;
   for (const r of replays) {
@@ -104,7 +104,7 @@ async function compareWithTarget(tgt: Database, c: FlowCounts): Promise<void> {
 
 /** Records each target's `where` excluded: only the details of extract and replay entries hold them. */
 async function filteredPerTarget(db: Database, flow: string): Promise<Map<string, number>> {
-  const rows = await db.query<{ detail: string | null }>("SELECT detail FROM dxg_ledger WHERE kind IN ('extract', 'replay') AND flow = ?", [flow]);
+  const rows = await db.query<{ detail: string | null }>(sql`SELECT detail FROM dxg_ledger WHERE kind IN ('extract', 'replay') AND flow = ${flow}`);
   const out = new Map<string, number>();
   for (const r of rows) {
     const filtered = (r.detail ? (JSON.parse(r.detail) as { filtered?: Record<string, number> }).filtered : undefined) ?? {};

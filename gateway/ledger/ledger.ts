@@ -1,5 +1,6 @@
 import type { Database, Row, Tx } from '../../adapters/adapter';
-import { now } from '../bookkeeping/schema';
+import { inChunks, sql } from '../../adapters/sql';
+import { now } from '../time';
 import { sha256 } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
 
@@ -82,7 +83,7 @@ export class Ledger {
 async function appendLedger(tx: Tx, keyring: Keyring, department: string, entries: readonly LedgerEntry[]): Promise<StoredEntry[]> {
   if (entries.length === 0) return [];
   const [head] = await tx.query<{ seq: string | number; hash: string }>(
-    tx.sql.forUpdate('SELECT seq, hash FROM dxg_ledger_head WHERE id = 1', 'dxg_ledger_head'),
+    tx.sql.forUpdate(sql`SELECT seq, hash FROM dxg_ledger_head WHERE id = 1`, 'dxg_ledger_head'),
   );
   let seq = BigInt(head.seq);
   let prev = head.hash;
@@ -107,14 +108,10 @@ async function appendLedger(tx: Tx, keyring: Keyring, department: string, entrie
     prev = hash;
     return entry;
   });
-  for (let i = 0; i < stored.length; i += 100) {
-    const chunk = stored.slice(i, i + 100);
-    await tx.execute(
-      `INSERT INTO dxg_ledger (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => `(${COLUMNS.map(() => '?').join(', ')})`).join(', ')}`,
-      chunk.flatMap((e) => COLUMNS.map((c) => e[c])),
-    );
-  }
-  await tx.execute('UPDATE dxg_ledger_head SET seq = ?, hash = ? WHERE id = 1', [seq.toString(), prev]);
+  await inChunks(stored, 100, async (chunk) => {
+    await tx.execute(sql`INSERT INTO dxg_ledger (${sql.ids(COLUMNS)}) VALUES ${sql.join(chunk.map((e) => sql.list(COLUMNS.map((c) => e[c]))))}`);
+  });
+  await tx.execute(sql`UPDATE dxg_ledger_head SET seq = ${seq.toString()}, hash = ${prev} WHERE id = 1`);
   return stored;
 }
 
@@ -130,7 +127,7 @@ export interface VerifyResult {
  */
 export async function verifyLedger(db: Database, keyring: Keyring, department: string, pageSize = 5000): Promise<VerifyResult> {
   // the head commits with the entries it covers: every one of them is there to be read
-  const [head] = await db.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM dxg_ledger_head WHERE id = 1');
+  const [head] = await db.query<{ seq: string | number; hash: string }>(sql`SELECT seq, hash FROM dxg_ledger_head WHERE id = 1`);
   if (!head) return { checked: 0, broken: { seq: '0', reason: 'the ledger head is missing' } };
   const last = BigInt(head.seq);
   let prev = '0'.repeat(64);
@@ -138,8 +135,7 @@ export async function verifyLedger(db: Database, keyring: Keyring, department: s
   let checked = 0;
   while (expected <= last) {
     const rows = await db.query<Row & StoredEntry>(
-      db.sql.limit(`SELECT ${COLUMNS.join(', ')} FROM dxg_ledger WHERE seq >= ? AND seq <= ? ORDER BY seq`, pageSize),
-      [expected.toString(), last.toString()],
+      db.sql.limit(sql`SELECT ${sql.ids(COLUMNS)} FROM dxg_ledger WHERE seq >= ${expected.toString()} AND seq <= ${last.toString()} ORDER BY seq`, pageSize),
     );
     if (rows.length === 0) break;
     for (const r of rows) {

@@ -1,4 +1,5 @@
 import type { Database } from '../../adapters/adapter';
+import { inChunks, sql, type Sql } from '../../adapters/sql';
 import type { StoredEntry } from './ledger';
 
 export interface LedgerFilter {
@@ -11,28 +12,14 @@ export interface LedgerFilter {
 
 /** Ledger entries of one department database, newest last, filtered in SQL where the SQL is portable. */
 export async function readLedger(db: Database, filter: LedgerFilter): Promise<StoredEntry[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.flow) {
-    where.push('flow = ?');
-    params.push(filter.flow);
-  }
-  if (filter.department) {
-    where.push('(from_dept = ? OR to_dept = ?)');
-    params.push(filter.department, filter.department);
-  }
-  if (filter.since) {
-    where.push('at >= ?');
-    params.push(filter.since);
-  }
+  const where: Sql[] = [];
+  if (filter.flow) where.push(sql`flow = ${filter.flow}`);
+  if (filter.department) where.push(sql`(from_dept = ${filter.department} OR to_dept = ${filter.department})`);
+  if (filter.since) where.push(sql`at >= ${filter.since}`);
   const key = filter.key ? keyMatcher(filter.key) : null;
-  if (key) {
-    where.push('record_keys LIKE ?');
-    params.push(key.like);
-  }
+  if (key) where.push(sql`record_keys LIKE ${key.like}`);
   // newest first for the limit, then back to chronological order
-  const sql = db.sql.limit(`SELECT * FROM dxg_ledger${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`, filter.limit);
-  const rows = await db.query<StoredEntry & Record<string, unknown>>(sql, params);
+  const rows = await db.query<StoredEntry & Record<string, unknown>>(db.sql.limit(sql`SELECT * FROM dxg_ledger${sql.where(where)} ORDER BY seq DESC`, filter.limit));
   const keyed = key ? rows.filter((r) => (r.record_keys ?? '').split('\n').some(key.matches)) : rows;
   return keyed.reverse();
 }
@@ -70,11 +57,9 @@ export function keyMatcher(typed: string): { like: string; matches: (stored: str
 /** Entries about the given messages (the steps that followed a record's publication). */
 export async function entriesForMessages(db: Database, messageIds: string[]): Promise<StoredEntry[]> {
   const out: StoredEntry[] = [];
-  for (let i = 0; i < messageIds.length; i += 200) {
-    const chunk = messageIds.slice(i, i + 200);
-    out.push(...(await db.query<StoredEntry & Record<string, unknown>>(
-      `SELECT * FROM dxg_ledger WHERE message_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY seq`, chunk)));
-  }
+  await inChunks(messageIds, 200, async (chunk) => {
+    out.push(...(await db.query<StoredEntry & Record<string, unknown>>(sql`SELECT * FROM dxg_ledger WHERE message_id IN ${sql.list(chunk)} ORDER BY seq`)));
+  });
   return out;
 }
 
@@ -89,8 +74,7 @@ export interface LedgerTotals {
 /** Record counts per step, flow and target: the figures that must reconcile. */
 export async function ledgerTotals(db: Database, flow?: string): Promise<LedgerTotals[]> {
   const rows = await db.query<{ kind: string; flow: string | null; to_dept: string | null; entries: string | number; records: string | number | null }>(
-    `SELECT kind, flow, to_dept, count(*) AS entries, sum(record_count) AS records FROM dxg_ledger${flow ? ' WHERE flow = ?' : ''} GROUP BY kind, flow, to_dept`,
-    flow ? [flow] : [],
+    sql`SELECT kind, flow, to_dept, count(*) AS entries, sum(record_count) AS records FROM dxg_ledger${flow ? sql` WHERE flow = ${flow}` : sql``} GROUP BY kind, flow, to_dept`,
   );
   return rows.map((r) => ({ ...r, entries: Number(r.entries), records: Number(r.records ?? 0) }));
 }

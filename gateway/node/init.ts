@@ -1,5 +1,5 @@
 import { connect } from '../../adapters';
-import { createBookkeeping } from '../bookkeeping/schema';
+import { createBookkeeping, type BookkeepingReport } from '../bookkeeping/schema';
 import { Broker } from '../broker/connection';
 import { Topology } from '../broker/topology';
 import type { Project } from '../config/project';
@@ -29,7 +29,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
       continue;
     }
     try {
-      await createBookkeeping(db);
+      const bookkeeping = await createBookkeeping(db, dept.id);
       const before = report.problems.length;
       for (const flow of flows) {
         const set = indicators.get(flow.resource)!;
@@ -37,8 +37,8 @@ export async function initExchange(project: Project): Promise<InitReport> {
           if (flow.source.department === dept.id) {
             const binding = await bindSource(db, flow, set);
             if (flow.source.notify) {
-              if (!db.notifications) throw new CatalogError([`${flow.doc.at(['source', 'notify'])}: ${db.driver} has no change notification; remove notify (the schedule drives the flow)`]);
-              await db.notifications.watch(binding.change, changeChannel(flow.id));
+              if (!db.changes.notifications) throw new CatalogError([`${flow.doc.at(['source', 'notify'])}: ${db.driver} has no change notification; remove notify (the schedule drives the flow)`]);
+              await db.changes.notifications.watch(binding.change, changeChannel(flow.id));
             }
           }
           for (const t of flow.targets) if (t.department === dept.id) await bindTarget(db, flow, t, set);
@@ -48,7 +48,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
         }
       }
       const ok = report.problems.length === before;
-      report.departments.push({ id: dept.id, ok, message: ok ? `${dept.database.driver}: bookkeeping ready` : `${dept.database.driver}: flows do not match the tables` });
+      report.departments.push({ id: dept.id, ok, message: ok ? `${dept.database.driver}: bookkeeping ready${upgraded(bookkeeping)}` : `${dept.database.driver}: flows do not match the tables` });
     } catch (err) {
       report.departments.push({ id: dept.id, ok: false, message: errorMessage(err) });
     } finally {
@@ -70,3 +70,6 @@ export async function initExchange(project: Project): Promise<InitReport> {
   }
   return report;
 }
+
+const upgraded = (r: BookkeepingReport): string =>
+  (r.upgrades.length ? ` (schema upgraded from version ${r.from} to ${r.to}: ${r.upgrades.join('; ')})` : '');

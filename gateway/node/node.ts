@@ -8,9 +8,9 @@ import type { Topology } from '../broker/topology';
 import type { Project } from '../config/project';
 import type { Department, Flow } from '../config/model';
 import { markReplayed, type QuarantineRow } from '../bookkeeping/quarantine';
+import { requireBookkeeping } from '../bookkeeping/schema';
 import { EnvelopeError, open, type EnvelopeMeta } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
-import { DxgError } from '../errors';
 import { Applier } from '../flow/apply';
 import { bindSource, bindTarget, CatalogError } from '../flow/binding';
 import { claimsOf, DeadLetters, ENCODING, type Raw } from '../flow/dead-letters';
@@ -204,13 +204,4 @@ export class DepartmentNode {
     }
     return out;
   }
-}
-
-async function requireBookkeeping(db: Database, department: string): Promise<void> {
-  try {
-    await db.query('SELECT seq FROM dxg_ledger_head WHERE id = 1');
-  } catch {
-    throw new DxgError('DXG_CATALOG', `the gateway's tables are missing in the database (run: dxg init)`, `department ${department}`);
-  }
-  log.debug('bookkeeping present', { department });
 }

@@ -7,7 +7,7 @@ import { requireKnown, type Project } from '../config/project';
 import { Keyring } from '../envelope/keys';
 import { DxgError, errorMessage } from '../errors';
 import { addStats, changeChannel, type CycleStats } from '../flow/extract';
-import { sleep } from '../flow/relay';
+import { sleep } from '../time';
 import { ChangeWaker } from '../flow/wake';
 import { log } from '../log';
 import { DepartmentNode, type NodeContext } from './node';
@@ -195,9 +195,9 @@ export class Runtime {
           if (stats.extracted) log.info('cycle done', { flow: flow.id, extracted: stats.extracted, quarantined: stats.quarantined, messages: stats.messageIds.length });
         });
         if (flow.source.notify) {
-          const waker = new ChangeWaker(node.db.settleMs, () => extractor.catchUp(this.abort.signal), this.abort.signal,
+          const waker = new ChangeWaker(node.db.changes.settleMs, () => extractor.catchUp(this.abort.signal), this.abort.signal,
             (err) => log.error(`dxg:${flow.id} failed; the next cycle resumes from the checkpoint`, { error: errorMessage(err) }));
-          this.listening.push(node.db.notifications!.listen(changeChannel(flow.id), () => waker.notify()).catch((err) => {
+          this.listening.push(node.db.changes.notifications!.listen(changeChannel(flow.id), () => waker.notify()).catch((err) => {
             log.warn('cannot listen for changes; the schedule alone drives the flow', { flow: flow.id, error: errorMessage(err) });
             return async () => undefined;
           }));

@@ -33,7 +33,7 @@ export function registerStatus(program: Command): void {
           let behind: string | number = '?';
           try {
             const binding = await bindSource(src, flow, p.indicators.get(flow.resource)!);
-            behind = await src.countChanges(binding.change, cp.position, null);
+            behind = await src.changes.count(binding.change, cp.position, null);
           } catch (err) {
             behind = `? (${errorMessage(err)})`;
           }
