@@ -1,6 +1,10 @@
+import type { Readable } from 'node:stream';
 import type { DatabaseConfig } from '../gateway/config/model';
 import type { Kind } from '../gateway/indicators/codec';
+import type { ValueCheck } from './shared/exact';
 import type { Renderer, Sql } from './sql';
+
+export type { ValueCheck };
 
 /**
  * The one interface between the engine and a database engine. Each engine (postgres/, mysql/,
@@ -126,6 +130,12 @@ export interface SqlDialect {
    * timeout): it was rolled back and succeeds if simply run again.
    */
   isConflict(err: unknown): boolean;
+  /**
+   * What a value must satisfy to be stored in a column of this type exactly as it is (the scale of a
+   * decimal, the fractional seconds of a time), or null when the engine refuses every value it would
+   * change. Built once per column.
+   */
+  valueCheck(type: string): ValueCheck | null;
   /** what, besides a timestamp column the database sets on every write, can be a watermark here (for the error that refuses one) */
   watermarkHint: string;
 }
@@ -133,6 +143,7 @@ export interface SqlDialect {
 /** Reading the catalog: what tables, columns and keys exist, as the database itself says. */
 export interface CatalogReader {
   describeTable(table: string): Promise<TableInfo | null>;
+  /** The columns of a source `query:`, which is checked first (see Dialect.checkQuery): one that is not a plain SELECT is refused unrun. */
   describeQuery(query: string): Promise<ColumnInfo[]>;
 }
 
@@ -182,6 +193,31 @@ export interface Database extends SqlExecutor {
   /** Runs `fn` in a read-only transaction where the engine has one (SQL Server: a plain one; its login must hold only read rights). */
   readOnly<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Streaming bulk loads, where the engine has them. */
+  readonly bulk?: BulkCopy;
+}
+
+/**
+ * The engine's own bulk path, for loading many rows at once outside the gateway's record path: the
+ * benchmark fills its source table with it, and its baselines are exactly these operations piped
+ * into each other, with nothing of the gateway in between. The gateway itself never uses it.
+ *
+ * Rows travel as lines of PostgreSQL's COPY text format, which LOAD DATA reads as well: fields
+ * separated by tabs, `\N` for NULL, backslash escapes for tab, newline, carriage return and backslash.
+ */
+export interface BulkCopy {
+  /**
+   * The rows of a SELECT (binding no values: COPY takes none), streamed as they are read; its
+   * connection returns to the pool once the stream ends or is destroyed. Absent where the engine
+   * cannot stream a result out in this format (MySQL's SELECT … INTO OUTFILE writes on the server).
+   */
+  copyOut?(select: Sql): Promise<Readable>;
+  /**
+   * Loads the lines of `source` into `columns` of `table` in one statement (one transaction);
+   * `source` is consumed, or destroyed on failure. `warnings`: values the engine adjusted instead of
+   * refusing them (LOAD DATA LOCAL cannot stop the upload, so it turns data errors into warnings).
+   */
+  copyIn(table: string, columns: readonly string[], source: Readable): Promise<{ rows: number; warnings: number }>;
 }
 
 /** A database server, for creating and dropping whole databases (the demo, the tests, the benchmark). */
@@ -194,4 +230,9 @@ export interface Server {
 export interface Dialect extends Server {
   readonly driver: string;
   connect(config: DatabaseConfig, label: string): Promise<Database>;
+  /**
+   * Checks a source `query:` with a real parser of the engine's SQL: null when it is exactly one
+   * SELECT statement that neither writes nor locks, else what is wrong. No connection needed.
+   */
+  checkQuery(query: string): Promise<string | null>;
 }

@@ -46,5 +46,10 @@ export async function dropDatabase(config: { driver: string; url: string }): Pro
   }
 }
 
+/** Checks a source `query:` for an engine without connecting (dxg validate): null when it is one plain SELECT. */
+export function checkSourceQuery(driver: string, query: string): Promise<string | null> {
+  return dialect(driver, 'query').checkQuery(query);
+}
+
 export { sql, type Sql } from './sql';
 export type { Database, SqlExecutor, Tx } from './adapter';

@@ -28,7 +28,7 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
     if (text) parts.push({ kind: 'text', text });
     if (i < values.length) {
       const v = values[i];
-      if (v instanceof Sql) parts.push(...v.parts);
+      if (v instanceof Sql) for (const p of v.parts) parts.push(p); // a spread would overflow the stack on a large fragment
       else parts.push({ kind: 'value', value: v });
     }
   });
@@ -52,7 +52,7 @@ sql.join = (items: readonly Sql[], separator = ', '): Sql => {
   const parts: Part[] = [];
   items.forEach((item, i) => {
     if (i > 0 && separator) parts.push({ kind: 'text', text: separator });
-    parts.push(...item.parts);
+    for (const p of item.parts) parts.push(p);
   });
   return new Sql(parts);
 };

@@ -1,5 +1,7 @@
 import type { CatalogReader, ColumnInfo, TableInfo } from '../adapter';
+import { wrappable } from '../shared/keyset';
 import { rows, type Runner } from './connection';
+import { checkQuery } from './query';
 import { tableName } from './sql';
 
 /** Tables and views only: OBJECT_ID alone also finds procedures and functions. */
@@ -77,11 +79,13 @@ export function columnType(name: string, maxLength: number, precision: number, s
  * there, such as an ORDER BY without TOP, is refused here already.
  */
 async function describeQuery(db: Runner, query: string): Promise<ColumnInfo[]> {
+  const problem = await checkQuery(query);
+  if (problem) throw new Error(`the query ${problem}`);
   const described = await rows<{ name: string | null; type: string | null; nullable: boolean | null; is_hidden: boolean | null; error_message: string | null }>(
     db,
     `SELECT name, system_type_name AS type, is_nullable AS nullable, is_hidden, error_message
        FROM sys.dm_exec_describe_first_result_set(@p1, NULL, 0) ORDER BY column_ordinal`,
-    [`SELECT * FROM (${query}) AS s`],
+    [`SELECT * FROM (${wrappable(query)}) AS s`],
   );
   const failure = described.find((r) => r.error_message);
   if (failure) throw new Error(failure.error_message!);

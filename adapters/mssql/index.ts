@@ -1,16 +1,15 @@
 import type { Dialect } from '../adapter';
+import { onServer } from '../shared/server';
 import { sql } from '../sql';
 import { rows } from './connection';
 import { MssqlDatabase } from './database';
+import { checkQuery } from './query';
 import { quote } from './sql';
 
 /** Runs statements on the server's `master` database. */
-async function onServer(url: string, statements: (name: string, literal: string) => string[]): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!name) throw new Error(`no database named in ${target.protocol}//${target.host}`);
-  target.pathname = '/master';
-  const admin = await MssqlDatabase.open({ driver: 'mssql', url: target.toString(), pool: 1 }, 'server');
+async function runOnServer(url: string, statements: (name: string, literal: string) => string[]): Promise<void> {
+  const { name, server } = onServer(url, 'master');
+  const admin = await MssqlDatabase.open({ driver: 'mssql', url: server, pool: 1 }, 'server');
   try {
     for (const statement of statements(quote(name), `N'${name.replace(/'/g, "''")}'`)) await rows(admin.runner, statement);
   } finally {
@@ -29,6 +28,7 @@ export const mssql: Dialect = {
     await db.execute(sql`SELECT 1`);
     return db;
   },
-  createDatabase: (url, options) => onServer(url, (name, literal) => [...(options?.replace ? [drop(name, literal)] : []), `CREATE DATABASE ${name}`]),
-  dropDatabase: (url) => onServer(url, (name, literal) => [drop(name, literal)]),
+  checkQuery,
+  createDatabase: (url, options) => runOnServer(url, (name, literal) => [...(options?.replace ? [drop(name, literal)] : []), `CREATE DATABASE ${name}`]),
+  dropDatabase: (url) => runOnServer(url, (name, literal) => [drop(name, literal)]),
 };

@@ -1,6 +1,7 @@
 import type { SqlDialect } from '../adapter';
 import { hasCode } from '../shared/errors';
 import { numbered, quoteName, Sql, sql } from '../sql';
+import { valueCheck } from './values';
 
 export const quote = (identifier: string): string => `[${identifier.replace(/]/g, ']]')}]`;
 
@@ -54,6 +55,7 @@ export const mssqlSql: SqlDialect = {
   isDataError: (err) => DATA_ERRORS.has(errorNumber(err) as number),
   // deadlock victim, lock request timeout
   isConflict: (err) => hasCode(err, 'number', new Set([1205, 1222])),
+  valueCheck,
   watermarkHint: ', or a rowversion',
 };
 

@@ -1,4 +1,5 @@
 import { driver, type SqlType } from './driver';
+import { allOf, decimalCheck, fractionCheck, type ValueCheck } from '../shared/exact';
 
 /** `decimal(18,2)` → `decimal` */
 export const baseType = (type: string): string => type.replace(/\(.*$/, '').trim().toLowerCase();
@@ -66,4 +67,20 @@ export function sqlParam(value: unknown): { type: SqlType; value: unknown } {
   }
   if (Buffer.isBuffer(value)) return { type: driver.VarBinary(driver.MAX), value };
   throw new TypeError(`cannot pass a ${value?.constructor?.name ?? typeof value} to SQL Server`);
+}
+
+/**
+ * What a value must satisfy to be stored unchanged in a column of this type (see shared/exact).
+ * `datetime` keeps time in 1/300 s steps: only milliseconds ending in 0, 3 or 7 survive as written;
+ * `smalldatetime` keeps whole minutes.
+ */
+export function valueCheck(type: string): ValueCheck | null {
+  const decimal = /^(?:decimal|numeric)\((\d+),(\d+)\)/i.exec(type);
+  if (decimal) return decimalCheck(Number(decimal[1]), Number(decimal[2]), type);
+  const time = /^(?:datetime2|datetimeoffset|time)(?:\((\d)\))?/i.exec(type);
+  if (time) return fractionCheck(time[1] ? Number(time[1]) : 7, type);
+  const base = baseType(type);
+  if (base === 'datetime') return allOf(fractionCheck(3, type), (v) => (typeof v === 'string' && /:\d{2}\.\d{2}[124568]0*(?:[+\-Zz]|$)/.test(v) ? `${v} is between the 1/300 s steps that ${type} keeps, so it would be rounded` : null));
+  if (base === 'smalldatetime') return (v) => (typeof v === 'string' && /T\d{2}:\d{2}:(?!00(?:\.0*)?(?:[+\-Zz]|$))/.test(v) ? `${v} has seconds; ${type} keeps whole minutes` : null);
+  return null;
 }

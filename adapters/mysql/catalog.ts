@@ -1,6 +1,8 @@
 import { Types, type FieldPacket, type PoolConnection } from 'mysql2/promise';
 import type { CatalogReader, ColumnInfo, TableInfo } from '../adapter';
+import { wrappable } from '../shared/keyset';
 import { fields, rows, type Using } from './connection';
+import { checkQuery } from './query';
 
 export class MysqlCatalog implements CatalogReader {
   constructor(private readonly using: Using, private readonly readOnly: Using) {}
@@ -11,7 +13,9 @@ export class MysqlCatalog implements CatalogReader {
 
   /** Described as it will be read: wrapped, in a read-only transaction. */
   async describeQuery(query: string): Promise<ColumnInfo[]> {
-    const described = await this.readOnly((conn) => fields(conn, `SELECT * FROM (${query}) AS q LIMIT 0`));
+    const problem = await checkQuery(query);
+    if (problem) throw new Error(`the query ${problem}`);
+    const described = await this.readOnly((conn) => fields(conn, `SELECT * FROM (${wrappable(query)}) AS q LIMIT 0`));
     return described.map((f) => ({ name: f.name, type: typeName(f), nullable: true }));
   }
 }

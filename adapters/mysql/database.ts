@@ -3,6 +3,7 @@ import type { DatabaseConfig } from '../../gateway/config/model';
 import type { ApplyOutcome, ApplyRecord, Database, SqlExecutor, TargetTable, Tx } from '../adapter';
 import { CommitHooks } from '../shared/keyset';
 import { apply } from './apply';
+import { MysqlBulk } from './bulk';
 import { MysqlCatalog } from './catalog';
 import { MysqlChanges } from './changes';
 import { Connections, lend, MysqlExecutor } from './connection';
@@ -14,6 +15,7 @@ export class MysqlDatabase extends MysqlExecutor implements Database {
   readonly sql = mysqlSql;
   readonly catalog: MysqlCatalog;
   readonly changes: MysqlChanges;
+  readonly bulk: MysqlBulk;
 
   constructor(config: DatabaseConfig, label: string, private readonly connections = new Connections(createPool({
     uri: config.url,
@@ -30,6 +32,7 @@ export class MysqlDatabase extends MysqlExecutor implements Database {
     super(connections.using);
     this.catalog = new MysqlCatalog(connections.using, connections.readOnly);
     this.changes = new MysqlChanges(connections.using, connections.readOnly);
+    this.bulk = new MysqlBulk(connections.using);
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

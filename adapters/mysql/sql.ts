@@ -2,6 +2,7 @@ import { escape } from 'mysql2/promise';
 import type { SqlDialect } from '../adapter';
 import { hasCode } from '../shared/errors';
 import { sql } from '../sql';
+import { valueCheck } from './values';
 
 export const quote = (identifier: string): string => `\`${identifier.replace(/`/g, '``')}\``;
 
@@ -60,5 +61,6 @@ export const mysqlSql: SqlDialect = {
   isDataError: (err) => DATA_ERRORS.has(errno(err) ?? 0),
   // deadlock, lock wait timeout (also when wrapped: a deadlock inside a savepoint ends the transaction)
   isConflict: (err) => hasCode(err, 'errno', new Set([1213, 1205])),
+  valueCheck,
   watermarkHint: '',
 };

@@ -1,4 +1,5 @@
 import type { TypeCast } from 'mysql2/promise';
+import { decimalCheck, fractionCheck, type ValueCheck } from '../shared/exact';
 import type { TargetColumn } from '../adapter';
 
 /**
@@ -23,3 +24,12 @@ export function toColumnValue(column: TargetColumn, value: unknown): unknown {
 }
 
 const OFFSET = /(?<=\d)(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/;
+
+/** What a value must satisfy to be stored unchanged in a column of this type (see shared/exact). */
+export function valueCheck(type: string): ValueCheck | null {
+  const decimal = /^(?:decimal|numeric)\((\d+),(\d+)\)/i.exec(type);
+  if (decimal) return decimalCheck(Number(decimal[1]), Number(decimal[2]), type);
+  const time = /^(?:datetime|timestamp|time)(?:\((\d)\))?/i.exec(type);
+  if (time) return fractionCheck(time[1] ? Number(time[1]) : 0, type);
+  return null;
+}

@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import type { CatalogReader, ColumnInfo, TableInfo } from '../adapter';
+import { wrappable } from '../shared/keyset';
 import { readOnly } from './connection';
+import { checkQuery } from './query';
 import { quoteName } from '../sql';
 import { quote } from './sql';
 
@@ -33,7 +35,9 @@ export class PgCatalog implements CatalogReader {
 
   /** Described as it will be read: wrapped, in a read-only transaction. */
   async describeQuery(query: string): Promise<ColumnInfo[]> {
-    const fields = await readOnly(this.pool, async (client) => (await client.query(`SELECT * FROM (${query}) AS q LIMIT 0`)).fields);
+    const problem = await checkQuery(query);
+    if (problem) throw new Error(`the query ${problem}`);
+    const fields = await readOnly(this.pool, async (client) => (await client.query(`SELECT * FROM (${wrappable(query)}) AS q LIMIT 0`)).fields);
     const types = (await this.pool.query<{ type: string }>(
       'SELECT format_type(t.oid, t.mod) AS type FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS t(oid, mod, ord) ORDER BY t.ord',
       [fields.map((f) => f.dataTypeID), fields.map((f) => f.dataTypeModifier)],

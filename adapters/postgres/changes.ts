@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import type { ChangeReader, ChangeSource, ColumnInfo, Position, Row } from '../adapter';
 import { countChanges, selectChanges, selectKeys } from '../shared/keyset';
 import { render, type Sql } from '../sql';
@@ -60,8 +60,14 @@ export class PgChanges implements ChangeReader {
     return this.select(selectKeys(source, columns, afterKey, limit));
   }
 
+  /**
+   * Always through the extended protocol, which runs exactly one statement: without parameters pg
+   * would send the simple protocol, where a query smuggling in `; COMMIT; INSERT …` would end the
+   * read-only transaction and write.
+   */
   private select<T extends Row = Row>(statement: Sql): Promise<T[]> {
     const { text, params } = render(statement, postgresSql.renderer);
-    return readOnly(this.pool, async (client) => (await client.query<T>(text, params)).rows);
+    const query = { text, values: params, queryMode: 'extended' } as QueryConfig;
+    return readOnly(this.pool, async (client) => (await client.query<T>(query)).rows);
   }
 }

@@ -3,6 +3,7 @@ import type { DatabaseConfig } from '../../gateway/config/model';
 import type { ApplyOutcome, ApplyRecord, Database, SqlExecutor, TargetTable, Tx } from '../adapter';
 import { CommitHooks } from '../shared/keyset';
 import { apply, forgetStages } from './apply';
+import { PgBulk } from './bulk';
 import { PgCatalog } from './catalog';
 import { PgChanges } from './changes';
 import { inTransaction, PgExecutor, readOnly } from './connection';
@@ -14,6 +15,7 @@ export class PgDatabase extends PgExecutor implements Database {
   readonly sql = postgresSql;
   readonly catalog: PgCatalog;
   readonly changes: PgChanges;
+  readonly bulk: PgBulk;
   private readonly pool: Pool;
 
   constructor(config: DatabaseConfig, label: string) {
@@ -28,6 +30,7 @@ export class PgDatabase extends PgExecutor implements Database {
     this.pool = pool;
     this.catalog = new PgCatalog(pool);
     this.changes = new PgChanges(pool, config.url);
+    this.bulk = new PgBulk(pool);
     // an idle client losing its connection must not take the process down; the next query reconnects
     pool.on('error', () => undefined);
     // nor one losing it while checked out between two statements: the next statement fails instead (fault suite, case 4)

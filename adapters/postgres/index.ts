@@ -1,16 +1,15 @@
 import { Client } from 'pg';
 import type { Dialect } from '../adapter';
+import { onServer } from '../shared/server';
 import { PgDatabase } from './database';
 import { sql } from '../sql';
+import { checkQuery } from './query';
 import { quote } from './sql';
 
 /** Runs statements on the server's maintenance database, `postgres`. */
-async function onServer(url: string, statements: (name: string) => string[]): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!name) throw new Error(`no database named in ${target.protocol}//${target.host}`);
-  target.pathname = '/postgres';
-  const admin = new Client({ connectionString: target.toString() });
+async function runOnServer(url: string, statements: (name: string) => string[]): Promise<void> {
+  const { name, server } = onServer(url, 'postgres');
+  const admin = new Client({ connectionString: server });
   await admin.connect();
   try {
     for (const statement of statements(quote(name))) await admin.query(statement);
@@ -27,9 +26,10 @@ export const postgres: Dialect = {
     await db.execute(sql`SELECT 1`);
     return db;
   },
-  createDatabase: (url, options) => onServer(url, (name) => [
+  checkQuery,
+  createDatabase: (url, options) => runOnServer(url, (name) => [
     ...(options?.replace ? [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`] : []),
     `CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`,
   ]),
-  dropDatabase: (url) => onServer(url, (name) => [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
+  dropDatabase: (url) => runOnServer(url, (name) => [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
 };

@@ -1,6 +1,7 @@
 import type { SqlDialect } from '../adapter';
 import { hasCode } from '../shared/errors';
 import { numbered, sql } from '../sql';
+import { valueCheck } from './values';
 
 export const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
 
@@ -28,6 +29,7 @@ export const postgresSql: SqlDialect = {
   isDataError: (err) => /^(22|23)...$|^42804$/.test((err as { code?: string })?.code ?? ''),
   // deadlock detected, serialization failure, lock not available
   isConflict: (err) => hasCode(err, 'code', CONFLICTS),
+  valueCheck,
   watermarkHint: '',
 };
 

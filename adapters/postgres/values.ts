@@ -1,4 +1,5 @@
 import { types } from 'pg';
+import { decimalCheck, fractionCheck, type ValueCheck } from '../shared/exact';
 
 /**
  * pg turns dates into JS Dates (losing microseconds and shifting time zones) and 64-bit integers
@@ -30,4 +31,13 @@ export const typeParsers = {
 export function isoTimestamp(v: string): string {
   if (!/^\d{4}-\d{2}-\d{2} /.test(v)) return v; // infinity, BC dates: as stored
   return v.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00').replace(/([+-]\d{2}):?(\d{2}):(\d{2})$/, '$1:$2');
+}
+
+/** What a value must satisfy to be stored unchanged in a column of this type (see shared/exact). */
+export function valueCheck(type: string): ValueCheck | null {
+  const decimal = /^numeric\((\d+),(\d+)\)/.exec(type);
+  if (decimal) return decimalCheck(Number(decimal[1]), Number(decimal[2]), type);
+  const time = /^(?:timestamp|time)(?:\((\d)\))?/.exec(type);
+  if (time) return fractionCheck(time[1] ? Number(time[1]) : 6, type);
+  return null;
 }

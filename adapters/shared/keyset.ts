@@ -36,7 +36,10 @@ export function changeConditions(column: ColumnRef, src: ChangeSource, position:
  * spliced in as it is, never scanned: a `?` in it stays a `?`.
  */
 export const fromSource = (src: ChangeSource, table: (name: string) => Sql = sql.table): Sql =>
-  (src.table ? table(src.table) : sql`(${sql.raw(src.query!)})`);
+  (src.table ? table(src.table) : sql`(${sql.raw(wrappable(src.query!))})`);
+
+/** A checked query as the inside of a derived table: a line comment at its end must not swallow the closing parenthesis. */
+export const wrappable = (query: string): string => `${query}\n`;
 
 /** `(watermark, key…)` as an ORDER BY list. */
 export const changeOrder = (column: ColumnRef, src: ChangeSource): Sql => sql.join([src.watermark, ...src.key].map(column));
