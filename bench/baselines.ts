@@ -5,13 +5,12 @@
  * limit for the gateway's batches (persistent, confirmed, quorum queue, acked, nothing else done).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import amqp from 'amqplib';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { sql, type Sql } from '../adapters';
 import { enterprise, generation, SOURCE_COLUMNS, wireRecord } from './data';
-import { BROKER_URL, myConnection, pgClient, type Db } from './services';
-import { COPY_TABLE, countRows, exec, SOURCE_TABLE, TARGET_COLUMNS, targetDdl } from './tables';
+import { BROKER_URL, bulk, open, type Db } from './services';
+import { COPY_TABLE, countRows, exec, SOURCE_TABLE, TARGET_COLUMNS, TARGET_SQL } from './tables';
 
 export interface BaselineResult {
   records: number;
@@ -24,26 +23,10 @@ const rate = (n: number, s: number) => Math.round(n / s);
 const round = (s: number) => Math.round(s * 1000) / 1000;
 
 /** COPY (SELECT …) TO STDOUT from the source piped into COPY … FROM STDIN of the PostgreSQL target. */
-export async function copyPostgres(source: Db, target: Db, expected: number): Promise<BaselineResult> {
-  await exec(target, [`DROP TABLE IF EXISTS ${COPY_TABLE}`, targetDdl('postgres', COPY_TABLE)]);
-  const src = await pgClient(source);
-  const dst = await pgClient(target);
-  let wall: number;
-  try {
-    const t0 = performance.now();
-    await pipeline(
-      src.query(copyTo(`COPY (SELECT ${SOURCE_COLUMNS.join(', ')} FROM ${SOURCE_TABLE}) TO STDOUT`)),
-      dst.query(copyFrom(`COPY ${COPY_TABLE} (${TARGET_COLUMNS.join(', ')}) FROM STDIN`)),
-    );
-    wall = (performance.now() - t0) / 1000;
-  } finally {
-    await src.end();
-    await dst.end();
-  }
-  const n = await countRows(target, COPY_TABLE);
-  await exec(target, [`DROP TABLE ${COPY_TABLE}`]);
-  if (n !== expected) throw new Error(`baseline copy-pg: ${n} rows arrived, ${expected} expected`);
-  return { records: n, wallSeconds: round(wall), recordsPerSecond: rate(n, wall), detail: { method: 'COPY TO STDOUT | COPY FROM STDIN (text format), one transaction, into a table with the same primary key' } };
+export function copyPostgres(source: Db, target: Db, expected: number): Promise<BaselineResult> {
+  return copyTable('copy-pg', source, target, expected, sql`SELECT ${sql.ids(SOURCE_COLUMNS)} FROM ${sql.id(SOURCE_TABLE)}`, () => ({
+    method: 'COPY TO STDOUT | COPY FROM STDIN (text format), one transaction, into a table with the same primary key',
+  }));
 }
 
 /**
@@ -52,37 +35,41 @@ export async function copyPostgres(source: Db, target: Db, expected: number): Pr
  * key: InnoDB clusters rows by the key, so once the table outgrows the buffer pool, inserts in key
  * order are appends while inserts in any other order are random page writes.
  */
-export async function copyMariadb(source: Db, target: Db, expected: number, keyOrder = false): Promise<BaselineResult> {
-  await exec(target, [`DROP TABLE IF EXISTS ${COPY_TABLE}`, targetDdl('mysql', COPY_TABLE)]);
-  const src = await pgClient(source);
-  const columns = SOURCE_COLUMNS.map((c) => (c === 'is_listed' ? 'is_listed::int' : c));
-  const stream = src.query(copyTo(`COPY (SELECT ${columns.join(', ')} FROM ${SOURCE_TABLE}${keyOrder ? ' ORDER BY credit_code' : ''}) TO STDOUT`));
-  const dst = await myConnection(target, { flags: ['+LOCAL_FILES'], infileStreamFactory: () => stream });
+export function copyMariadb(source: Db, target: Db, expected: number, keyOrder = false): Promise<BaselineResult> {
+  const columns = SOURCE_COLUMNS.map((c) => (c === 'is_listed' ? sql`${sql.id(c)}::int` : sql.id(c)));
+  const select = sql`SELECT ${sql.join(columns)} FROM ${sql.id(SOURCE_TABLE)}${keyOrder ? sql` ORDER BY credit_code` : sql``}`;
+  return copyTable('copy-my', source, target, expected, select, (warnings) => ({
+    method: 'LOAD DATA LOCAL INFILE fed by COPY TO STDOUT, one transaction, into a table with the same primary key',
+    order: keyOrder ? 'primary key (credit_code)' : 'source order (= the watermark order the gateway reads)', warnings,
+  }));
+}
+
+/**
+ * The rows of `select` on the source, streamed out by the source's bulk copy straight into the
+ * target's, into a fresh table of the target's shape: nothing of the gateway in between. Timed from
+ * the COPY's start to the load's end, on connections opened before.
+ */
+async function copyTable(part: string, source: Db, target: Db, expected: number, select: Sql,
+  detail: (warnings: number) => BaselineResult['detail']): Promise<BaselineResult> {
+  await exec(target, [`DROP TABLE IF EXISTS ${COPY_TABLE}`, TARGET_SQL[target.driver].table(COPY_TABLE)]);
+  const src = await open(source);
+  const dst = await open(target);
   let wall: number;
-  let warnings = 0;
+  let warnings: number;
   try {
+    const out = bulk(src);
+    if (!out.copyOut) throw new Error(`baseline ${part}: the ${source.driver} adapter cannot stream rows out`);
     const t0 = performance.now();
-    const [result] = await dst.query({
-      sql: `LOAD DATA LOCAL INFILE 'pg-copy-stream' INTO TABLE ${COPY_TABLE} CHARACTER SET utf8mb4
-            FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${TARGET_COLUMNS.join(', ')})`,
-      infileStreamFactory: () => stream,
-    });
+    ({ warnings } = await bulk(dst).copyIn(COPY_TABLE, TARGET_COLUMNS, await out.copyOut(select)));
     wall = (performance.now() - t0) / 1000;
-    warnings = Number((result as { warningStatus?: number }).warningStatus ?? 0);
   } finally {
-    await dst.end();
-    await src.end();
+    await src.close();
+    await dst.close();
   }
   const n = await countRows(target, COPY_TABLE);
   await exec(target, [`DROP TABLE ${COPY_TABLE}`]);
-  if (n !== expected) throw new Error(`baseline copy-my: ${n} rows arrived, ${expected} expected`);
-  return {
-    records: n, wallSeconds: round(wall), recordsPerSecond: rate(n, wall),
-    detail: {
-      method: 'LOAD DATA LOCAL INFILE fed by COPY TO STDOUT, one transaction, into a table with the same primary key',
-      order: keyOrder ? 'primary key (credit_code)' : 'source order (= the watermark order the gateway reads)', warnings,
-    },
-  };
+  if (n !== expected) throw new Error(`baseline ${part}: ${n} rows arrived, ${expected} expected`);
+  return { records: n, wallSeconds: round(wall), recordsPerSecond: rate(n, wall), detail: detail(warnings) };
 }
 
 /**

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { cpSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import amqp from 'amqplib';
-import { Topology } from '../gateway/broker/topology';
+import { removeFromBroker } from '../gateway/broker/teardown';
+import { loadProject } from '../gateway/config/project';
 import { ENT_REGISTRY_FIELDS } from '../gateway/demo/tables';
 import { TARGET_FIELDS } from './data';
 import type { CostMeter } from './proc';
@@ -184,26 +184,9 @@ ${f.targets.map((t) => `  - department: ${t}\n    table: ${TARGET_TABLE}\n    mo
     clearTimeout(timer);
   }
 
-  /** Deletes the exchange's queues and exchanges from the broker (each on a fresh channel: a failure closes a channel). */
+  /** Takes the exchange's queues, exchanges and department users off the broker. */
   async removeTopology(): Promise<void> {
-    const topology = new Topology(this.name, { url: BROKER_URL, prefetch: 4, deliveryLimit: 50, messageMaxBytes: 16 * 2 ** 20 });
-    const queues = Object.keys(this.departments).flatMap((d) => [
-      topology.receiptQueue(d),
-      topology.deadQueue(d),
-      ...this.flows.filter((f) => f.targets.includes(d)).map((f) => topology.flowQueue(d, f.id)),
-    ]);
-    const exchanges = [topology.recordsExchange, topology.receiptsExchange, topology.deadExchange, topology.auditExchange];
-    const conn = await amqp.connect(BROKER_URL);
-    conn.on('error', () => undefined);
-    try {
-      for (const [kind, name] of [...queues.map((q) => ['queue', q] as const), ...exchanges.map((x) => ['exchange', x] as const)]) {
-        const ch = await conn.createChannel();
-        ch.on('error', () => undefined);
-        await (kind === 'queue' ? ch.deleteQueue(name) : ch.deleteExchange(name)).catch(() => undefined);
-        await ch.close().catch(() => undefined);
-      }
-    } finally {
-      await conn.close().catch(() => undefined);
-    }
+    const { project } = loadProject(this.config);
+    if (project) await removeFromBroker(project.config, project.flows);
   }
 }

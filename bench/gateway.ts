@@ -2,12 +2,12 @@
  * The gateway itself, everything on: `dxg run --once` of a flow as a child process, timed from spawn
  * to exit, its processes' peak memory and CPU sampled, and the target checked to hold every row.
  */
-import type { Client } from 'pg';
+import { sql, type Database } from '../adapters';
 import type { BenchExchange, DxgChild } from './exchange';
 import { CostMeter, type CostReport } from './proc';
 import { summarizeProfile, type ProfileSummary } from './profile';
-import { myConnection, pgClient, type Db } from './services';
-import { countRows, SOURCE_TABLE, TARGET_TABLE } from './tables';
+import { ENGINES, using, type Db } from './services';
+import { countRows, SOURCE_TABLE, TARGET_SQL, TARGET_TABLE } from './tables';
 
 export interface GatewayResult {
   records: number;
@@ -24,45 +24,18 @@ export interface GatewayResult {
 
 /** Envelopes applied so far for a flow at a target (its inbox), for progress output. */
 async function appliedMessages(db: Db, flow: string): Promise<number> {
-  if (db.driver === 'postgres') {
-    const c = await pgClient(db);
-    try {
-      return Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM dxg_inbox WHERE flow = $1', [flow])).rows[0].n);
-    } finally {
-      await c.end();
-    }
-  }
-  const c = await myConnection(db);
-  try {
-    const [rows] = await c.query('SELECT count(*) AS n FROM dxg_inbox WHERE flow = ?', [flow]);
-    return Number((rows as { n: string }[])[0].n);
-  } finally {
-    await c.end();
-  }
+  const [row] = await using(db, (d) => d.query<{ n: string | number }>(sql`SELECT count(*) AS n FROM dxg_inbox WHERE flow = ${flow}`));
+  return Number(row.n);
 }
 
 /** Why rows are missing: what the gateway quarantined or rejected, from its own tables. */
 async function quarantineSummary(dbs: Db[]): Promise<string> {
   const out: string[] = [];
   for (const db of dbs) {
-    const sql = 'SELECT stage, reason, count(*) AS n FROM dxg_quarantine GROUP BY stage, reason ORDER BY n DESC LIMIT 5';
     try {
-      if (db.driver === 'postgres') {
-        const c = await pgClient(db);
-        try {
-          for (const r of (await c.query(sql)).rows) out.push(`${db.name}: ${r.n} × ${r.stage}: ${r.reason}`);
-        } finally {
-          await c.end();
-        }
-      } else {
-        const c = await myConnection(db);
-        try {
-          const [rows] = await c.query(sql);
-          for (const r of rows as { stage: string; reason: string; n: string }[]) out.push(`${db.name}: ${r.n} × ${r.stage}: ${r.reason}`);
-        } finally {
-          await c.end();
-        }
-      }
+      const rows = await using(db, (d) => d.query<{ stage: string; reason: string; n: string | number }>(
+        sql`SELECT stage, reason, count(*) AS n FROM dxg_quarantine GROUP BY stage, reason ORDER BY n DESC LIMIT 5`));
+      for (const r of rows) out.push(`${db.name}: ${r.n} × ${r.stage}: ${r.reason}`);
     } catch (err) {
       out.push(`${db.name}: ${(err as Error).message}`);
     }
@@ -79,42 +52,14 @@ type Checked = Record<'k' | 'name' | 'address' | 'cap' | 'emp' | 'listed' | 'v',
  * (counts alone would not notice a mangled value). Returns the first difference, or null.
  */
 export async function spotCheck(source: Db, target: Db, sample = 1000): Promise<string | null> {
-  const s = await pgClient(source);
-  let src: Checked[];
-  try {
-    src = (await s.query<Checked>(
-      `SELECT credit_code AS k, ent_name AS name, coalesce(address, '') AS address, coalesce(reg_capital::text, '') AS cap,
-              coalesce(employees::text, '') AS emp, CASE WHEN is_listed THEN '1' WHEN NOT is_listed THEN '0' ELSE '' END AS listed,
-              to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS.US') AS v
-         FROM ${SOURCE_TABLE} ORDER BY random() LIMIT $1`, [sample])).rows;
-  } finally {
-    await s.end();
-  }
+  const src = await using(source, (d) => d.query<Checked>(
+    sql`SELECT credit_code AS k, ent_name AS name, coalesce(address, '') AS address, coalesce(reg_capital::text, '') AS cap,
+               coalesce(employees::text, '') AS emp, CASE WHEN is_listed THEN '1' WHEN NOT is_listed THEN '0' ELSE '' END AS listed,
+               to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS.US') AS v
+          FROM ${sql.id(SOURCE_TABLE)} ORDER BY random() LIMIT ${sample}`));
   const keys = src.map((r) => r.k);
-  let dst: Checked[];
-  if (target.driver === 'postgres') {
-    const t = await pgClient(target);
-    try {
-      dst = (await t.query<Checked>(
-        `SELECT uscc AS k, name, coalesce(address, '') AS address, coalesce(reg_capital::text, '') AS cap, coalesce(employees::text, '') AS emp,
-                CASE WHEN listed THEN '1' WHEN NOT listed THEN '0' ELSE '' END AS listed, to_char(source_updated_at, 'YYYY-MM-DD HH24:MI:SS.US') AS v
-           FROM ${TARGET_TABLE} WHERE uscc = ANY($1)`, [keys])).rows;
-    } finally {
-      await t.end();
-    }
-  } else {
-    const t = await myConnection(target);
-    try {
-      const [rows] = await t.query(
-        `SELECT uscc AS k, name, COALESCE(address, '') AS address, COALESCE(CAST(reg_capital AS CHAR), '') AS cap,
-                COALESCE(CAST(employees AS CHAR), '') AS emp, COALESCE(CAST(listed AS CHAR), '') AS listed,
-                DATE_FORMAT(source_updated_at, '%Y-%m-%d %H:%i:%s.%f') AS v
-           FROM ${TARGET_TABLE} WHERE uscc IN (?)`, [keys]);
-      dst = rows as Checked[];
-    } finally {
-      await t.end();
-    }
-  }
+  const dst = await using(target, (d) => d.query<Checked>(
+    sql`SELECT ${sql.raw(TARGET_SQL[target.driver].checked)} FROM ${sql.id(TARGET_TABLE)} WHERE uscc IN ${sql.list(keys)}`));
   const held = new Map(dst.map((r) => [r.k, r]));
   for (const r of src) {
     const d = held.get(r.k);
@@ -135,7 +80,8 @@ export interface SyncOptions {
   expected: number;
   /** PostgreSQL databases whose backends' CPU is counted */
   pgDatabases: Db[];
-  admin: Client;
+  /** PostgreSQL's maintenance database, where the meter finds the backends */
+  admin: Database;
   batchSize: number;
   label: string;
   say: (msg: string) => void;
@@ -162,7 +108,7 @@ export async function gatewaySync(o: SyncOptions): Promise<GatewayResult> {
         const flow = flowOf(t) ?? o.flows[0];
         const n = Math.min(o.expected, (await appliedMessages(t, flow)) * o.batchSize);
         const s = (performance.now() - t0) / 1000;
-        parts.push(`${t.driver === 'postgres' ? 'PostgreSQL' : 'MariaDB'} ~${n.toLocaleString('en')} applied (${Math.round(n / s).toLocaleString('en')}/s)`);
+        parts.push(`${ENGINES[t.driver].title} ~${n.toLocaleString('en')} applied (${Math.round(n / s).toLocaleString('en')}/s)`);
       }
       o.say(`${o.label}: ${Math.round((performance.now() - t0) / 1000)} s, ${parts.join(', ')}`);
     } catch {

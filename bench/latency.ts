@@ -5,12 +5,12 @@
  * trigger's clock_timestamp()/SYSDATE(6) on the bench's target table, logged per key and version).
  * Same host, same clock.
  */
-import type { Client } from 'pg';
+import { sql, type Database } from '../adapters';
 import { change, enterprise, generation } from './data';
 import type { BenchExchange, DxgChild } from './exchange';
 import { CostMeter, type CostReport } from './proc';
-import { myConnection, pgClient, type Db } from './services';
-import { APPLY_LOG, applyLogDdl, exec, SOURCE_TABLE } from './tables';
+import { open, type Db } from './services';
+import { APPLY_LOG, exec, SOURCE_TABLE, TARGET_SQL } from './tables';
 
 export interface LatencyStats {
   changes: number;
@@ -47,6 +47,9 @@ interface Change {
   commitMs: number;
 }
 
+/** a row the writer changed, as RETURNING reads it back */
+type Written = { key: string; version: string };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -61,7 +64,7 @@ function strideFor(n: number): number {
  * enough), one in ten registers a new one. Changes due at the same moment share a transaction.
  */
 async function write(source: Db, baseRows: number, rate: number, seconds: number, onProgress: (written: number) => void) {
-  const c = await pgClient(source);
+  const c = await open(source, 1);
   const gen = generation(baseRows);
   const stride = strideFor(baseRows);
   const changes: Change[] = [];
@@ -97,36 +100,27 @@ async function write(source: Db, baseRows: number, rate: number, seconds: number
           upd.status.push(ch.status);
         }
       }
-      const returned: { key: string; version: string }[] = [];
-      await c.query('BEGIN');
-      try {
+      const returned: Written[] = [];
+      await c.transaction(async (tx) => {
         if (upd.code.length) {
-          const r = await c.query<{ key: string; version: string }>(
-            `UPDATE ${SOURCE_TABLE} e SET address = v.address, employees = v.employees, status_code = v.status
-               FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS v(code, address, employees, status)
-              WHERE e.credit_code = v.code
-             RETURNING e.credit_code AS key, to_char(e.updated_at, 'YYYY-MM-DD HH24:MI:SS.US') AS version`,
-            [upd.code, upd.address, upd.employees, upd.status]);
-          returned.push(...r.rows);
+          returned.push(...await tx.query<Written>(
+            sql`UPDATE ${sql.id(SOURCE_TABLE)} e SET address = v.address, employees = v.employees, status_code = v.status
+                  FROM unnest(${upd.code}::text[], ${upd.address}::text[], ${upd.employees}::int[], ${upd.status}::text[]) AS v(code, address, employees, status)
+                 WHERE e.credit_code = v.code
+                RETURNING e.credit_code AS key, to_char(e.updated_at, 'YYYY-MM-DD HH24:MI:SS.US') AS version`));
         }
         if (ins.length) {
           const col = <K extends keyof (typeof ins)[number]>(k: K) => ins.map((e) => e[k]);
-          const r = await c.query<{ key: string; version: string }>(
-            `INSERT INTO ${SOURCE_TABLE} (credit_code, ent_name, legal_rep, reg_capital, currency, status_code, est_date, ent_type,
-               industry_code, region_code, address, business_scope, reg_authority, employees, is_listed)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::text[], $7::date[], $8::text[],
-               $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int[], $15::boolean[])
-             RETURNING credit_code AS key, to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS.US') AS version`,
-            [col('credit_code'), col('ent_name'), col('legal_rep'), col('reg_capital'), col('currency'), col('status_code'), col('est_date'),
-              col('ent_type'), col('industry_code'), col('region_code'), col('address'), col('business_scope'), col('reg_authority'),
-              col('employees'), col('is_listed')]);
-          returned.push(...r.rows);
+          returned.push(...await tx.query<Written>(
+            sql`INSERT INTO ${sql.id(SOURCE_TABLE)} (credit_code, ent_name, legal_rep, reg_capital, currency, status_code, est_date, ent_type,
+                  industry_code, region_code, address, business_scope, reg_authority, employees, is_listed)
+                SELECT * FROM unnest(${col('credit_code')}::text[], ${col('ent_name')}::text[], ${col('legal_rep')}::text[],
+                  ${col('reg_capital')}::numeric[], ${col('currency')}::text[], ${col('status_code')}::text[], ${col('est_date')}::date[],
+                  ${col('ent_type')}::text[], ${col('industry_code')}::text[], ${col('region_code')}::text[], ${col('address')}::text[],
+                  ${col('business_scope')}::text[], ${col('reg_authority')}::text[], ${col('employees')}::int[], ${col('is_listed')}::boolean[])
+                RETURNING credit_code AS key, to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS.US') AS version`));
         }
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      });
       const commitMs = nowMs();
       transactions++;
       for (const r of returned) changes.push({ key: r.key, version: r.version, commitMs });
@@ -137,7 +131,7 @@ async function write(source: Db, baseRows: number, rate: number, seconds: number
       }
     }
   } finally {
-    await c.end();
+    await c.close();
   }
   return { changes, updates, inserts, transactions, seconds: (performance.now() - t0) / 1000 };
 }
@@ -146,8 +140,7 @@ async function write(source: Db, baseRows: number, rate: number, seconds: number
 class ApplyLog {
   private last = 0;
   readonly applied = new Map<string, number>();
-  private pg: Client | null = null;
-  private my: Awaited<ReturnType<typeof myConnection>> | null = null;
+  private database: Database | null = null;
 
   private chain: Promise<void> = Promise.resolve();
 
@@ -161,19 +154,9 @@ class ApplyLog {
   }
 
   private async pollOnce(): Promise<void> {
-    let rows: { id: string; key: string; version: string; at: string | number }[];
-    if (this.db.driver === 'postgres') {
-      this.pg ??= await pgClient(this.db);
-      rows = (await this.pg.query(
-        `SELECT id, uscc AS key, to_char(version, 'YYYY-MM-DD HH24:MI:SS.US') AS version, extract(epoch FROM applied_at) * 1000 AS at
-           FROM ${APPLY_LOG} WHERE id > $1 ORDER BY id LIMIT 100000`, [this.last])).rows;
-    } else {
-      this.my ??= await myConnection(this.db);
-      const [r] = await this.my.query(
-        `SELECT id, uscc AS \`key\`, DATE_FORMAT(version, '%Y-%m-%d %H:%i:%s.%f') AS version, UNIX_TIMESTAMP(applied_at) * 1000 AS at
-           FROM ${APPLY_LOG} WHERE id > ? ORDER BY id LIMIT 100000`, [this.last]);
-      rows = r as typeof rows;
-    }
+    this.database ??= await open(this.db, 1);
+    const rows = await this.database.query<{ id: string; key: string; version: string; at: string | number }>(
+      sql`SELECT ${sql.raw(TARGET_SQL[this.db.driver].logged)} FROM ${sql.id(APPLY_LOG)} WHERE id > ${this.last} ORDER BY id LIMIT 100000`);
     for (const r of rows) {
       const k = `${r.key}|${r.version}`;
       if (!this.applied.has(k)) this.applied.set(k, Number(r.at));
@@ -183,8 +166,7 @@ class ApplyLog {
   }
 
   async close(): Promise<void> {
-    await this.pg?.end().catch(() => undefined);
-    await this.my?.end().catch(() => undefined);
+    await this.database?.close().catch(() => undefined);
   }
 }
 
@@ -220,12 +202,13 @@ export interface LatencyOptions {
   baseRows: number;
   rate: number;
   seconds: number;
-  admin: Client;
+  /** PostgreSQL's maintenance database, where the meter finds the backends */
+  admin: Database;
   say: (msg: string) => void;
 }
 
 export async function latency(o: LatencyOptions): Promise<LatencyResult> {
-  for (const db of Object.values(o.targets)) await exec(db, applyLogDdl(db.driver));
+  for (const db of Object.values(o.targets)) await exec(db, TARGET_SQL[db.driver].applyLog);
   const meter = new CostMeter(o.admin, [o.source, ...Object.values(o.targets)].filter((d) => d.driver === 'postgres').map((d) => d.name));
   await meter.ready();
   const nodes: DxgChild[] = [];

@@ -4,7 +4,7 @@
  * databases, and how busy the whole machine was meanwhile.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Client } from 'pg';
+import { sql, type SqlExecutor } from '../adapters';
 
 const TICK = 100; // USER_HZ: clock ticks per second in /proc/<pid>/stat on Linux
 
@@ -115,7 +115,7 @@ export class CostMeter {
   private readonly servers0: Map<number, number>;
   private readonly serverPids: { mariadb: number[]; rabbitmq: number[] };
 
-  constructor(private readonly pg: Client | null, private readonly databases: string[], intervalMs = 100) {
+  constructor(private readonly pg: SqlExecutor | null, private readonly databases: string[], intervalMs = 100) {
     this.serverPids = { mariadb: pidsNamed('mariadbd', 'mysqld'), rabbitmq: pidsNamed('beam.smp') };
     this.servers0 = new Map([...this.serverPids.mariadb, ...this.serverPids.rabbitmq].map((p) => [p, cpuOf(p) ?? 0]));
     this.timer = setInterval(() => this.sample(), intervalMs);
@@ -165,8 +165,8 @@ export class CostMeter {
 
   private async sampleBackends(initial = false): Promise<void> {
     try {
-      const { rows } = await this.pg!.query<{ pid: number }>(
-        'SELECT pid FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()', [this.databases]);
+      const rows = await this.pg!.query<{ pid: number }>(
+        sql`SELECT pid FROM pg_stat_activity WHERE datname = ANY(${this.databases}) AND pid <> pg_backend_pid()`);
       for (const { pid } of rows) {
         if (this.backends.has(pid)) continue;
         const cpu = cpuOf(pid);

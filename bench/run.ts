@@ -5,14 +5,14 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from 'pg';
+import type { Database } from '../adapters';
 import { brokerLimit, copyMariadb, copyPostgres, type BaselineResult } from './baselines';
 import { BenchExchange, ROOT, type FlowSpec } from './exchange';
 import { gatewaySync, type GatewayResult } from './gateway';
 import { latency, type LatencyResult } from './latency';
 import { nodesSync, type NodesResult } from './nodes';
-import { Databases, machineFacts, pgClient, type Db, type MachineFacts } from './services';
-import { countRows, exec, generateSource, SOURCE_TABLE, TARGET_TABLE, targetDdl } from './tables';
+import { Databases, machineFacts, open, PG_ADMIN, type Db, type MachineFacts } from './services';
+import { countRows, createTarget, generateSource, SOURCE_TABLE, TARGET_TABLE } from './tables';
 import { renderReport } from './report';
 
 export const PARTS = ['copy-pg', 'copy-my', 'broker', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'latency', 'memory'] as const;
@@ -156,13 +156,13 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  let admin: Client | null = null;
+  let admin: Database | null = null;
   try {
     say(`run ${runId}: ${fmt(opts.rows)} records; parts: ${opts.parts.join(', ')}`);
     results.machine = await machineFacts();
     const m = results.machine;
     say(`machine: ${m.host.nproc} cores, ${m.host.totalMemoryGiB} GiB; node ${m.node}; PostgreSQL ${m.postgres}; MariaDB ${m.mariadb}; RabbitMQ ${m.rabbitmq}`);
-    admin = await pgClient('postgres');
+    admin = await open(PG_ADMIN, 1);
     const adminClient = admin;
     const has = (...p: Part[]) => p.some((x) => opts.parts.includes(x));
     const attempt = async <T>(part: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -189,8 +189,8 @@ export async function main(argv: string[]): Promise<number> {
       const wall = (performance.now() - t0) / 1000;
       results.generate = { rows: opts.rows, wallSeconds: Math.round(wall * 1000) / 1000, recordsPerSecond: Math.round(opts.rows / wall) };
       say(`generate: ${fmt(opts.rows)} records in ${wall.toFixed(1)} s (with key, index, trigger, ANALYZE)`);
-      await exec(qs, [targetDdl('postgres', TARGET_TABLE)]);
-      await exec(tax, [targetDdl('mysql', TARGET_TABLE)]);
+      await createTarget(qs);
+      await createTarget(tax);
       const exchange = new BenchExchange(`dxgb-${runId}`, {
         amr: { title: '市场监督管理局', db: src },
         qs: { title: '质量技术监督局', db: qs },
@@ -317,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     say('cleaning up');
     await cleanUp(opts.keep);
-    await admin?.end().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
   }
   results.finishedAt = new Date().toISOString();
   results.wallSeconds = Math.round((performance.now() - started) / 100) / 10;
@@ -361,12 +361,12 @@ async function nodesExchange(dbs: Databases, runId: string, src: Db, shared: Ben
   const flows: FlowSpec[] = [];
   if (opts.parts.includes('nodes-pg')) {
     departments.qs = { title: '质量技术监督局', db: await dbs.create('postgres', 'nodes_qs') };
-    await exec(departments.qs.db, [targetDdl('postgres', TARGET_TABLE)]);
+    await createTarget(departments.qs.db);
     flows.push({ id: 'bench-pg-nodes', targets: ['qs'], pageSize: opts.pageSize, batchSize: opts.batchSize, notify: false });
   }
   if (opts.parts.includes('nodes-my')) {
     departments.tax = { title: '税务局', db: await dbs.create('mysql', 'nodes_tax') };
-    await exec(departments.tax.db, [targetDdl('mysql', TARGET_TABLE)]);
+    await createTarget(departments.tax.db);
     flows.push({ id: 'bench-my-nodes', targets: ['tax'], pageSize: opts.pageSize, batchSize: opts.batchSize, notify: false });
   }
   say(`databases: ${Object.values(departments).slice(1).map((d) => d.db.name).join(', ')} (targets of the nodes parts; source ${src.name})`);
@@ -381,7 +381,7 @@ async function nodesExchange(dbs: Databases, runId: string, src: Db, shared: Ben
 }
 
 /** One memory run: its own databases and exchange, `size` records through a flow with both targets. */
-async function memoryRun(dbs: Databases, runId: string, size: number, opts: Options, admin: Client, profileDir?: string): Promise<MemoryRun> {
+async function memoryRun(dbs: Databases, runId: string, size: number, opts: Options, admin: Database, profileDir?: string): Promise<MemoryRun> {
   const tag = `m${size}`;
   const src = await dbs.create('postgres', `${tag}_amr`);
   const qs = await dbs.create('postgres', `${tag}_qs`);
@@ -390,8 +390,8 @@ async function memoryRun(dbs: Databases, runId: string, size: number, opts: Opti
   try {
     say(`memory: generating ${fmt(size)} records`);
     await generateSource(src, size, (n) => say(`memory generate: ${fmt(n)} / ${fmt(size)}`));
-    await exec(qs, [targetDdl('postgres', TARGET_TABLE)]);
-    await exec(tax, [targetDdl('mysql', TARGET_TABLE)]);
+    await createTarget(qs);
+    await createTarget(tax);
     exchange = new BenchExchange(`dxgb-${runId}-${tag}`, {
       amr: { title: '市场监督管理局', db: src },
       qs: { title: '质量技术监督局', db: qs },

@@ -3,10 +3,10 @@
  * (names prefixed dxgb_, unique per run, dropped at the end).
  */
 import amqp from 'amqplib';
-import mysql from 'mysql2/promise';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { Client } from 'pg';
+import { connect, createDatabase, dropDatabase, sql, type Database } from '../adapters';
+import type { BulkCopy } from '../adapters/adapter';
 
 export const PG_SERVER = process.env.DXG_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const MYSQL_SERVER = process.env.DXG_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -14,23 +14,38 @@ export const BROKER_URL = process.env.DXG_BENCH_BROKER_URL ?? 'amqp://guest:gues
 
 export type Driver = 'postgres' | 'mysql';
 
+/** Each engine's server, and its name in progress lines. */
+export const ENGINES: Record<Driver, { server: string; title: string }> = {
+  postgres: { server: PG_SERVER, title: 'PostgreSQL' },
+  mysql: { server: MYSQL_SERVER, title: 'MariaDB' },
+};
+
 export interface Db {
   driver: Driver;
   name: string;
   url: string;
 }
 
-export async function pgClient(db: string | Db): Promise<Client> {
-  const c = new Client({ connectionString: typeof db === 'string' ? `${PG_SERVER}/${db}` : db.url, application_name: 'dxg-bench' });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
+/** A connection pool to `db` through the adapters, as the gateway opens its own (`pool`: how many connections it may open). */
+export const open = (db: Pick<Db, 'driver' | 'url'>, pool = 2): Promise<Database> => connect({ driver: db.driver, url: db.url, pool }, 'bench');
+
+/** PostgreSQL's maintenance database: server settings and pg_stat_activity. */
+export const PG_ADMIN: Pick<Db, 'driver' | 'url'> = { driver: 'postgres', url: `${PG_SERVER}/postgres` };
+
+/** Runs `fn` on a connection of its own to `db`, closed afterwards. */
+export async function using<T>(db: Pick<Db, 'driver' | 'url'>, fn: (database: Database) => Promise<T>): Promise<T> {
+  const database = await open(db);
+  try {
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
 }
 
-export async function myConnection(db: Db | null, extra: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
-  return mysql.createConnection({
-    uri: db ? db.url : MYSQL_SERVER, charset: 'utf8mb4', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, ...extra,
-  });
+/** The engine's bulk path (COPY, LOAD DATA): what the source fill and the baselines are made of. */
+export function bulk(database: Database): BulkCopy {
+  if (!database.bulk) throw new Error(`the ${database.driver} adapter has no bulk copy`);
+  return database.bulk;
 }
 
 /** Creates and remembers throw-away databases; drops every one of them on `dropAll` (also after a failure). */
@@ -41,24 +56,8 @@ export class Databases {
 
   async create(driver: Driver, label: string): Promise<Db> {
     const name = `dxgb_${this.runId}_${label}`;
-    if (driver === 'postgres') {
-      const admin = await pgClient('postgres');
-      try {
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
-      const db: Db = { driver, name, url: `${PG_SERVER}/${name}` };
-      this.made.push(db);
-      return db;
-    }
-    const admin = await myConnection(null);
-    try {
-      await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    } finally {
-      await admin.end();
-    }
-    const db: Db = { driver, name, url: `${MYSQL_SERVER}/${name}` };
+    const db: Db = { driver, name, url: `${ENGINES[driver].server}/${name}` };
+    await createDatabase(db);
     this.made.push(db);
     return db;
   }
@@ -66,21 +65,7 @@ export class Databases {
   async drop(db: Db): Promise<void> {
     const i = this.made.indexOf(db);
     if (i >= 0) this.made.splice(i, 1);
-    if (db.driver === 'postgres') {
-      const admin = await pgClient('postgres');
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
-    } else {
-      const admin = await myConnection(null);
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${db.name}`);
-      } finally {
-        await admin.end();
-      }
-    }
+    await dropDatabase(db);
   }
 
   get names(): string[] {
@@ -106,28 +91,20 @@ export interface MachineFacts {
 }
 
 export async function machineFacts(): Promise<MachineFacts> {
-  const pg = await pgClient('postgres');
   const settings: Record<string, string> = {};
-  let postgres = '';
-  try {
-    postgres = (await pg.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
+  const postgres = await using(PG_ADMIN, async (pg) => {
     for (const s of ['shared_buffers', 'synchronous_commit', 'max_wal_size']) {
-      settings[`postgres.${s}`] = (await pg.query<Record<string, string>>(`SHOW ${s}`)).rows[0][s];
+      settings[`postgres.${s}`] = (await pg.query<Record<string, string>>(sql.raw(`SHOW ${s}`)))[0][s];
     }
-  } finally {
-    await pg.end();
-  }
-  const my = await myConnection(null);
-  let mariadb = '';
-  try {
-    const [rows] = await my.query('SELECT VERSION() AS v, @@innodb_buffer_pool_size AS bp, @@innodb_flush_log_at_trx_commit AS flush');
-    const r = (rows as { v: string; bp: string; flush: string }[])[0];
-    mariadb = r.v;
+    return (await pg.query<{ server_version: string }>(sql`SHOW server_version`))[0].server_version;
+  });
+  const mariadb = await using({ driver: 'mysql', url: MYSQL_SERVER }, async (my) => {
+    const [r] = await my.query<{ v: string; bp: string; flush: string }>(
+      sql`SELECT VERSION() AS v, @@innodb_buffer_pool_size AS bp, @@innodb_flush_log_at_trx_commit AS flush`);
     settings['mariadb.innodb_buffer_pool_size'] = String(r.bp);
     settings['mariadb.innodb_flush_log_at_trx_commit'] = String(r.flush);
-  } finally {
-    await my.end();
-  }
+    return r.v;
+  });
   const conn = await amqp.connect(BROKER_URL);
   const rabbitmq = String(conn.connection.serverProperties.version ?? 'unknown');
   await conn.close();

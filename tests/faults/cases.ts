@@ -2,6 +2,8 @@ import amqp from 'amqplib';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../../gateway/demo/random';
+import { sleep } from '../../gateway/time';
+import { waitFor } from '../helpers/broker';
 import type { FaultExchange } from './harness';
 import type { NodeProcess } from './nodes';
 import type { PrivateBroker } from './private-broker';
@@ -29,7 +31,6 @@ export interface CaseOutcome {
 }
 
 export const RECORDS = 100_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A line in the case's faults.log (kept with the node logs). */
 function record(fx: FaultExchange, line: string): void {
@@ -99,10 +100,8 @@ export async function targetKills(ctx: CaseContext): Promise<void> {
   await fx.whenExtracted();
   await fx.target.start();
   const openTransactions = async () => {
-    const [r] = await fx.qs.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'dxg%' AND xact_start IS NOT NULL`);
     const p = await fx.pending();
-    return p.awaitingReceipt ? `${await fx.targetCount()} rows at qs, ${p.awaitingReceipt} messages unapplied, ${r.n} transaction(s) open at qs` : null;
+    return p.awaitingReceipt ? `${await fx.targetCount()} rows at qs, ${p.awaitingReceipt} messages unapplied, ${await fx.qsSessions(true)} transaction(s) open at qs` : null;
   };
   const { kills, midFlow } = await killRepeatedly(ctx, fx.target, 5, openTransactions, [200, 1500]);
   ctx.note(`SIGKILL target nodes ${kills}× (${midFlow} mid-apply)`, `${kills}/${fx.target.starts - 1}`);
@@ -132,13 +131,15 @@ export async function databaseOutage(ctx: CaseContext): Promise<void> {
   await fx.load(RECORDS);
   await fx.startNodes();
   await fx.whenTargetHolds(RECORDS * 0.2);
+  const cutAt = Date.now();
   for (const p of fx.proxies) p.cut();
-  await sleep(1000); // a commit already on its way may still land
+  // a COMMIT already at the server still lands; once the server has dropped the node's last connection, nothing more can
+  await waitFor('the qs database to drop the target node\'s connections', async () => (await fx.qsSessions()) === 0, outageMs / 2);
   const held = await fx.targetCount();
   record(fx, `outage: target databases cut off with ${held} rows applied at qs`);
-  await sleep(outageMs / 2 - 1000);
+  await sleep(cutAt + outageMs / 2 - Date.now());
   const queued = await queueDepth(broker, fx, 'qs');
-  await sleep(outageMs / 2);
+  await sleep(cutAt + outageMs - Date.now());
   const during = await fx.targetCount();
   const refused = fx.proxies.reduce((n, p) => n + p.refused, 0);
   for (const p of fx.proxies) p.restore();

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMysql, createPostgres, MYSQL_SERVER, PG_SERVER, type TestDatabase } from '../helpers/databases';
+import { createTestDatabase, MYSQL_SERVER, PG_SERVER, type TestDatabase } from '../helpers/databases';
 import { ROOT } from '../helpers/exchange';
 import { TcpProxy } from './proxy';
 
@@ -13,15 +13,17 @@ import { TcpProxy } from './proxy';
  * unhandled 'error' event.
  */
 const CHILD = `
-const { connect } = require(${JSON.stringify(join(ROOT, 'dist', 'adapters'))});
+const { connect, sql } = require(${JSON.stringify(join(ROOT, 'dist', 'adapters'))});
 (async () => {
   const db = await connect({ driver: process.argv[2], url: process.argv[3], pool: 2 }, 'connection-loss');
   try {
     await db.transaction(async (tx) => {
-      await tx.query('SELECT 1 AS one');
+      await tx.query(sql.raw('SELECT 1 AS one'));
       process.send('in transaction');
-      await new Promise((r) => setTimeout(r, 1500)); // the connection is cut meanwhile
-      await tx.query('SELECT 1 AS one');
+      await new Promise((r) => process.once('message', r)); // the parent has reset the connection
+      // the reset was sent before the message: once this turn's I/O is handled, the idle client has seen it
+      await new Promise((r) => setImmediate(r));
+      await tx.query(sql.raw('SELECT 1 AS one'));
     });
     process.send('committed');
   } catch (err) {
@@ -41,7 +43,7 @@ describe.each([
   let dir: string;
 
   beforeAll(async () => {
-    db = driver === 'postgres' ? await createPostgres('connloss') : await createMysql('connloss');
+    db = await createTestDatabase(driver, 'connloss');
     const url = new URL(server);
     proxy = await TcpProxy.start(url.hostname, Number(url.port));
     dir = mkdtempSync(join(tmpdir(), 'dxg-connloss-'));
@@ -64,7 +66,10 @@ describe.each([
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('message', (m) => {
       messages.push(String(m));
-      if (m === 'in transaction') proxy.cut();
+      if (m === 'in transaction') {
+        proxy.cut();
+        child.send('cut');
+      }
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect({ code, messages, crash: stderr.split('\n').slice(0, 8).join('\n') }).toEqual({

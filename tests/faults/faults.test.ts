@@ -16,7 +16,7 @@ import { verify } from './verify';
  * Never miss, never duplicate: each case syncs 100,000+ enterprise records between real databases
  * while something goes wrong, then checks that every target equals its projection of the source,
  * nothing was lost, applied twice or regressed, and the ledgers reconcile. Prints the table of
- * cases at the end (also in tests/faults/results.md). DXG_FAULTS_SEED=<n> repeats a run;
+ * cases at the end and writes it to a file (report.ts says where). DXG_FAULTS_SEED=<n> repeats a run;
  * DXG_KEEP=1 keeps databases, logs and the broker's files.
  */
 const seed = suiteSeed();
@@ -38,7 +38,7 @@ afterAll(async () => {
   broker?.kill();
   const text = renderReport(rows, seed, Date.now() - started);
   process.stdout.write(`\n${text}\n`);
-  writeReport(join(__dirname, 'results.md'), text);
+  for (const file of writeReport(text)) process.stdout.write(`results written to ${file}\n`);
   const failed = rows.some((r) => r.failure || r.verdict?.problems.length);
   if (!failed && !process.env.DXG_KEEP) rmSync(dir, { recursive: true, force: true });
   else process.stdout.write(`logs kept in ${dir}\n`);

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { sleep } from '../../gateway/time';
 import { ROOT } from '../helpers/exchange';
 
 const run = promisify(execFile);
@@ -30,7 +31,7 @@ export async function copyGateway(dir: string): Promise<GatewayCopy> {
       return { dxg, env };
     } catch (err) {
       if (attempt >= 5) throw new Error(`the copied gateway does not run: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
     }
   }
 }

@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { sql, type Sql } from '../../adapters/sql';
 import { Random } from '../../gateway/demo/random';
+import { sleep } from '../../gateway/time';
 import { createMysql, createPostgres, MYSQL_SERVER, PG_SERVER, type TestDatabase } from '../helpers/databases';
 import { TestExchange } from '../helpers/exchange';
 import type { GatewayCopy } from './gateway-copy';
@@ -26,8 +28,10 @@ export interface HarnessOptions {
   gateway: GatewayCopy;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const run = promisify(execFile);
+
+/** The one number a `SELECT count(*) AS n …` finds. */
+const count = async (db: TestDatabase, statement: Sql): Promise<number> => Number((await db.query<{ n: string | number }>(statement))[0]?.n ?? 0);
 
 /**
  * One exchange under test: a registry at market regulation (amr, the source) flowing to quality
@@ -92,7 +96,7 @@ export class FaultExchange {
       { amr: { driver: this.src.driver, url: this.src.url }, qs: { driver: 'postgres', url: qsUrl }, tax: { driver: 'mysql', url: taxUrl } },
       { registry: registryFlow(this.options.flow) },
       { [RESOURCE]: indicatorSet() },
-      { brokerUrl: this.options.broker.url },
+      { brokerUrl: this.options.broker.url, brokerAdmin: this.options.broker.adminUrl },
     );
     for (const args of [['keys', 'generate'], ['init']]) {
       const r = await this.dxg(...args);
@@ -145,8 +149,16 @@ export class FaultExchange {
 
   /** Rows in the qs target now (read directly, not through any proxy). */
   async targetCount(): Promise<number> {
-    const [r] = await this.qs.query<{ n: string | number }>('SELECT count(*) AS n FROM qs_enterprise');
-    return Number(r.n);
+    return count(this.qs, sql`SELECT count(*) AS n FROM qs_enterprise`);
+  }
+
+  /**
+   * The target node's connections to the qs database (the node names them after its department), or
+   * only those inside a transaction.
+   */
+  qsSessions(inTransaction = false): Promise<number> {
+    const open = inTransaction ? sql` AND xact_start IS NOT NULL` : sql``;
+    return count(this.qs, sql`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dxg qs'${open}`);
   }
 
   /** Waits until the qs target holds at least `n` rows. */
@@ -204,20 +216,17 @@ export class FaultExchange {
 
   /** What is still in flight, from the bookkeeping tables. */
   async pending(): Promise<{ behind: number; outbox: number; awaitingReceipt: number; targetOutbox: number }> {
-    const n = async (db: TestDatabase, sql: string, params: unknown[] = []) => Number((await db.query<{ n: string | number }>(sql, params))[0]?.n ?? 0);
-    const [cp] = await this.src.query<{ position: string | null }>("SELECT position FROM dxg_checkpoint WHERE flow = 'registry'");
+    const [cp] = await this.src.query<{ position: string | null }>(sql`SELECT position FROM dxg_checkpoint WHERE flow = 'registry'`);
     const position = cp?.position ? (JSON.parse(cp.position) as { watermark: string; key: string[] }) : null;
-    const p = (i: number) => (this.src.driver === 'postgres' ? `$${i}` : '?');
-    const behind = position
-      ? await n(this.src, `SELECT count(*) AS n FROM ent_registry WHERE (updated_at, credit_code) > (${p(1)}, ${p(2)})`, [position.watermark, position.key[0]])
-      : await n(this.src, 'SELECT count(*) AS n FROM ent_registry');
+    const after = position ? sql` WHERE (updated_at, credit_code) > (${position.watermark}, ${position.key[0]})` : sql``;
+    const outbox = sql`SELECT count(*) AS n FROM dxg_outbox`;
     return {
-      behind,
-      outbox: await n(this.src, 'SELECT count(*) AS n FROM dxg_outbox'),
+      behind: await count(this.src, sql`SELECT count(*) AS n FROM ent_registry${after}`),
+      outbox: await count(this.src, outbox),
       // envelopes of records, and the closing parts of reconciliations (the scheduled ones keep coming)
-      awaitingReceipt: await n(this.src, `SELECT count(*) AS n FROM dxg_ledger l WHERE (kind = 'publish' OR (kind = 'reconcile' AND detail LIKE '%"last":true%'))
+      awaitingReceipt: await count(this.src, sql`SELECT count(*) AS n FROM dxg_ledger l WHERE (kind = 'publish' OR (kind = 'reconcile' AND detail LIKE '%"last":true%'))
         AND NOT EXISTS (SELECT 1 FROM dxg_receipts r WHERE r.message_id = l.message_id)`),
-      targetOutbox: (await n(this.qs, 'SELECT count(*) AS n FROM dxg_outbox')) + (await n(this.tax, 'SELECT count(*) AS n FROM dxg_outbox')),
+      targetOutbox: (await count(this.qs, outbox)) + (await count(this.tax, outbox)),
     };
   }
 
@@ -227,17 +236,16 @@ export class FaultExchange {
     try {
       for (const [name, db] of [['amr', this.src], ['qs', this.qs], ['tax', this.tax]] as const) {
         const rows = await db.query<{ message_id: string; kind: string; to_dept: string; created_at: string }>(
-          'SELECT message_id, kind, to_dept, created_at FROM dxg_outbox ORDER BY created_at');
+          sql`SELECT message_id, kind, to_dept, created_at FROM dxg_outbox ORDER BY created_at`);
         for (const r of rows.slice(0, 5)) lines.push(`  ${name} outbox: ${r.kind} ${r.message_id} to ${r.to_dept}, committed ${r.created_at}`);
       }
-      const waiting = await this.src.query<{ message_id: string; to_dept: string }>(`SELECT message_id, to_dept FROM dxg_ledger l WHERE kind = 'publish'
+      const waiting = await this.src.query<{ message_id: string; to_dept: string }>(sql`SELECT message_id, to_dept FROM dxg_ledger l WHERE kind = 'publish'
         AND NOT EXISTS (SELECT 1 FROM dxg_receipts r WHERE r.message_id = l.message_id)`);
       for (const w of waiting.slice(0, 5)) {
         const db = w.to_dept === 'qs' ? this.qs : this.tax;
-        const p = db.driver === 'postgres' ? '$1' : '?';
-        const seen = await db.query<{ kind: string; at: string }>(`SELECT kind, at FROM dxg_ledger WHERE message_id = ${p} ORDER BY seq`, [w.message_id]);
-        const [inbox] = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM dxg_inbox WHERE message_id = ${p}`, [w.message_id]);
-        lines.push(`  no receipt for ${w.message_id} (to ${w.to_dept}): inbox ${Number(inbox.n) ? 'has it' : 'lacks it'}; its ledger: ${seen.map((e) => `${e.kind} ${e.at}`).join(', ') || 'nothing'}`);
+        const seen = await db.query<{ kind: string; at: string }>(sql`SELECT kind, at FROM dxg_ledger WHERE message_id = ${w.message_id} ORDER BY seq`);
+        const inbox = await count(db, sql`SELECT count(*) AS n FROM dxg_inbox WHERE message_id = ${w.message_id}`);
+        lines.push(`  no receipt for ${w.message_id} (to ${w.to_dept}): inbox ${inbox ? 'has it' : 'lacks it'}; its ledger: ${seen.map((e) => `${e.kind} ${e.at}`).join(', ') || 'nothing'}`);
       }
     } catch (err) {
       lines.push(`  (diagnosis failed: ${(err as Error).message})`);
@@ -250,10 +258,9 @@ export class FaultExchange {
    * both targets, with receipts.
    */
   async reconciledSince(since: string): Promise<boolean> {
-    const p = (i: number) => (this.src.driver === 'postgres' ? `$${i}` : '?');
     const parts = await this.src.query<{ to_dept: string; detail: string; receipt: string | null }>(
-      `SELECT l.to_dept, l.detail, r.message_id AS receipt FROM dxg_ledger l LEFT JOIN dxg_receipts r ON r.message_id = l.message_id
-        WHERE l.kind = 'reconcile' AND l.at >= ${p(1)}`, [since]);
+      sql`SELECT l.to_dept, l.detail, r.message_id AS receipt FROM dxg_ledger l LEFT JOIN dxg_receipts r ON r.message_id = l.message_id
+        WHERE l.kind = 'reconcile' AND l.at >= ${since}`);
     const runs = new Map<string, { first: boolean; closed: boolean }>();
     for (const part of parts) {
       const d = JSON.parse(part.detail) as { run: string; part: number; last: boolean };
@@ -272,10 +279,10 @@ export class FaultExchange {
     for (const [name, db] of [['amr', this.src], ['qs', this.qs], ['tax', this.tax]] as const) {
       try {
         const rows = db.driver === 'postgres'
-          ? await db.query<{ secs: string; wait: string | null; query: string }>(`SELECT round(extract(epoch FROM now() - query_start))::text AS secs,
+          ? await db.query<{ secs: string; wait: string | null; query: string }>(sql`SELECT round(extract(epoch FROM now() - query_start))::text AS secs,
               wait_event_type || '/' || wait_event AS wait, query FROM pg_stat_activity
               WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND now() - query_start > make_interval(secs => ${seconds})`)
-          : await db.query<{ secs: string; wait: string | null; query: string }>(`SELECT CAST(time AS CHAR) AS secs, state AS wait, info AS query
+          : await db.query<{ secs: string; wait: string | null; query: string }>(sql`SELECT CAST(time AS CHAR) AS secs, state AS wait, info AS query
               FROM information_schema.processlist WHERE db = DATABASE() AND command = 'Query' AND id <> CONNECTION_ID() AND time > ${seconds}`);
         for (const r of rows) out.push(`  ${name}: ${r.secs} s${r.wait ? ` (${r.wait})` : ''}: ${r.query.replace(/\s+/g, ' ').slice(0, 300)}`);
       } catch (err) {

@@ -1,3 +1,4 @@
+import { sql } from '../../adapters/sql';
 import type { TestDatabase } from '../helpers/databases';
 
 /**
@@ -5,16 +6,16 @@ import type { TestDatabase } from '../helpers/databases';
  * for each target, extracted = published + quarantined + filtered; published = applied + rejected
  * in the target's ledger; one apply per message; a receipt at the source for every message.
  */
-interface Entry {
+type Entry = {
   at: string;
   kind: string;
   message_id: string | null;
   to_dept: string | null;
   record_count: number | string;
   detail: string | null;
-}
+};
 
-const entries = (db: TestDatabase) => db.query<Entry>('SELECT at, kind, message_id, to_dept, record_count, detail FROM dxg_ledger');
+const entries = (db: TestDatabase) => db.query<Entry>(sql`SELECT at, kind, message_id, to_dept, record_count, detail FROM dxg_ledger`);
 const sum = (list: Entry[], pred: (e: Entry) => boolean) => list.filter(pred).reduce((n, e) => n + Number(e.record_count), 0);
 
 export interface TargetFigures {
@@ -51,12 +52,12 @@ export async function ledgerFigures(source: TestDatabase, targets: Record<string
   const extracts = src.filter((e) => e.kind === 'extract');
   const extracted = sum(extracts, () => true);
   const quarantinedAll = sum(src, (e) => e.kind === 'quarantine' && !e.to_dept);
-  const receipts = new Set((await source.query<{ message_id: string }>('SELECT message_id FROM dxg_receipts')).map((r) => r.message_id));
-  const deadAt = async (db: TestDatabase) => Number((await db.query<{ n: string | number }>("SELECT count(*) AS n FROM dxg_quarantine WHERE stage = 'dead-letter'"))[0].n);
+  const receipts = new Set((await source.query<{ message_id: string }>(sql`SELECT message_id FROM dxg_receipts`)).map((r) => r.message_id));
+  const deadAt = async (db: TestDatabase) => Number((await db.query<{ n: string | number }>(sql`SELECT count(*) AS n FROM dxg_quarantine WHERE stage = 'dead-letter'`))[0].n);
   let deadLettered = await deadAt(source);
   if (src.some((e) => e.kind === 'dead-letter')) problems.push('the source ledger has dead-letter entries');
   const receiptSums = await source.query<{ to_dept: string; applied: string | number; rejected: string | number }>(
-    "SELECT to_dept, sum(applied) AS applied, sum(rejected) AS rejected FROM dxg_receipts WHERE kind = 'records' GROUP BY to_dept");
+    sql`SELECT to_dept, sum(applied) AS applied, sum(rejected) AS rejected FROM dxg_receipts WHERE kind = 'records' GROUP BY to_dept`);
   const closings = src.filter((e) => e.kind === 'reconcile' && JSON.parse(e.detail ?? '{}').last === true && e.at < quietSince);
   const unanswered = closings.filter((e) => !receipts.has(e.message_id ?? ''));
   if (unanswered.length) problems.push(`${unanswered.length} closing reconciliation part(s) without a receipt, e.g. ${unanswered[0].message_id}`);
@@ -101,7 +102,7 @@ export async function ledgerFigures(source: TestDatabase, targets: Record<string
     const noReceipt = [...publishedIds].filter((id) => !receipts.has(id));
     if (noReceipt.length) problems.push(`${dept}: ${noReceipt.length} published message(s) without a receipt at the source, e.g. ${noReceipt[0]}`);
     // one statement, one snapshot: a key-set part may arrive meanwhile
-    const [inbox] = await db.query<{ inbox: string | number; handled: string | number }>(`SELECT
+    const [inbox] = await db.query<{ inbox: string | number; handled: string | number }>(sql`SELECT
       (SELECT count(*) FROM dxg_inbox WHERE flow = 'registry') AS inbox,
       (SELECT count(DISTINCT message_id) FROM dxg_ledger WHERE kind IN ('apply', 'reconcile')) AS handled`);
     if (Number(inbox.inbox) !== Number(inbox.handled)) problems.push(`${dept}: inbox holds ${inbox.inbox} message ids, its ledger ${inbox.handled} applied messages and key sets`);

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { sleep } from '../../gateway/time';
 import type { GatewayCopy } from './gateway-copy';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A timer that does not keep the process alive (for races against an exit). */
 const unrefSleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 

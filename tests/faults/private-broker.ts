@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { sleep } from '../../gateway/time';
 
 const run = promisify(execFile);
 
@@ -26,7 +27,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A timer that does not keep the process alive (for races against an exit). */
 const unrefSleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
@@ -44,6 +44,7 @@ export class PrivateBroker {
     readonly dir: string,
     readonly port: number,
     private readonly distPort: number,
+    readonly managementPort: number,
   ) {
     this.nodeName = `dxgfaults${process.pid}@localhost`;
   }
@@ -52,17 +53,24 @@ export class PrivateBroker {
     return `amqp://guest:guest@127.0.0.1:${this.port}`;
   }
 
+  /** Its management API, through which dxg init creates the department users (broker.admin). */
+  get adminUrl(): string {
+    return `http://guest:guest@127.0.0.1:${this.managementPort}`;
+  }
+
   static async start(dir: string): Promise<PrivateBroker> {
     mkdirSync(dir, { recursive: true });
-    const broker = new PrivateBroker(dir, await freePort(), await freePort());
+    const broker = new PrivateBroker(dir, await freePort(), await freePort(), await freePort());
     writeFileSync(join(dir, 'rabbitmq.conf'), [
       `listeners.tcp.1 = 127.0.0.1:${broker.port}`,
+      `management.tcp.ip = 127.0.0.1`,
+      `management.tcp.port = ${broker.managementPort}`,
       'log.console = false',
       'log.file.level = warning',
       'vm_memory_high_watermark.relative = 0.3',
       '',
     ].join('\n'));
-    writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+    writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_management].\n');
     writeFileSync(join(dir, 'rabbitmq-env.conf'), '# the suite\'s own node: nothing from /etc/rabbitmq\n');
     await broker.boot();
     return broker;
@@ -88,7 +96,7 @@ export class PrivateBroker {
     };
   }
 
-  /** Starts the node and waits until it takes AMQP connections. */
+  /** Starts the node and waits until it takes AMQP connections and its management API answers. */
   private async boot(): Promise<void> {
     const out = openSync(join(this.dir, 'server.out'), 'a');
     const child = spawn(join(rabbitBin(), 'rabbitmq-server'), [], { env: this.env(), cwd: this.dir, detached: true, stdio: ['ignore', out, out] });
@@ -101,6 +109,8 @@ export class PrivateBroker {
       try {
         const conn = await amqp.connect(this.url);
         await conn.close();
+        const api = await fetch(`http://127.0.0.1:${this.managementPort}/api/overview`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+        if (!api.ok) throw new Error(`management API answers ${api.status}`);
         return;
       } catch {
         if (Date.now() > deadline) throw new Error(`private RabbitMQ did not accept connections within 90 s (see ${this.dir})`);

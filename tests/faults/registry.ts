@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sql, type Sql } from '../../adapters/sql';
 import type { Random } from '../../gateway/demo/random';
 import { ENT_REGISTRY_FIELDS, type EntRegistryRow } from '../../gateway/demo/tables';
 import { usccCheckChar } from '../../gateway/indicators/formats';
@@ -41,20 +42,20 @@ export async function createRegistry(db: TestDatabase): Promise<void> {
   const pg = db.driver === 'postgres';
   const cols = SOURCE_COLUMNS.map(([name, pgType, myType]) => `${name} ${pg ? pgType : myType}`).join(', ');
   if (pg) {
-    await db.query(`CREATE TABLE ent_registry (${cols})`);
-    await db.query('CREATE INDEX ent_registry_wm ON ent_registry (updated_at, credit_code)');
+    await db.run(`CREATE TABLE ent_registry (${cols})`);
+    await db.run('CREATE INDEX ent_registry_wm ON ent_registry (updated_at, credit_code)');
     // the transaction's start time, as most PostgreSQL schemas stamp rows (the trap: it is not the commit time)
-    await db.query(`CREATE FUNCTION ent_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$`);
-    await db.query('CREATE TRIGGER ent_touch BEFORE INSERT OR UPDATE ON ent_registry FOR EACH ROW EXECUTE FUNCTION ent_touch()');
+    await db.run(`CREATE FUNCTION ent_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$`);
+    await db.run('CREATE TRIGGER ent_touch BEFORE INSERT OR UPDATE ON ent_registry FOR EACH ROW EXECUTE FUNCTION ent_touch()');
   } else {
-    await db.query(`CREATE TABLE ent_registry (${cols}, INDEX ent_registry_wm (updated_at, credit_code))`);
+    await db.run(`CREATE TABLE ent_registry (${cols}, INDEX ent_registry_wm (updated_at, credit_code))`);
   }
 }
 
 /** The PostgreSQL target (quality supervision): every indicator. */
 export async function createQsTable(db: TestDatabase): Promise<void> {
   const pg = db.driver === 'postgres';
-  await db.query(pg
+  await db.run(pg
     ? `CREATE TABLE qs_enterprise (uscc varchar(18) PRIMARY KEY, name varchar(200), legal_rep varchar(50), reg_capital numeric(18,4),
         currency varchar(3), status varchar(2), established date, ent_type varchar(50), industry varchar(5), region varchar(6),
         address varchar(300), scope varchar(2000), reg_authority varchar(100), employees integer, listed boolean, deleted boolean,
@@ -68,7 +69,7 @@ export async function createQsTable(db: TestDatabase): Promise<void> {
 /** The MariaDB target (tax): some indicators, some enterprise types, status through a code table. */
 export async function createTaxTable(db: TestDatabase): Promise<void> {
   const pg = db.driver === 'postgres';
-  await db.query(pg
+  await db.run(pg
     ? `CREATE TABLE tax_taxpayer (nsrsbh varchar(18) PRIMARY KEY, nsrmc varchar(200), fddbr varchar(50), zczb numeric(18,4), zt varchar(10),
         clrq date, xzqh varchar(6), scjydz varchar(300), src_updated timestamp(6))`
     : `CREATE TABLE tax_taxpayer (nsrsbh VARCHAR(18) PRIMARY KEY, nsrmc VARCHAR(200), fddbr VARCHAR(50), zczb DECIMAL(18,4), zt VARCHAR(10),
@@ -196,18 +197,28 @@ export function changes(rand: Random): Pick<Enterprise, 'ent_name' | 'legal_rep'
 
 const PG_CASTS: Record<string, string> = { reg_capital: 'numeric', est_date: 'date', employees: 'integer', is_listed: 'boolean', is_deleted: 'boolean' };
 
+/** Rows as one multi-row INSERT: for a few hundred rows, or on MariaDB, whose values are sent as literals. */
+export function insertRows(rows: Enterprise[]): Sql {
+  const [first, ...rest] = rows.map((r) => sql.list(WRITTEN.map((c) => r[c])));
+  // joined a row at a time: thousands of rows spliced into the template as one fragment overflow the stack
+  return sql.join([sql`INSERT INTO ent_registry (${sql.ids(WRITTEN)}) VALUES ${first}`, ...rest]);
+}
+
+/**
+ * PostgreSQL takes a chunk as one array per column: one statement of 16 parameters however many rows,
+ * where a `VALUES` list of 5000 rows would pass its limit of 65535.
+ */
+function unnested(rows: Enterprise[]): Sql {
+  const select = WRITTEN.map((c, n) => `a${n}${PG_CASTS[c] ? `::${PG_CASTS[c]}` : ''}`).join(', ');
+  const arrays = WRITTEN.map((c) => sql`${rows.map((r) => (r[c] === null ? null : String(r[c])))}::text[]`);
+  return sql`INSERT INTO ent_registry (${sql.ids(WRITTEN)}) SELECT ${sql.raw(select)} FROM unnest(${sql.join(arrays)}) AS u(${sql.raw(WRITTEN.map((_, n) => `a${n}`).join(', '))})`;
+}
+
 /** Inserts rows in chunks of `chunk`, one transaction each (so chunks carry different timestamps). */
 export async function insertEnterprises(db: TestDatabase, rows: Enterprise[], chunk = 5000): Promise<void> {
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
-    if (db.driver === 'postgres') {
-      const arrays = WRITTEN.map((c) => part.map((r) => (r[c] === null ? null : String(r[c]))));
-      const select = WRITTEN.map((c, n) => `a${n}${PG_CASTS[c] ? `::${PG_CASTS[c]}` : ''}`).join(', ');
-      await db.query(`INSERT INTO ent_registry (${WRITTEN.join(', ')})
-        SELECT ${select} FROM unnest(${WRITTEN.map((_, n) => `$${n + 1}::text[]`).join(', ')}) AS u(${WRITTEN.map((_, n) => `a${n}`).join(', ')})`, arrays);
-    } else {
-      await db.query(`INSERT INTO ent_registry (${WRITTEN.join(', ')}) VALUES ?`, [part.map((r) => WRITTEN.map((c) => (typeof r[c] === 'boolean' ? Number(r[c]) : r[c])))]);
-    }
+    await db.execute(db.driver === 'postgres' ? unnested(part) : insertRows(part));
   }
 }
 
@@ -227,12 +238,12 @@ const kindOf = (column: string): Kind =>
   ['updated_at', 'source_updated_at', 'src_updated'].includes(column) ? 'stamp' : ['is_listed', 'is_deleted', 'listed', 'deleted'].includes(column) ? 'bool' : 'text';
 
 /** The select list reading `columns` as text in one engine-neutral spelling. */
-export const textColumns = (db: Pick<TestDatabase, 'driver'>, columns: readonly string[]): string =>
-  columns.map((c) => `${asText(db, c, kindOf(c))} AS ${c}`).join(', ');
+export const textColumns = (db: Pick<TestDatabase, 'driver'>, columns: readonly string[]): Sql =>
+  sql.raw(columns.map((c) => `${asText(db, c, kindOf(c))} AS ${c}`).join(', '));
 
 /** Every row of a table, each column as text, by the first column. */
 export async function textRows(db: TestDatabase, table: string, columns: readonly string[]): Promise<Map<string, TextRow>> {
-  const rows = await db.query<TextRow>(`SELECT ${textColumns(db, columns)} FROM ${table}`);
+  const rows = await db.query<TextRow>(sql`SELECT ${textColumns(db, columns)} FROM ${sql.id(table)}`);
   return new Map(rows.map((r) => [String(r[columns[0]]), r]));
 }
 

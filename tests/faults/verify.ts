@@ -1,3 +1,4 @@
+import { sql } from '../../adapters/sql';
 import { compare, expectedQs, expectedTax, settleGone, type Comparison, type DeleteModes } from './expected';
 import type { FaultExchange } from './harness';
 import { ledgerFigures, type LedgerFigures } from './ledgers';
@@ -65,7 +66,6 @@ async function check(fx: FaultExchange, target: 'qs' | 'tax', source: Map<string
 
 /** Every record key the source ever sent to `target` (its ledger's publish entries). */
 async function publishedKeys(fx: FaultExchange, target: string): Promise<Set<string>> {
-  const p = fx.src.driver === 'postgres' ? '$1' : '?';
-  const rows = await fx.src.query<{ record_keys: string | null }>(`SELECT record_keys FROM dxg_ledger WHERE kind = 'publish' AND to_dept = ${p}`, [target]);
+  const rows = await fx.src.query<{ record_keys: string | null }>(sql`SELECT record_keys FROM dxg_ledger WHERE kind = 'publish' AND to_dept = ${target}`);
   return new Set(rows.flatMap((r) => (r.record_keys ? r.record_keys.split('\n') : [])));
 }

@@ -1,4 +1,6 @@
 import amqp from 'amqplib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BROKER_URL } from './exchange';
 
@@ -12,14 +14,14 @@ export interface Tapped {
 }
 
 /**
- * A tap: an extra queue bound to the exchange's records exchange for one route, receiving a copy of
- * every envelope, so tests can assert on what a target was actually sent.
+ * A tap: an extra queue bound to a source department's records exchange for one route, receiving a
+ * copy of every envelope, so tests can assert on what a target was actually sent.
  */
-export async function tap(exchange: string, route: string): Promise<{ drain(): Promise<Tapped[]>; close(): Promise<void> }> {
+export async function tap(exchange: string, source: string, route: string): Promise<{ drain(): Promise<Tapped[]>; close(): Promise<void> }> {
   const conn = await amqp.connect(BROKER_URL);
   const ch = await conn.createChannel();
   const { queue } = await ch.assertQueue('', { exclusive: true });
-  await ch.bindQueue(queue, `dxg.${exchange}.records`, route);
+  await ch.bindQueue(queue, `dxg.${exchange}.records.${source}`, route);
   return {
     async drain() {
       const out: Tapped[] = [];
@@ -36,23 +38,37 @@ export async function tap(exchange: string, route: string): Promise<{ drain(): P
   };
 }
 
-/** Publishes a message straight to a queue, as anybody with broker access could. */
+/** The broker URL as one department's own user (the password dxg init wrote beside its keys). */
+export function departmentBrokerUrl(exchange: { name: string; dir: string }, department: string): string {
+  const url = new URL(BROKER_URL);
+  url.username = encodeURIComponent(`${exchange.name}.${department}`);
+  url.password = encodeURIComponent(readFileSync(join(exchange.dir, 'keys', `${department}.broker`), 'utf8').trim());
+  return url.toString();
+}
+
+/**
+ * Publishes as one department could with its own broker credentials: into its own records or
+ * receipts exchange, with its validated user-id. What a department (or anyone holding its
+ * credentials) can inject.
+ */
+export async function publishAs(exchange: { name: string; dir: string }, department: string, into: 'records' | 'receipts', route: string, body: Buffer, properties: amqp.Options.Publish & { messageId: string }): Promise<void> {
+  const conn = await amqp.connect(departmentBrokerUrl(exchange, department));
+  try {
+    const ch = await conn.createConfirmChannel();
+    ch.publish(`dxg.${exchange.name}.${into}.${department}`, route, body, { persistent: true, userId: `${exchange.name}.${department}`, ...properties });
+    await ch.waitForConfirms();
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Publishes a message straight to a queue, as the broker's administrator could. */
 export async function inject(queue: string, body: Buffer, properties: amqp.Options.Publish): Promise<void> {
   const conn = await amqp.connect(BROKER_URL);
   const ch = await conn.createConfirmChannel();
   ch.sendToQueue(queue, body, { persistent: true, ...properties });
   await ch.waitForConfirms();
   await conn.close();
-}
-
-/** Deletes an exchange's queues and exchanges (tests leave nothing behind on the shared broker). */
-export async function removeTopology(exchange: string, queues: string[]): Promise<void> {
-  const conn = await amqp.connect(BROKER_URL);
-  const ch = await conn.createChannel();
-  ch.on('error', () => undefined);
-  for (const q of queues) await ch.deleteQueue(q).catch(() => undefined);
-  for (const x of ['records', 'receipts', 'dead', 'audit']) await ch.deleteExchange(`dxg.${exchange}.${x}`).catch(() => undefined);
-  await conn.close().catch(() => undefined);
 }
 
 /** The promise's value, or a failure naming what did not happen in time (a hang, not a speed). */

@@ -3,9 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Topology } from '../../gateway/broker/topology';
+import { removeFromBroker } from '../../gateway/broker/teardown';
 import { loadProject } from '../../gateway/config/project';
-import { removeTopology } from './broker';
 
 const run = promisify(execFile);
 
@@ -26,7 +25,7 @@ export class TestExchange {
   readonly dir: string;
   readonly name: string;
 
-  constructor(departments: Record<string, Department>, flows: Record<string, string>, schemas?: Record<string, object>, options: { brokerUrl?: string } = {}) {
+  constructor(departments: Record<string, Department>, flows: Record<string, string>, schemas?: Record<string, object>, options: { brokerUrl?: string; brokerAdmin?: string } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'dxg-test-'));
     this.name = `t${process.pid}x${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
     mkdirSync(join(this.dir, 'flows'));
@@ -39,7 +38,7 @@ export class TestExchange {
       .map(([id, d]) => `  ${id}:\n    database: { driver: ${d.driver}, url: "${d.url}" }`)
       .join('\n');
     writeFileSync(join(this.dir, 'exchange.yaml'),
-      `exchange: ${this.name}\nbroker:\n  url: ${options.brokerUrl ?? BROKER_URL}\ndepartments:\n${depts}\nflows: flows\nschemas: ${schemasDir}\nkeys: keys\n`);
+      `exchange: ${this.name}\nbroker:\n  url: ${options.brokerUrl ?? BROKER_URL}\n${options.brokerAdmin ? `  admin: ${options.brokerAdmin}\n` : ''}departments:\n${depts}\nflows: flows\nschemas: ${schemasDir}\nkeys: keys\n`);
     for (const [name, text] of Object.entries(flows)) writeFileSync(join(this.dir, 'flows', `${name}.yaml`), text);
   }
 
@@ -69,17 +68,10 @@ export class TestExchange {
     return r.stdout;
   }
 
-  /** Removes the exchange's queues and exchanges from the broker. */
+  /** Takes the exchange's queues, exchanges and department users off the broker. */
   async destroy(): Promise<void> {
     const { project } = loadProject(this.config);
-    if (!project) return;
-    const topology = new Topology(project.config.exchange, project.config.broker);
-    const queues = [...project.config.departments.keys()].flatMap((d) => [
-      topology.receiptQueue(d),
-      topology.deadQueue(d),
-      ...project.flows.filter((f) => f.targets.some((t) => t.department === d)).map((f) => topology.flowQueue(d, f.id)),
-    ]);
-    await removeTopology(project.config.exchange, queues);
+    if (project) await removeFromBroker(project.config, project.flows);
   }
 
   /** keys generate + init */

@@ -1,3 +1,5 @@
+import type { SqlExecutor } from '../../adapters/adapter';
+import { inChunks, sql } from '../../adapters/sql';
 import type { TestDatabase } from './databases';
 
 /**
@@ -53,13 +55,13 @@ targets:
 
 export async function createSource(db: TestDatabase): Promise<void> {
   if (db.driver === 'postgres') {
-    await db.query(`CREATE TABLE src_item (code varchar(20) PRIMARY KEY, title varchar(100) NOT NULL, amount numeric(18,4), qty integer,
+    await db.run(`CREATE TABLE src_item (code varchar(20) PRIMARY KEY, title varchar(100) NOT NULL, amount numeric(18,4), qty integer,
       born date, active boolean, status varchar(2), updated_at timestamp(6) NOT NULL)`);
-    await db.query('CREATE INDEX src_item_wm ON src_item (updated_at, code)');
-    await db.query(`CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$`);
-    await db.query('CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON src_item FOR EACH ROW EXECUTE FUNCTION touch()');
+    await db.run('CREATE INDEX src_item_wm ON src_item (updated_at, code)');
+    await db.run(`CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$`);
+    await db.run('CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON src_item FOR EACH ROW EXECUTE FUNCTION touch()');
   } else {
-    await db.query(`CREATE TABLE src_item (code VARCHAR(20) PRIMARY KEY, title VARCHAR(100) NOT NULL, amount DECIMAL(18,4), qty INT,
+    await db.run(`CREATE TABLE src_item (code VARCHAR(20) PRIMARY KEY, title VARCHAR(100) NOT NULL, amount DECIMAL(18,4), qty INT,
       born DATE, active TINYINT(1), status VARCHAR(2),
       updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), INDEX (updated_at, code))`);
   }
@@ -67,14 +69,14 @@ export async function createSource(db: TestDatabase): Promise<void> {
 
 export async function createTargets(full: TestDatabase, part: TestDatabase): Promise<void> {
   if (full.driver === 'postgres') {
-    await full.query(`CREATE TABLE t_full (code varchar(20) PRIMARY KEY, title varchar(100), amount numeric(18,4), qty integer, born date,
+    await full.run(`CREATE TABLE t_full (code varchar(20) PRIMARY KEY, title varchar(100), amount numeric(18,4), qty integer, born date,
       active boolean, status varchar(2), src_updated timestamp(6))`);
   } else {
-    await full.query(`CREATE TABLE t_full (code VARCHAR(20) PRIMARY KEY, title VARCHAR(100), amount DECIMAL(18,4), qty INT, born DATE,
+    await full.run(`CREATE TABLE t_full (code VARCHAR(20) PRIMARY KEY, title VARCHAR(100), amount DECIMAL(18,4), qty INT, born DATE,
       active TINYINT(1), status VARCHAR(2), src_updated DATETIME(6))`);
   }
   // mc is shorter than the indicator allows: long titles are refused by this database (a target-side rejection)
-  await part.query(part.driver === 'postgres'
+  await part.run(part.driver === 'postgres'
     ? 'CREATE TABLE t_part (bh varchar(20) PRIMARY KEY, mc varchar(10), zt varchar(10))'
     : 'CREATE TABLE t_part (bh VARCHAR(20) PRIMARY KEY, mc VARCHAR(10), zt VARCHAR(10))');
 }
@@ -105,15 +107,12 @@ export function validItems(n: number, from = 0): Item[] {
   });
 }
 
-export async function insertItems(db: TestDatabase, items: Item[]): Promise<void> {
-  for (let i = 0; i < items.length; i += 200) {
-    const chunk = items.slice(i, i + 200);
-    const params = chunk.flatMap((r) => [r.code, r.title, r.amount, r.qty, r.born, r.active, r.status]);
-    const rows = chunk.map((_, j) => (db.driver === 'postgres'
-      ? `(${Array.from({ length: 7 }, (__, c) => `$${j * 7 + c + 1}`).join(', ')})`
-      : '(?, ?, ?, ?, ?, ?, ?)')).join(', ');
-    await db.query(`INSERT INTO src_item (code, title, amount, qty, born, active, status) VALUES ${rows}`, params);
-  }
+/** Inserts items in statements of 200 rows, on a database or inside a transaction held open (`db.transaction`). */
+export async function insertItems(db: SqlExecutor, items: Item[]): Promise<void> {
+  await inChunks(items, 200, async (chunk) => {
+    const rows = chunk.map((r) => sql.list([r.code, r.title, r.amount, r.qty, r.born, r.active, r.status]));
+    await db.execute(sql`INSERT INTO src_item (code, title, amount, qty, born, active, status) VALUES ${sql.join(rows)}`);
+  });
 }
 
 /** A table's rows as text (as each engine prints them), keyed by the first column: independent of the gateway. */
@@ -130,6 +129,6 @@ export async function snapshot(db: TestDatabase, table: 'src_item' | 't_full' | 
     if (c === 'active') return db.driver === 'postgres' ? `CASE WHEN active THEN '1' WHEN NOT active THEN '0' END AS active` : 'CAST(active AS CHAR) AS active';
     return db.driver === 'postgres' ? `${c}::text AS ${c}` : `CAST(${c} AS CHAR) AS ${c}`;
   };
-  const rows = await db.query<Record<string, string | null>>(`SELECT ${cols[table].map(asText).join(', ')} FROM ${table}`);
+  const rows = await db.query<Record<string, string | null>>(sql`SELECT ${sql.raw(cols[table].map(asText).join(', '))} FROM ${sql.id(table)}`);
   return new Map(rows.map((r) => [String(r[cols[table][0]]), r]));
 }

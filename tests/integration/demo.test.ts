@@ -1,7 +1,6 @@
-import mysql from 'mysql2/promise';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { connect, dropDatabase, sql } from '../../adapters';
 import { planChanges } from '../../gateway/demo/changes';
 import { generateEnterprises, generatePersons } from '../../gateway/demo/generate';
 import { MYSQL_SERVER, PG_SERVER } from '../helpers/databases';
@@ -25,22 +24,13 @@ const TAX_STATUS: Record<string, string> = { '1': '存续', '2': '在业' };
 type Rows = Map<string, Record<string, string | null>>;
 
 /** Every value as text, booleans as 1/0 and timestamps with microseconds, whichever engine holds them. */
-async function read(d: Dept, sql: { postgres: string; mysql: string }): Promise<Rows> {
-  let rows: Record<string, unknown>[];
-  if (ENGINES[d] === 'postgres') {
-    const c = new Client({ connectionString: urlOf(d) });
-    await c.connect();
-    rows = (await c.query(sql.postgres)).rows;
-    await c.end();
-  } else {
-    const c = await mysql.createConnection({ uri: urlOf(d), dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
-    [rows] = (await c.query(sql.mysql)) as unknown as [Record<string, unknown>[]];
-    await c.end();
-  }
-  const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+async function read(d: Dept, text: { postgres: string; mysql: string }): Promise<Rows> {
+  const db = await connect({ driver: ENGINES[d], url: urlOf(d), pool: 1 }, `demo test ${d}`);
+  const rows = await db.query(sql.raw(text[ENGINES[d]])).finally(() => db.close());
+  const asText = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
   return new Map(rows.map((r) => {
     const values = Object.values(r);
-    return [String(values[0]), Object.fromEntries(Object.entries(r).map(([k, v]) => [k, text(v)]))];
+    return [String(values[0]), Object.fromEntries(Object.entries(r).map(([k, v]) => [k, asText(v)]))];
   }));
 }
 
@@ -53,8 +43,8 @@ const bools = (r: Record<string, string | null>, ...cols: string[]) => {
   return out;
 };
 
-async function scalar(d: Dept, sql: string): Promise<number> {
-  const rows = await read(d, { postgres: sql, mysql: sql });
+async function scalar(d: Dept, text: string): Promise<number> {
+  const rows = await read(d, { postgres: text, mysql: text });
   return Number([...rows.keys()][0]);
 }
 
@@ -72,15 +62,7 @@ describe('dxg demo', () => {
 
   afterAll(async () => {
     await ex.destroy();
-    const admin = new Client({ connectionString: `${PG_SERVER}/postgres` });
-    await admin.connect();
-    const my = await mysql.createConnection(MYSQL_SERVER);
-    for (const [d, engine] of Object.entries(ENGINES)) {
-      if (engine === 'postgres') await admin.query(`DROP DATABASE IF EXISTS ${dbName(d)} WITH (FORCE)`);
-      else await my.query(`DROP DATABASE IF EXISTS ${dbName(d)}`);
-    }
-    await admin.end();
-    await my.end();
+    for (const d of Object.keys(ENGINES) as Dept[]) await dropDatabase({ driver: ENGINES[d], url: urlOf(d) });
   });
 
   it('runs end to end and says the accounts reconcile and the ledgers verify', () => {
@@ -174,10 +156,8 @@ describe('dxg demo with a database not named dxg_*', () => {
     const r = await ex.dxg('demo', '--enterprises', '200', '--persons', '200');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('department tax: the demo only resets databases named dxg_*');
-    const admin = new Client({ connectionString: `${PG_SERVER}/postgres` });
-    await admin.connect();
-    const { rows } = await admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`dxg_demot_${tag}_spared_%`]);
-    await admin.end();
+    const admin = await connect({ driver: 'postgres', url: `${PG_SERVER}/postgres`, pool: 1 }, 'demo test');
+    const rows = await admin.query(sql`SELECT datname FROM pg_database WHERE datname LIKE ${`dxg_demot_${tag}_spared_%`}`).finally(() => admin.close());
     expect(rows).toEqual([]);
   });
 });

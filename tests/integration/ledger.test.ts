@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '../../adapters';
 import type { Database } from '../../adapters/adapter';
+import { render, sql, type Sql } from '../../adapters/sql';
 import { createBookkeeping } from '../../gateway/bookkeeping/schema';
 import { Keyring } from '../../gateway/envelope/keys';
 import { Ledger, verifyLedger } from '../../gateway/ledger/ledger';
@@ -19,7 +19,7 @@ describe('ledger verification', () => {
 
   beforeAll(async () => {
     server = await createPostgres('ledger');
-    db = await connect({ driver: 'postgres', url: server.url, pool: 4 }, 'ledger test');
+    db = server.db;
     await createBookkeeping(db);
     keys = mkdtempSync(join(tmpdir(), 'dxg-ledger-keys-'));
     keyring = new Keyring(keys);
@@ -29,7 +29,6 @@ describe('ledger verification', () => {
   });
 
   afterAll(async () => {
-    await db?.close();
     await server?.drop();
     rmSync(keys, { recursive: true, force: true });
   });
@@ -39,9 +38,9 @@ describe('ledger verification', () => {
     let appended = false;
     const live: Database = Object.create(db, {
       query: {
-        value: async (sql: string, params?: unknown[]) => {
-          const rows = await db.query(sql, params);
-          if (!appended && sql.includes('FROM dxg_ledger WHERE seq')) {
+        value: async (statement: Sql) => {
+          const rows = await db.query(statement);
+          if (!appended && render(statement, db.sql.renderer).text.includes('FROM dxg_ledger WHERE seq')) {
             appended = true;
             await append(5);
           }
@@ -55,11 +54,11 @@ describe('ledger verification', () => {
   });
 
   it('finds trailing entries removed, an altered entry and a missing one', async () => {
-    await db.execute('DELETE FROM dxg_ledger WHERE seq = 35');
+    await db.execute(sql`DELETE FROM dxg_ledger WHERE seq = 35`);
     expect((await verifyLedger(db, keyring, 'a')).broken?.reason).toBe('entries after the last one present were removed (head does not match)');
-    await db.execute("UPDATE dxg_ledger SET record_count = 99 WHERE seq = 12");
+    await db.execute(sql`UPDATE dxg_ledger SET record_count = 99 WHERE seq = 12`);
     expect(await verifyLedger(db, keyring, 'a')).toEqual({ checked: 11, broken: { seq: '12', reason: 'content does not match its hash (altered)' } });
-    await db.execute('DELETE FROM dxg_ledger WHERE seq = 7');
+    await db.execute(sql`DELETE FROM dxg_ledger WHERE seq = 7`);
     expect(await verifyLedger(db, keyring, 'a')).toEqual({ checked: 6, broken: { seq: '7', reason: 'entry 7 is missing (next is 8)' } });
   });
 });

@@ -34,9 +34,12 @@ describe('demo data', () => {
     expect(planChanges(enterprises, persons, 2024)).toEqual(planChanges(generateEnterprises(3000, 2024), generatePersons(3000, 2024), 2024));
   });
 
-  it('keeps the enterprises when only the number of persons changes', () => {
-    expect(generateEnterprises(3000, 2024)).toEqual(enterprises);
-    expect(generatePersons(500, 2024).length).toBe(500);
+  it('keeps the enterprises and their planned changes when only the number of persons changes', () => {
+    const fewer = generatePersons(500, 2024);
+    expect(fewer.length).toBe(500);
+    const [all, some] = [planChanges(enterprises, persons, 2024), planChanges(enterprises, fewer, 2024)];
+    for (const part of ['renames', 'deregistrations', 'newEnterprises', 'erasures'] as const) expect(some[part]).toEqual(all[part]);
+    expect(some.deaths).not.toEqual(all.deaths);
   });
 
   it('has valid, unique credit codes and identity numbers except the deliberately wrong ones', () => {

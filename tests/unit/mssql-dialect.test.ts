@@ -2,15 +2,19 @@ import type { ChangeSource, ColumnInfo, Database, TargetTable } from '../../adap
 import { apply, applyRows, buildApplySql, stagingCast } from '../../adapters/mssql/apply';
 import { columnType } from '../../adapters/mssql/catalog';
 import { buildClock, buildCountChanges, buildHorizon, buildReadChanges, buildScanKeys } from '../../adapters/mssql/changes';
-import type { Runner } from '../../adapters/mssql/database';
+import type { Runner } from '../../adapters/mssql/connection';
 import { driver, type Result } from '../../adapters/mssql/driver';
 import { mssqlSql, quote, tableName } from '../../adapters/mssql/sql';
 import { poolConfig } from '../../adapters/mssql/url';
 import { readExpression, rowversionBytes, sqlParam } from '../../adapters/mssql/values';
+import { render, sql, type Rendered, type Sql } from '../../adapters/sql';
 import { createBookkeeping } from '../../gateway/bookkeeping/schema';
 
 /** SQL with its whitespace runs made single spaces, so that assertions need not mind line breaks. */
-const flat = (sql: string) => sql.replace(/\s+/g, ' ').trim();
+const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+/** A statement as SQL Server receives it: text with `@pN` placeholders, and their values in order. */
+const rendered = (statement: Sql): Rendered => render(statement, mssqlSql.renderer);
 
 describe('SQL Server connection URL', () => {
   const config = (url: string) => poolConfig({ driver: 'mssql', url, pool: 7 }, 'tax');
@@ -65,9 +69,17 @@ describe('bookkeeping DDL', () => {
   it('creates each table and index unless it exists', () => {
     expect(mssqlSql.createTable('dxg_outbox', 'message_id NVARCHAR(100) NOT NULL PRIMARY KEY, flow NVARCHAR(100) NOT NULL', [
       { name: 'dxg_outbox_flow', columns: ['flow', 'created_at'] },
-    ])).toEqual([
-      "IF OBJECT_ID(N'[dxg_outbox]', N'U') IS NULL CREATE TABLE [dxg_outbox] (message_id NVARCHAR(100) NOT NULL PRIMARY KEY, flow NVARCHAR(100) NOT NULL)",
-      "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'dxg_outbox_flow' AND object_id = OBJECT_ID(N'[dxg_outbox]')) CREATE INDEX [dxg_outbox_flow] ON [dxg_outbox] ([flow], [created_at])",
+    ]).map(rendered)).toEqual([
+      { text: "IF OBJECT_ID(N'[dxg_outbox]', N'U') IS NULL CREATE TABLE [dxg_outbox] (message_id NVARCHAR(100) NOT NULL PRIMARY KEY, flow NVARCHAR(100) NOT NULL)", params: [] },
+      {
+        text: "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'dxg_outbox_flow' AND object_id = OBJECT_ID(N'[dxg_outbox]')) CREATE INDEX [dxg_outbox_flow] ON [dxg_outbox] ([flow], [created_at])",
+        params: [],
+      },
+    ]);
+    // names with quotes in them stay names, in the brackets and in the N'' literals alike
+    expect(mssqlSql.createTable("dxg_o'dd]", 'id INT', [{ name: "ix_o'dd", columns: ['a]b'] }]).map((s) => rendered(s).text)).toEqual([
+      "IF OBJECT_ID(N'[dxg_o''dd]]]', N'U') IS NULL CREATE TABLE [dxg_o'dd]]] (id INT)",
+      "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'ix_o''dd' AND object_id = OBJECT_ID(N'[dxg_o''dd]]]')) CREATE INDEX [ix_o'dd] ON [dxg_o'dd]]] ([a]]b])",
     ]);
   });
 
@@ -75,10 +87,12 @@ describe('bookkeeping DDL', () => {
     const statements: string[] = [];
     const fake = {
       sql: mssqlSql,
-      execute: async (sql: string) => (statements.push(sql), 0),
+      // a database without bookkeeping yet
+      catalog: { describeTable: async () => null },
+      execute: async (statement: Sql) => (statements.push(rendered(statement).text), 0),
       query: async () => [{ n: 1 }],
     } as unknown as Database;
-    await createBookkeeping(fake);
+    expect(await createBookkeeping(fake)).toEqual({ from: 0, to: 2, upgrades: [] });
     const versions = statements.find((s) => s.includes('CREATE TABLE [dxg_versions]'))!;
     expect(versions).toContain('flow NVARCHAR(100) COLLATE Latin1_General_100_BIN2 NOT NULL');
     expect(versions).toContain('record_key NVARCHAR(256) COLLATE Latin1_General_100_BIN2 NOT NULL');
@@ -94,21 +108,30 @@ describe('bookkeeping DDL', () => {
 });
 
 describe('limit and row locks', () => {
-  it('turns the core SELECTs into SELECT TOP (n), keeping their ORDER BY', () => {
-    expect(mssqlSql.limit('SELECT message_id, flow FROM dxg_outbox ORDER BY created_at, message_id', 50))
-      .toBe('SELECT TOP (50) message_id, flow FROM dxg_outbox ORDER BY created_at, message_id');
-    expect(mssqlSql.limit("SELECT * FROM dxg_ledger WHERE flow = ? ORDER BY seq DESC", 20.7))
-      .toBe('SELECT TOP (20) * FROM dxg_ledger WHERE flow = ? ORDER BY seq DESC');
-    expect(mssqlSql.limit('  select distinct flow from dxg_inbox', 3)).toBe('SELECT DISTINCT TOP (3) flow from dxg_inbox');
-    expect(() => mssqlSql.limit('WITH x AS (SELECT 1 AS n) SELECT n FROM x', 1)).toThrow(/needs a SELECT/);
+  it('turns the core SELECTs into SELECT TOP (n), keeping their ORDER BY and bound values', () => {
+    expect(rendered(mssqlSql.limit(sql`SELECT message_id, flow FROM dxg_outbox ORDER BY created_at, message_id`, 50)))
+      .toEqual({ text: 'SELECT TOP (50) message_id, flow FROM dxg_outbox ORDER BY created_at, message_id', params: [] });
+    expect(rendered(mssqlSql.limit(sql`SELECT * FROM dxg_ledger WHERE flow = ${'enterprise-basic'} ORDER BY seq DESC`, 20.7)))
+      .toEqual({ text: 'SELECT TOP (20) * FROM dxg_ledger WHERE flow = @p1 ORDER BY seq DESC', params: ['enterprise-basic'] });
+    // a column list spliced in right after SELECT, as the ledger reads it
+    expect(rendered(mssqlSql.limit(sql`SELECT ${sql.ids(['seq', 'hash'])} FROM dxg_ledger WHERE seq >= ${'7'} ORDER BY seq`, 500)))
+      .toEqual({ text: 'SELECT TOP (500) [seq], [hash] FROM dxg_ledger WHERE seq >= @p1 ORDER BY seq', params: ['7'] });
+    expect(rendered(mssqlSql.limit(sql.raw('  select distinct flow from dxg_inbox'), 3)).text).toBe('SELECT DISTINCT TOP (3) flow from dxg_inbox');
+    expect(() => mssqlSql.limit(sql`WITH x AS (SELECT 1 AS n) SELECT n FROM x`, 1)).toThrow(/starts with SELECT/);
+    // the keyword must be the statement's own text, not a quoted name or a value
+    expect(() => mssqlSql.limit(sql`${sql.id('SELECT')} FROM x`, 1)).toThrow(/starts with SELECT/);
+    expect(() => mssqlSql.limit(sql`${'SELECT'} 1`, 1)).toThrow(/starts with SELECT/);
   });
 
-  it('locks the ledger head row with a table hint after the table name', () => {
-    expect(mssqlSql.forUpdate('SELECT seq, hash FROM dxg_ledger_head WHERE id = 1', 'dxg_ledger_head'))
-      .toBe('SELECT seq, hash FROM dxg_ledger_head WITH (UPDLOCK, ROWLOCK) WHERE id = 1');
-    expect(mssqlSql.forUpdate('SELECT seq FROM [dxg_ledger_head]', 'dxg_ledger_head')).toBe('SELECT seq FROM [dxg_ledger_head] WITH (UPDLOCK, ROWLOCK)');
+  it('locks rows with a table hint after the table name', () => {
+    expect(rendered(mssqlSql.forUpdate(sql`SELECT seq, hash FROM dxg_ledger_head WHERE id = ${1}`, 'dxg_ledger_head')))
+      .toEqual({ text: 'SELECT seq, hash FROM dxg_ledger_head WITH (UPDLOCK, ROWLOCK) WHERE id = @p1', params: [1] });
+    expect(rendered(mssqlSql.forUpdate(sql`SELECT seq FROM [dxg_ledger_head]`, 'dxg_ledger_head')).text).toBe('SELECT seq FROM [dxg_ledger_head] WITH (UPDLOCK, ROWLOCK)');
+    // the stored versions of a chunk of deletes, as gateway/flow/deletes reads them
+    expect(rendered(mssqlSql.forUpdate(sql`SELECT record_key, version FROM dxg_versions WHERE flow = ${'f'} AND record_key IN ${sql.list(['a', 'b'])}`, 'dxg_versions')))
+      .toEqual({ text: 'SELECT record_key, version FROM dxg_versions WITH (UPDLOCK, ROWLOCK) WHERE flow = @p1 AND record_key IN (@p2, @p3)', params: ['f', 'a', 'b'] });
     // a longer table name that starts alike is not the table
-    expect(() => mssqlSql.forUpdate('SELECT seq FROM dxg_ledger_head2 WHERE id = 1', 'dxg_ledger_head')).toThrow(/needs a SELECT reading FROM dxg_ledger_head/);
+    expect(() => mssqlSql.forUpdate(sql`SELECT seq FROM dxg_ledger_head2 WHERE id = 1`, 'dxg_ledger_head')).toThrow(/needs a SELECT reading FROM dxg_ledger_head/);
   });
 });
 
@@ -205,23 +228,24 @@ describe('reading changes', () => {
     + ' CAST(s.[capital] AS varchar(48)) AS [capital] FROM [dbo].[ent_registry] AS s';
 
   it('reads the first page below the horizon in (watermark, key) order', () => {
-    expect(buildReadChanges(source, types, null, '2024-03-01T10:00:00.123456', 500)).toEqual({
-      sql: `${select} WHERE s.[updated_at] < @p1 ORDER BY s.[updated_at], s.[id]`,
+    expect(rendered(buildReadChanges(source, types, null, '2024-03-01T10:00:00.123456', 500))).toEqual({
+      text: `${select} WHERE s.[updated_at] < @p1 ORDER BY s.[updated_at], s.[id]`,
       params: ['2024-03-01T10:00:00.123456'],
     });
   });
 
   it('resumes after a position with numbered placeholders', () => {
-    const page = buildReadChanges(source, types, { watermark: '2024-03-01T10:00:00.000001', key: [7] }, '2024-03-02T00:00:00', 500);
-    expect(page.sql).toBe(`${select} WHERE s.[updated_at] < @p1 AND (s.[updated_at] >= @p2 AND (s.[updated_at] > @p3 OR (s.[updated_at] = @p4 AND (s.[id] > @p5))))`
+    const page = rendered(buildReadChanges(source, types, { watermark: '2024-03-01T10:00:00.000001', key: [7] }, '2024-03-02T00:00:00', 500));
+    expect(page.text).toBe(`${select} WHERE s.[updated_at] < @p1 AND (s.[updated_at] >= @p2 AND (s.[updated_at] > @p3 OR (s.[updated_at] = @p4 AND (s.[id] > @p5))))`
       + ' ORDER BY s.[updated_at], s.[id]');
     expect(page.params).toEqual(['2024-03-02T00:00:00', '2024-03-01T10:00:00.000001', '2024-03-01T10:00:00.000001', '2024-03-01T10:00:00.000001', 7]);
   });
 
   it('reads without a horizon, from a query, with a composite key', () => {
     const query: ChangeSource = { query: 'SELECT id, region, updated_at FROM v_ent', columns: ['region', 'id', 'updated_at'], key: ['region', 'id'], watermark: 'updated_at' };
-    const page = buildReadChanges(query, types, { watermark: 'w', key: ['330100', 9] }, null, 10);
-    expect(page.sql).toBe("SELECT TOP (10) s.[region], s.[id], STUFF(CONVERT(varchar(27), s.[updated_at], 121), 11, 1, 'T') AS [updated_at]"
+    const page = rendered(buildReadChanges(query, types, { watermark: 'w', key: ['330100', 9] }, null, 10));
+    // the query may end on a line of its own inside the parentheses (a line comment at its end must not swallow them)
+    expect(page.text.replace(/\s+\) AS s /, ') AS s ')).toBe("SELECT TOP (10) s.[region], s.[id], STUFF(CONVERT(varchar(27), s.[updated_at], 121), 11, 1, 'T') AS [updated_at]"
       + ' FROM (SELECT id, region, updated_at FROM v_ent) AS s'
       + ' WHERE (s.[updated_at] >= @p1 AND (s.[updated_at] > @p2 OR (s.[updated_at] = @p3 AND (s.[region] > @p4 OR (s.[region] = @p5 AND (s.[id] > @p6))))))'
       + ' ORDER BY s.[updated_at], s.[region], s.[id]');
@@ -230,8 +254,8 @@ describe('reading changes', () => {
 
   it('compares a rowversion watermark as bytes, not as text', () => {
     const rv = new Map<string, ColumnInfo>([['rv', { name: 'rv', type: 'timestamp', nullable: false }]]);
-    const page = buildReadChanges({ table: 'sales.orders', columns: ['id', 'rv'], key: ['id'], watermark: 'rv' }, rv, { watermark: '2000', key: [3] }, '2001', 100);
-    expect(page.sql).toBe('SELECT TOP (100) s.[id], CAST(CAST(s.[rv] AS bigint) AS varchar(20)) AS [rv] FROM [sales].[orders] AS s'
+    const page = rendered(buildReadChanges({ table: 'sales.orders', columns: ['id', 'rv'], key: ['id'], watermark: 'rv' }, rv, { watermark: '2000', key: [3] }, '2001', 100));
+    expect(page.text).toBe('SELECT TOP (100) s.[id], CAST(CAST(s.[rv] AS bigint) AS varchar(20)) AS [rv] FROM [sales].[orders] AS s'
       + ' WHERE s.[rv] < @p1 AND (s.[rv] >= @p2 AND (s.[rv] > @p3 OR (s.[rv] = @p4 AND (s.[id] > @p5)))) ORDER BY s.[rv], s.[id]');
     expect(page.params.slice(0, 4).map((b) => (b as Buffer).toString('hex'))).toEqual(['00000000000007d1', ...Array(3).fill('00000000000007d0')]);
     expect(page.params[4]).toBe(3);
@@ -247,19 +271,19 @@ describe('counting and key scans', () => {
   const source: ChangeSource = { table: 'ent', columns: ['id', 'region', 'updated_at'], key: ['region', 'id'], watermark: 'updated_at' };
 
   it('counts what a cycle would read, with the same conditions', () => {
-    expect(buildCountChanges(source, types, { watermark: 'w', key: ['370202', 5] }, 'h')).toEqual({
-      sql: 'SELECT COUNT_BIG(*) AS n FROM [dbo].[ent] AS s WHERE s.[updated_at] < @p1 AND (s.[updated_at] >= @p2 AND (s.[updated_at] > @p3'
+    expect(rendered(buildCountChanges(source, types, { watermark: 'w', key: ['370202', 5] }, 'h'))).toEqual({
+      text: 'SELECT COUNT_BIG(*) AS n FROM [dbo].[ent] AS s WHERE s.[updated_at] < @p1 AND (s.[updated_at] >= @p2 AND (s.[updated_at] > @p3'
         + ' OR (s.[updated_at] = @p4 AND (s.[region] > @p5 OR (s.[region] = @p6 AND (s.[id] > @p7))))))',
       params: ['h', 'w', 'w', 'w', '370202', '370202', 5],
     });
-    expect(buildCountChanges(source, types, null, null).sql).toBe('SELECT COUNT_BIG(*) AS n FROM [dbo].[ent] AS s');
+    expect(rendered(buildCountChanges(source, types, null, null))).toEqual({ text: 'SELECT COUNT_BIG(*) AS n FROM [dbo].[ent] AS s', params: [] });
   });
 
   it('walks the table in key order after a key, selecting exact text', () => {
-    expect(buildScanKeys(source, types, ['region', 'id', 'updated_at'], null, 5000).sql)
+    expect(rendered(buildScanKeys(source, types, ['region', 'id', 'updated_at'], null, 5000)).text)
       .toBe("SELECT TOP (5000) s.[region], s.[id], STUFF(CONVERT(varchar(27), s.[updated_at], 121), 11, 1, 'T') AS [updated_at] FROM [dbo].[ent] AS s ORDER BY s.[region], s.[id]");
-    expect(buildScanKeys(source, types, ['region', 'id'], ['370202', 5], 10)).toEqual({
-      sql: 'SELECT TOP (10) s.[region], s.[id] FROM [dbo].[ent] AS s WHERE s.[region] >= @p1 AND (s.[region] > @p2 OR (s.[region] = @p3 AND (s.[id] > @p4)))'
+    expect(rendered(buildScanKeys(source, types, ['region', 'id'], ['370202', 5], 10))).toEqual({
+      text: 'SELECT TOP (10) s.[region], s.[id] FROM [dbo].[ent] AS s WHERE s.[region] >= @p1 AND (s.[region] > @p2 OR (s.[region] = @p3 AND (s.[id] > @p4)))'
         + ' ORDER BY s.[region], s.[id]',
       params: ['370202', '370202', '370202', 5],
     });
