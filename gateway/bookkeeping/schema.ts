@@ -11,7 +11,7 @@ import { DxgError } from '../errors';
  * table; each later version is one step of `UPGRADES`, run in order. A node refuses to run on a
  * version other than its own: an older one needs `dxg init`, a newer one a newer dxg.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 type TableDef = [name: string, columns: string, indexes: { name: string; columns: string[] }[]];
 
@@ -56,7 +56,24 @@ const UPGRADES: { version: number; does: string; run(db: Database): Promise<void
     does: 'the schema version table',
     run: (db) => createTables(db, [['dxg_schema', `id ${db.sql.types.int} NOT NULL PRIMARY KEY, version ${db.sql.types.int} NOT NULL, upgraded_at ${db.sql.types.key(40)} NOT NULL`, []]]),
   },
+  {
+    version: 3,
+    does: 'ledger entries name their algorithms; the ledger heads seen of other departments (anchors)',
+    async run(db) {
+      const t = db.sql.types;
+      await addColumn(db, 'dxg_ledger', 'algorithm', t.key(40));
+      // the highest entry of each other department's ledger this one has seen, from envelopes and receipts
+      await createTables(db, [['dxg_anchors', `department ${t.key(100)} NOT NULL PRIMARY KEY, seq ${t.bigint} NOT NULL, hash ${t.key(64)} NOT NULL,
+        seen_at ${t.key(40)} NOT NULL`, []]]);
+    },
+  },
 ];
+
+/** Adds a nullable column unless the table has it (not every engine has ADD COLUMN IF NOT EXISTS). */
+async function addColumn(db: Database, table: string, column: string, type: string): Promise<void> {
+  if ((await db.catalog.describeTable(table))?.columns.has(column)) return;
+  await db.execute(sql`ALTER TABLE ${sql.id(table)} ADD ${sql.id(column)} ${sql.raw(type)}`);
+}
 
 async function createTables(db: Database, tables: TableDef[]): Promise<void> {
   for (const [table, columns, indexes] of tables) {

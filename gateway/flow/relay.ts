@@ -1,7 +1,9 @@
 import type { Database } from '../../adapters/adapter';
 import { pendingOutbox, removeFromOutbox, type OutboxItem } from '../bookkeeping/outbox';
 import { PublishError, Publisher } from '../broker/publisher';
+import type { Topology } from '../broker/topology';
 import { errorMessage } from '../errors';
+import { Backoff } from '../backoff';
 import { sleep } from '../time';
 import { log } from '../log';
 
@@ -33,6 +35,7 @@ export class OutboxRelay {
     private readonly db: Database,
     private readonly publisher: Publisher,
     private readonly department: string,
+    private readonly topology: Topology,
   ) {}
 
   /** Delivers what an earlier run left in the outbox, in bounded chunks. */
@@ -101,7 +104,7 @@ export class OutboxRelay {
 
   private async publishOne(item: OutboxItem): Promise<void> {
     try {
-      await this.publisher.publish(item.exchange, item.routingKey, item.body, {
+      await this.publisher.publish(this.topology.currentExchange(item.exchange, this.department), item.routingKey, item.body, {
         messageId: item.messageId,
         headers: item.headers,
         contentType: 'application/json',
@@ -129,6 +132,7 @@ export class OutboxRelay {
     this.flushing = this.flushing.then(async () => {
       while (this.confirmed.length) {
         const ids = this.confirmed.splice(0);
+        const backoff = new Backoff(1000, 30_000);
         for (;;) {
           try {
             await removeFromOutbox(this.db, ids);
@@ -137,7 +141,7 @@ export class OutboxRelay {
           } catch (err) {
             if (this.stopped) return; // they stay in the outbox; the next start delivers them again, harmlessly
             log.warn('cannot clear confirmed envelopes from the outbox; retrying', { department: this.department, error: errorMessage(err) });
-            await sleep(1000);
+            await backoff.wait();
           }
         }
       }

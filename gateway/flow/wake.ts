@@ -1,3 +1,5 @@
+import { Backoff } from '../backoff';
+
 /** Cycles while notified rows are still above the horizon: often enough for a second of latency. */
 const POLL_MS = 100;
 /** The longest a woken flow waits before looking again at rows an open transaction holds back. */
@@ -16,7 +18,7 @@ export class ChangeWaker {
   private running = false;
   /** a notification came since the running (or last) cycle started */
   private notified = false;
-  private backoff = 0;
+  private readonly backoff = new Backoff(POLL_MS, MAX_BACKOFF_MS);
 
   /**
    * `take` runs a cycle and returns how many rows committed before it started it could not read yet.
@@ -54,13 +56,12 @@ export class ChangeWaker {
       this.running = false;
     }
     if (this.notified) {
-      this.backoff = 0;
+      this.backoff.reset();
       this.arm(POLL_MS);
     } else if (heldBack > 0) {
-      this.backoff = Math.min(Math.max(2 * this.backoff, POLL_MS), MAX_BACKOFF_MS);
-      this.arm(this.backoff);
+      this.arm(this.backoff.next());
     } else {
-      this.backoff = 0;
+      this.backoff.reset();
     }
   }
 }

@@ -2,11 +2,13 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Receipt } from '../bookkeeping/receipts';
 import { Broker } from '../broker/connection';
 import { Publisher } from '../broker/publisher';
-import { Topology } from '../broker/topology';
+import { departmentUrl } from '../broker/credentials';
+import { routesOf, Topology } from '../broker/topology';
 import { requireKnown, type Project } from '../config/project';
 import { Keyring } from '../envelope/keys';
 import { DxgError, errorMessage } from '../errors';
 import { addStats, changeChannel, type CycleStats } from '../flow/extract';
+import { Backoff } from '../backoff';
 import { sleep } from '../time';
 import { ChangeWaker } from '../flow/wake';
 import { log } from '../log';
@@ -46,8 +48,15 @@ export interface RunOptions {
   waitMs?: number;
 }
 
+/** A department's own connection to the broker, as its own broker user, and its publisher. */
+interface Connection {
+  broker: Broker;
+  publisher: Publisher;
+}
+
 /**
- * The nodes of one process: one per department it runs, sharing a broker connection and publisher.
+ * The nodes of one process: one per department it runs, each connected to the broker as that
+ * department's own user (which reads only its queues and writes only its exchanges).
  * `dxg run --once` and `dxg up` are both a Runtime; they differ in what drives the extractors.
  */
 export class Runtime {
@@ -56,11 +65,9 @@ export class Runtime {
   private readonly listening: Promise<() => Promise<void>>[] = [];
   private readonly abort = new AbortController();
 
-  private constructor(
-    readonly project: Project,
-    private readonly broker: Broker,
-    private readonly publisher: Publisher,
-  ) {}
+  private readonly connections = new Map<string, Connection>();
+
+  private constructor(readonly project: Project) {}
 
   static async start(project: Project, options: { departments?: string[]; patient?: boolean; label?: string } = {}): Promise<Runtime> {
     const { config } = project;
@@ -68,15 +75,19 @@ export class Runtime {
     requireKnown(project, { department: wanted });
     const keyring = new Keyring(config.dirs.keys);
     for (const d of wanted) keyring.privateKey(d);
-    const broker = await Broker.connect(config.broker.url, options.label ?? wanted.join(','), options.patient);
-    const publisher = new Publisher(broker);
-    await publisher.start();
-    const runtime = new Runtime(project, broker, publisher);
     const topology = new Topology(config.exchange, config.broker);
+    const runtime = new Runtime(project);
     try {
+      for (const d of wanted) {
+        const user = topology.user(d);
+        const broker = await Broker.connect(departmentUrl(config, d, user), `${options.label ?? 'node'} ${d}`, options.patient);
+        const publisher = new Publisher(broker, user);
+        runtime.connections.set(d, { broker, publisher });
+        await publisher.start();
+      }
       await runtime.checkTopology(topology, wanted);
-      const context = { project, broker, publisher, keyring, topology };
-      const open = (d: string) => (options.patient ? runtime.openPatiently(d, context) : DepartmentNode.open(config.departments.get(d)!, context));
+      const context = (d: string) => ({ project, ...runtime.connections.get(d)!, keyring, topology });
+      const open = (d: string) => (options.patient ? runtime.openPatiently(d, context(d)) : DepartmentNode.open(config.departments.get(d)!, context(d)));
       const opened = await Promise.allSettled(wanted.map(open));
       const failed = opened.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       for (const o of opened) if (o.status === 'fulfilled') runtime.nodes.set(o.value.department.id, o.value);
@@ -145,15 +156,14 @@ export class Runtime {
    * problems still fail at once.
    */
   private async openPatiently(department: string, context: NodeContext): Promise<DepartmentNode> {
-    let delay = 1000;
+    const backoff = new Backoff(1000, 30_000);
     for (let attempt = 1; ; attempt++) {
       try {
         return await DepartmentNode.open(this.project.config.departments.get(department)!, context);
       } catch (err) {
         if (!(err instanceof DxgError && err.code === 'DXG_DB') || this.abort.signal.aborted) throw err;
         if (attempt === 1 || attempt % 10 === 0) log.warn('department database unreachable; waiting for it', { department, attempt, error: errorMessage(err) });
-        await sleep(delay, this.abort.signal);
-        delay = Math.min(delay * 2, 30_000);
+        await backoff.wait(this.abort.signal);
       }
     }
   }
@@ -235,21 +245,22 @@ export class Runtime {
     for (const stop of await Promise.allSettled(this.listening.splice(0))) if (stop.status === 'fulfilled') await stop.value();
     this.abort.abort(); // cycles stop at the next page boundary, their checkpoint saved
     await Promise.all([...this.nodes.values()].map((n) => n.stop(now, graceMs)));
-    await this.publisher.stop();
-    await this.broker.close();
+    for (const { broker, publisher } of this.connections.values()) {
+      await publisher.stop();
+      await broker.close();
+    }
   }
 
+  /** Each department's queues, looked at as that department: they exist, and its user may read them. */
   private async checkTopology(topology: Topology, departments: string[]): Promise<void> {
-    const needed: string[] = [];
+    const routes = routesOf(this.project.flows);
     for (const d of departments) {
-      needed.push(topology.receiptQueue(d), topology.deadQueue(d));
-      for (const f of this.project.flows) if (f.targets.some((t) => t.department === d)) needed.push(topology.flowQueue(d, f.id));
-    }
-    for (const q of needed) {
-      try {
-        await this.broker.withChannel((ch) => ch.checkQueue(q));
-      } catch {
-        throw new DxgError('DXG_BROKER', `queue ${q} does not exist on the broker (run: dxg init)`);
+      for (const q of topology.queues([d], routes)) {
+        try {
+          await this.connections.get(d)!.broker.withChannel((ch) => ch.checkQueue(q));
+        } catch (err) {
+          throw new DxgError('DXG_BROKER', `queue ${q} is not there for department ${d}'s broker user (${errorMessage(err)}); run: dxg init`);
+        }
       }
     }
   }
