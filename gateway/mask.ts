@@ -4,11 +4,15 @@
  */
 const ID_NUMBER = /(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])/g;
 const MOBILE = /(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@/\s]+@/gi;
+/** `scheme://user:password@host`: the password may hold `/`, `:` or `?` written raw */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s]*@/gi;
+/** `?password=…`, `&sslpassword=…`, `Password=…;` (ODBC/ADO style), `token=…` and the like, in a URL or a connection string */
+const PARAM_SECRET = /((?:^|[?&;\s,(])(?:[a-z_]*pass(?:word|wd)?|pwd|secret|token|access_token|api_?key|auth)\s*=\s*)(?:"[^"]*"|'[^']*'|[^&;\s,)"']+)/gi;
 
 export function maskText(text: string): string {
   return text
     .replace(URL_PASSWORD, '$1***@')
+    .replace(PARAM_SECRET, '$1***')
     .replace(ID_NUMBER, '$1********$2')
     .replace(MOBILE, '$1****$2');
 }

@@ -67,4 +67,10 @@ if ! port_open 5672; then
   as_root rabbitmq-server -detached
   wait_port 5672 RabbitMQ
 fi
-say "PostgreSQL, MariaDB and RabbitMQ are ready"
+# the management API: dxg init creates each department's broker user through it
+if ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then
+  say "enabling RabbitMQ's management plugin"
+  as_root rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null
+  wait_port 15672 "RabbitMQ management"
+fi
+say "PostgreSQL, MariaDB and RabbitMQ (with its management API) are ready"

@@ -23,7 +23,8 @@ export class Publisher {
   private readonly returned = new Set<string>();
   private readonly attach = (model: ChannelModel) => this.open(model);
 
-  constructor(private readonly broker: Broker) {}
+  /** `user`: the broker user this connection is, stated on every message as its validated AMQP user-id */
+  constructor(private readonly broker: Broker, private readonly user: string) {}
 
   async start(): Promise<void> {
     await this.broker.attach(this.attach);
@@ -46,7 +47,7 @@ export class Publisher {
     const ch = await this.ready();
     await this.drained;
     return new Promise<void>((resolve, reject) => {
-      const ok = ch.publish(exchange, routingKey, body, { ...options, persistent: true, mandatory }, (err) => {
+      const ok = ch.publish(exchange, routingKey, body, { ...options, userId: this.user, persistent: true, mandatory }, (err) => {
         const unroutable = this.returned.delete(options.messageId);
         if (unroutable) reject(new PublishError(`no queue is bound to ${exchange} for '${routingKey}' (run: dxg init)`, false));
         else if (err) reject(new PublishError(`broker did not accept message ${options.messageId}: ${errorMessage(err)}`, true));

@@ -1,29 +1,68 @@
 import type { Channel } from 'amqplib';
 import type { BrokerConfig } from '../config/model';
 
+/** What a department's broker user may do, as RabbitMQ's permission patterns. */
+export interface Permissions {
+  configure: string;
+  write: string;
+  read: string;
+  /** topic permission on the audit exchange: the routing keys it may publish with */
+  audit: { exchange: string; write: string; read: string };
+}
+
+/** A flow as the broker sees it: who sends it, who receives it. */
+export interface FlowRoute {
+  id: string;
+  source: string;
+  targets: string[];
+}
+
+const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
 /**
  * Names and declarations of everything the exchange uses on the broker, namespaced by the exchange's
  * name so that several exchanges can share one RabbitMQ. Queues are quorum queues that dead-letter
  * at-least-once; exchanges and queues are durable.
+ *
+ * Each department publishes into exchanges of its own (`records.<dept>`, `receipts.<dept>`) and
+ * reads only its own queues: RabbitMQ grants write by exchange name, so this is what lets its broker
+ * user write only where it sends as itself. A target's queue of a flow is bound to the records
+ * exchange of that flow's source, and to nothing else.
  */
 export class Topology {
   readonly prefix: string;
 
-  constructor(exchange: string, private readonly broker: BrokerConfig) {
+  constructor(readonly exchange: string, private readonly broker: Pick<BrokerConfig, 'deliveryLimit'>) {
     this.prefix = `dxg.${exchange}`;
   }
 
-  get recordsExchange(): string {
-    return `${this.prefix}.records`;
+  /** the exchange a department publishes its envelopes (records, key sets) into */
+  recordsExchange(sender: string): string {
+    return `${this.prefix}.records.${sender}`;
   }
-  get receiptsExchange(): string {
-    return `${this.prefix}.receipts`;
+  /** the exchange a department publishes its receipts (and resend requests) into */
+  receiptsExchange(sender: string): string {
+    return `${this.prefix}.receipts.${sender}`;
   }
   get deadExchange(): string {
     return `${this.prefix}.dead`;
   }
   get auditExchange(): string {
     return `${this.prefix}.audit`;
+  }
+  /** The shared exchanges of the first release's topology, which `dxg init` takes down. */
+  get legacyExchanges(): string[] {
+    return [`${this.prefix}.records`, `${this.prefix}.receipts`];
+  }
+
+  /**
+   * Where an envelope committed to an outbox goes now: envelopes written by the first release name
+   * a shared exchange that `dxg init` has taken down.
+   */
+  currentExchange(stored: string, sender: string): string {
+    if (stored === `${this.prefix}.records`) return this.recordsExchange(sender);
+    if (stored === `${this.prefix}.receipts`) return this.receiptsExchange(sender);
+    return stored;
   }
 
   /** queue of one flow's envelopes for one target department */
@@ -40,6 +79,22 @@ export class Topology {
     return `${this.prefix}.${department}.dead`;
   }
 
+  /** The department's broker user. */
+  user(department: string): string {
+    return `${this.exchange}.${department}`;
+  }
+
+  /** Configure nothing; write only its own exchanges (and its own routing keys on the audit feed); read only its own queues. */
+  permissions(department: string): Permissions {
+    const own = escape(`${this.prefix}.${department}.`);
+    return {
+      configure: '^$',
+      write: `^(${escape(this.recordsExchange(department))}|${escape(this.receiptsExchange(department))}|${escape(this.auditExchange)})$`,
+      read: `^${own}(flow\\..+|receipts|dead)$`,
+      audit: { exchange: this.auditExchange, write: `^${escape(department)}\\.`, read: '^$' },
+    };
+  }
+
   private queueArgs(department: string, deadLettered: boolean): Record<string, unknown> {
     const args: Record<string, unknown> = { 'x-queue-type': 'quorum' };
     if (deadLettered) {
@@ -54,15 +109,20 @@ export class Topology {
     return args;
   }
 
-  async declareExchanges(ch: Channel): Promise<void> {
-    await ch.assertExchange(this.recordsExchange, 'direct', { durable: true });
-    await ch.assertExchange(this.receiptsExchange, 'direct', { durable: true });
+  async declareExchanges(ch: Channel, departments: Iterable<string>): Promise<void> {
+    for (const d of departments) {
+      await ch.assertExchange(this.recordsExchange(d), 'direct', { durable: true });
+      await ch.assertExchange(this.receiptsExchange(d), 'direct', { durable: true });
+    }
     await ch.assertExchange(this.deadExchange, 'direct', { durable: true });
     await ch.assertExchange(this.auditExchange, 'topic', { durable: true });
   }
 
-  /** The queues a department consumes: one per flow it receives, its receipts, its dead letters. */
-  async declareDepartment(ch: Channel, department: string, inboundFlows: string[]): Promise<string[]> {
+  /**
+   * The queues a department consumes: one per flow it receives (bound to that flow's source), its
+   * receipts (bound to the receipts exchanges of its flows' targets), its dead letters.
+   */
+  async declareDepartment(ch: Channel, department: string, flows: readonly FlowRoute[]): Promise<string[]> {
     const declared: string[] = [];
     const dead = this.deadQueue(department);
     await ch.assertQueue(dead, { durable: true, arguments: this.queueArgs(department, false) });
@@ -70,14 +130,29 @@ export class Topology {
     declared.push(dead);
     const receipts = this.receiptQueue(department);
     await ch.assertQueue(receipts, { durable: true, arguments: this.queueArgs(department, true) });
-    await ch.bindQueue(receipts, this.receiptsExchange, department);
+    // the targets of its flows answer here: receipts, and requests to send a dead letter again
+    const answering = new Set(flows.filter((f) => f.source === department).flatMap((f) => f.targets));
+    for (const t of answering) await ch.bindQueue(receipts, this.receiptsExchange(t), department);
     declared.push(receipts);
-    for (const flow of inboundFlows) {
-      const q = this.flowQueue(department, flow);
+    for (const flow of flows.filter((f) => f.targets.includes(department))) {
+      const q = this.flowQueue(department, flow.id);
       await ch.assertQueue(q, { durable: true, arguments: this.queueArgs(department, true) });
-      await ch.bindQueue(q, this.recordsExchange, this.flowRoute(department, flow));
+      await ch.bindQueue(q, this.recordsExchange(flow.source), this.flowRoute(department, flow.id));
       declared.push(q);
     }
     return declared;
   }
+
+  /** Every queue of the exchange (for status and clean-up). */
+  queues(departments: Iterable<string>, flows: readonly FlowRoute[]): string[] {
+    return [...departments].flatMap((d) => [this.receiptQueue(d), this.deadQueue(d), ...flows.filter((f) => f.targets.includes(d)).map((f) => this.flowQueue(d, f.id))]);
+  }
+
+  /** Every exchange of the exchange, the first release's included. */
+  exchanges(departments: Iterable<string>): string[] {
+    return [...[...departments].flatMap((d) => [this.recordsExchange(d), this.receiptsExchange(d)]), this.deadExchange, this.auditExchange, ...this.legacyExchanges];
+  }
 }
+
+export const routesOf = (flows: readonly { id: string; source: { department: string }; targets: { department: string }[] }[]): FlowRoute[] =>
+  flows.map((f) => ({ id: f.id, source: f.source.department, targets: f.targets.map((t) => t.department) }));

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DxgError, errorMessage } from '../errors';
 import { log } from '../log';
 import { maskText } from '../mask';
+import { EXIT } from './options';
 import { registerAudit } from './commands/audit';
 import { registerDemo } from './commands/demo';
 import { registerInit } from './commands/init';
@@ -33,17 +34,32 @@ export function program(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   try {
     await program().parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // commander has printed its message (help and --version end here too, with 0)
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (err instanceof DxgError) {
       process.stderr.write(`dxg: ${maskText(err.message)}\n`);
-      return err.code === 'DXG_TIMEOUT' ? 2 : 1;
+      return err.code === 'DXG_TIMEOUT' ? EXIT.receiptsMissing : err.code === 'DXG_USAGE' ? EXIT.usage : EXIT.failed;
     }
     log.error('unexpected failure', { error: errorMessage(err), stack: (err as Error)?.stack });
-    return 1;
+    return EXIT.failed;
+  }
+}
+
+/**
+ * `dxg audit | head`: once the reader has gone, what is left to print is of no use to anyone; the
+ * command ends quietly instead of dying of an unhandled EPIPE.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    });
   }
 }
 

@@ -1,7 +1,9 @@
 import type { Database } from '../../adapters/adapter';
 import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
-import { verifyLedger, type StoredEntry } from '../ledger/ledger';
+import { anchorsHeld, type Anchor } from '../bookkeeping/anchors';
+import type { LedgerHead } from '../envelope/envelope';
+import { entryHash, restores, verifyLedger, type StoredEntry } from '../ledger/ledger';
 import { entriesForMessages, readLedger, type LedgerFilter } from '../ledger/query';
 import { renderTable } from './table';
 
@@ -48,22 +50,61 @@ function brief(r: StoredEntry): string {
   return '';
 }
 
-/** Every department ledger's chain and signatures checked: one line per department, and how many are not intact. */
+/**
+ * Every department ledger's chain and signatures checked, then against its anchors: the heads of it
+ * that the other departments recorded from its envelopes and receipts. A ledger cut short, rolled back
+ * or rewritten below such a head is broken even when its own chain is consistent, unless an operator
+ * declared a restore from a backup (`dxg init --restored`) after the head was seen. One line per
+ * department, and how many are not intact.
+ */
 export async function verifyLedgers(dbs: Map<string, Database>, unreachable: Map<string, string>, keyring: Keyring): Promise<{ lines: string[]; broken: number }> {
   const lines: string[] = [];
   let broken = unreachable.size;
   for (const [d, why] of unreachable) lines.push(`${d}: cannot check: ${why}`);
+  const seen = await anchorsByLedger(dbs);
   for (const [dept, db] of dbs) {
     try {
       const r = await verifyLedger(db, keyring, dept);
+      const anchored = r.broken ? null : await againstAnchors(db, r.head!, seen.get(dept) ?? []);
       if (r.broken) {
         broken++;
         lines.push(`${dept}: BROKEN at entry ${r.broken.seq}: ${r.broken.reason} (${r.checked} entries before it are intact)`);
-      } else lines.push(`${dept}: ${r.checked} entries, chain and signatures intact`);
+      } else if (anchored?.broken) {
+        broken++;
+        lines.push(`${dept}: BROKEN: ${anchored.broken}`);
+      } else {
+        lines.push(`${dept}: ${r.checked} entries, chain and signatures intact${anchored?.note ?? ''}`);
+      }
     } catch (err) {
       broken++;
       lines.push(`${dept}: cannot check: ${errorMessage(err)}`);
     }
   }
   return { lines, broken };
+}
+
+type Seen = Anchor & { by: string };
+
+async function anchorsByLedger(dbs: Map<string, Database>): Promise<Map<string, Seen[]>> {
+  const out = new Map<string, Seen[]>();
+  for (const [by, db] of dbs) {
+    for (const a of await anchorsHeld(db)) out.set(a.department, [...(out.get(a.department) ?? []), { ...a, by }]);
+  }
+  return out;
+}
+
+async function againstAnchors(db: Database, head: LedgerHead, seen: Seen[]): Promise<{ broken?: string; note: string }> {
+  const declared = await restores(db);
+  let rolledBack = 0;
+  for (const a of seen) {
+    const restoredSince = declared.find((r) => r.at > a.seenAt);
+    const wrong = BigInt(a.seq) > BigInt(head.seq)
+      ? `the ledger ends at entry ${head.seq}, but ${a.by} saw entry ${a.seq} of it (${a.seenAt}): cut short or rolled back`
+      : (await entryHash(db, a.seq)) !== a.hash ? `entry ${a.seq} is not the entry ${a.by} saw (${a.seenAt}): rewritten` : null;
+    if (!wrong) continue;
+    if (!restoredSince) return { broken: wrong, note: '' };
+    rolledBack++;
+  }
+  const anchors = seen.length ? `; matches the ${seen.length} head(s) other departments saw` : '';
+  return { note: rolledBack ? `${anchors}, but for ${rolledBack} rolled back by the restore declared at entry ${declared[declared.length - 1].seq}` : anchors };
 }

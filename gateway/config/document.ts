@@ -5,6 +5,9 @@ import type { Problem } from './problems';
 
 export type PathSegment = string | number;
 
+/** Alias expansions one file may make: enough for any config, far too few for a billion laughs. */
+const MAX_ALIASES = 100;
+
 /**
  * One YAML (or JSON, a YAML subset) file kept with its syntax tree, so that any value can be
  * traced back to its line and column for error messages.
@@ -24,6 +27,23 @@ export class SourceDocument {
     }
     for (const e of this.doc.errors) this.problemAtOffset(e.pos[0], yamlMessage(e.message));
     for (const w of this.doc.warnings) this.problemAtOffset(w.pos[0], yamlMessage(w.message), 'warning');
+    if (this.ok) this.checkAliases();
+  }
+
+  /** Aliases that expand into more than MAX_ALIASES copies (an alias bomb) make the file unusable, at the first alias. */
+  private checkAliases(): void {
+    try {
+      this.doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (err) {
+      let offset = 0;
+      visit(this.doc, {
+        Alias: (_key, node) => {
+          offset = node.range?.[0] ?? 0;
+          return visit.BREAK;
+        },
+      });
+      this.problemAtOffset(offset, `aliases expand too often (${yamlMessage((err as Error).message)}); at most ${MAX_ALIASES} alias expansions are allowed`);
+    }
   }
 
   static read(path: string, cwd = process.cwd()): SourceDocument {
@@ -67,7 +87,7 @@ export class SourceDocument {
   }
 
   value(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    return this.doc.toJS({ maxAliasCount: MAX_ALIASES });
   }
 
   /** Line and column of the value (or, with `key`, of the key) at a path; the nearest existing ancestor otherwise. */

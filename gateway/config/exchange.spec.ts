@@ -27,7 +27,11 @@ export const exchangeSpec = {
       additionalProperties: false,
       required: ['url'],
       properties: {
-        url: { type: 'string', pattern: '^amqps?://', description: 'AMQP URL of RabbitMQ (3.10 or later).' },
+        url: { type: 'string', pattern: '^amqps?://', description: 'AMQP URL of RabbitMQ (3.10 or later) that nodes connect to. Nodes replace its user and password by their department\'s own broker user (see departments.<id>.broker_password); its credentials are used by dxg init and the operator commands only.' },
+        admin: {
+          type: 'string', pattern: '^https?://',
+          description: "RabbitMQ's management API with an administrator's credentials, e.g. http://admin:pw@127.0.0.1:15672. Used by dxg init (and the centre) to create the department users and their permissions, never by a node. Default: port 15672 on the broker's host, with the credentials of url.",
+        },
         prefetch: { type: 'integer', minimum: 1, maximum: 1000, default: 4, description: 'Unacknowledged messages a target node holds per flow.' },
         delivery_limit: {
           type: 'integer', minimum: 2, maximum: 1000, default: 50,
@@ -50,6 +54,10 @@ export const exchangeSpec = {
         required: ['database'],
         properties: {
           name: { type: 'string', description: 'Display name, e.g. 市场监督管理局.' },
+          broker_password: {
+            type: 'string', minLength: 8,
+            description: "Password of the department's own broker user <exchange>.<id> (write it as ${VAR}). Without it, dxg init generates one into <keys>/<id>.broker (mode 0600), which only this department's node needs.",
+          },
           database: {
             type: 'object',
             description: "The department's own database: its source tables, its target tables and the gateway's dxg_ bookkeeping tables.",

@@ -9,8 +9,8 @@ const checkSpec = specChecker(exchangeSpec);
 
 interface RawExchange {
   exchange: string;
-  broker: { url: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
-  departments: Record<string, { name?: string; database: { driver: string; url: string; pool: number } }>;
+  broker: { url: string; admin?: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
+  departments: Record<string, { name?: string; broker_password?: string; database: { driver: string; url: string; pool: number } }>;
   flows: string;
   schemas: string;
   keys: string;
@@ -45,7 +45,7 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
     } catch {
       doc.problem(['departments', id, 'database', 'url'], `departments.${id}.database.url: not a valid URL`);
     }
-    if (d && typeof d === 'object') departments.set(id, { id, name: d.name ?? id, database: { ...d.database } });
+    if (d && typeof d === 'object') departments.set(id, { id, name: d.name ?? id, database: { ...d.database }, brokerPassword: d.broker_password });
   }
   const config: ExchangeConfig = {
     file: doc.path,
@@ -53,6 +53,7 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
     exchange: raw.exchange,
     broker: {
       url: raw.broker.url,
+      admin: raw.broker.admin ?? defaultAdmin(raw.broker.url),
       prefetch: raw.broker.prefetch,
       deliveryLimit: raw.broker.delivery_limit,
       messageMaxBytes: raw.broker.message_max_bytes,
@@ -61,4 +62,16 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
     dirs,
   };
   return { doc, config };
+}
+
+/** The management API on the broker's host, port 15672, with the credentials of the AMQP URL (configurations written before `admin` existed). */
+function defaultAdmin(url: string): string {
+  try {
+    const amqp = new URL(url.split(',')[0]);
+    const user = amqp.username || 'guest';
+    const password = amqp.username ? amqp.password : 'guest';
+    return `${amqp.protocol === 'amqps:' ? 'https' : 'http'}://${user}:${password}@${amqp.hostname}:15672`;
+  } catch {
+    return url;
+  }
 }

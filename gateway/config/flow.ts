@@ -55,9 +55,6 @@ export function loadFlow(file: string, env: NodeJS.ProcessEnv = process.env): { 
   if ((s.table === undefined) === (s.query === undefined)) {
     doc.problem(['source'], 'source: give exactly one of table or query');
   }
-  if (s.query !== undefined && !/^\s*(select|with)\b/i.test(s.query)) {
-    doc.problem(['source', 'query'], 'source.query must be a read-only SELECT (or WITH … SELECT)');
-  }
   const flow: Flow = {
     id: raw.flow,
     title: raw.title ?? raw.flow,

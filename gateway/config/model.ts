@@ -10,10 +10,14 @@ export interface Department {
   id: string;
   name: string;
   database: DatabaseConfig;
+  /** the password of its broker user, when the config gives it (else it lives in <keys>/<id>.broker) */
+  brokerPassword?: string;
 }
 
 export interface BrokerConfig {
   url: string;
+  /** the management API, with an administrator's credentials */
+  admin: string;
   prefetch: number;
   deliveryLimit: number;
   messageMaxBytes: number;

@@ -34,11 +34,11 @@ export interface DemoDatabase {
 export function demoDatabase(department: Department): DemoDatabase {
   const { driver, url } = department.database;
   if (driver !== 'postgres' && driver !== 'mysql') {
-    throw new DxgError('DXG_USAGE', `the demo builds PostgreSQL and MySQL/MariaDB databases, not ${driver}`, `department ${department.id}`);
+    throw new DxgError('DXG_CONFIG', `the demo builds PostgreSQL and MySQL/MariaDB databases, not ${driver}`, `department ${department.id}`);
   }
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
   if (!/^dxg_\w+$/.test(name)) {
-    throw new DxgError('DXG_USAGE', `the demo only resets databases named dxg_* (letters, digits, _); refusing to drop '${name || '(none)'}' at ${maskText(url)}`, `department ${department.id}`);
+    throw new DxgError('DXG_CONFIG', `the demo only resets databases named dxg_* (letters, digits, _); refusing to drop '${name || '(none)'}' at ${maskText(url)}`, `department ${department.id}`);
   }
   return { department, engine: driver, name };
 }

@@ -15,7 +15,7 @@ const GZIP_ABOVE = 8 * 1024;
  */
 const chunkFor = (expected: number): number => Math.min(Math.max(2 ** Math.ceil(Math.log2(Math.max(expected, 1))), 64 * 1024), 4 * 1024 * 1024);
 
-export type MessageKind = 'records' | 'reconcile' | 'receipt';
+export type MessageKind = 'records' | 'reconcile' | 'receipt' | 'resend';
 
 /** What an envelope says about itself; all of it is covered by the sender's signature. */
 export interface EnvelopeMeta {
@@ -27,7 +27,17 @@ export interface EnvelopeMeta {
   to: string;
   sequence: number;
   count: number;
+  /** the sender's ledger head when it sealed the envelope: each receiver keeps the highest it saw (an anchor of that ledger) */
+  head?: LedgerHead;
 }
+
+export interface LedgerHead {
+  seq: string;
+  hash: string;
+}
+
+/** The algorithms envelopes and ledger entries are signed and hashed with; SM2/SM3 (GB/T 39786) can stand beside them. */
+export const ALGORITHM = 'ed25519/sha256';
 
 export interface Sealed {
   meta: EnvelopeMeta;
@@ -43,7 +53,8 @@ export class EnvelopeError extends Error {
   }
 }
 
-const H = {
+/** The AMQP headers an envelope carries its claims in. */
+export const HEADERS = {
   kind: 'dxg-kind',
   flow: 'dxg-flow',
   resource: 'dxg-resource',
@@ -53,10 +64,19 @@ const H = {
   count: 'dxg-count',
   sha256: 'dxg-sha256',
   signature: 'dxg-signature',
+  format: 'dxg-format',
+  algorithm: 'dxg-alg',
+  head: 'dxg-head',
 } as const;
 
-function signedText(meta: EnvelopeMeta, encoding: string, sha256: string): string {
-  return ['dxg/1', meta.kind, meta.messageId, meta.flow, meta.resource, meta.from, meta.to, meta.sequence, meta.count, encoding, sha256].join('\n');
+/**
+ * What the sender signs: every claim of the envelope, its encoding and the digest of its body.
+ * Format 2 also names the algorithms and carries the sender's ledger head; a node accepts format 1
+ * (the first release's, without either) as well, so old envelopes still queued keep their meaning.
+ */
+export function signedText(meta: EnvelopeMeta, encoding: string, sha256: string): string {
+  const claims = [meta.kind, meta.messageId, meta.flow, meta.resource, meta.from, meta.to, meta.sequence, meta.count, encoding, sha256];
+  return (meta.head ? ['dxg/2', ALGORITHM, ...claims, `${meta.head.seq}:${meta.head.hash}`] : ['dxg/1', ...claims]).join('\n');
 }
 
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
@@ -74,15 +94,16 @@ export async function sealJson(keyring: Keyring, meta: EnvelopeMeta, text: strin
   const digest = sha256(body);
   const encoding = gzipped ? 'gzip' : 'identity';
   const headers = {
-    [H.kind]: meta.kind,
-    [H.flow]: meta.flow,
-    [H.resource]: meta.resource,
-    [H.from]: meta.from,
-    [H.to]: meta.to,
-    [H.sequence]: meta.sequence,
-    [H.count]: meta.count,
-    [H.sha256]: digest,
-    [H.signature]: keyring.sign(meta.from, signedText(meta, encoding, digest)),
+    [HEADERS.kind]: meta.kind,
+    [HEADERS.flow]: meta.flow,
+    [HEADERS.resource]: meta.resource,
+    [HEADERS.from]: meta.from,
+    [HEADERS.to]: meta.to,
+    [HEADERS.sequence]: meta.sequence,
+    [HEADERS.count]: meta.count,
+    [HEADERS.sha256]: digest,
+    ...(meta.head ? { [HEADERS.format]: 2, [HEADERS.algorithm]: ALGORITHM, [HEADERS.head]: `${meta.head.seq}:${meta.head.hash}` } : {}),
+    [HEADERS.signature]: keyring.sign(meta.from, signedText(meta, encoding, digest)),
   };
   return { meta, headers, body, contentEncoding: gzipped ? 'gzip' : undefined };
 }
@@ -101,36 +122,49 @@ export function readMeta(messageId: unknown, headers: Record<string, unknown> | 
     return v;
   };
   if (typeof messageId !== 'string' || !messageId) throw new EnvelopeError('message id is missing');
-  const kind = text(H.kind);
-  if (kind !== 'records' && kind !== 'reconcile' && kind !== 'receipt') throw new EnvelopeError(`unknown message kind '${kind}'`);
-  return {
+  const kind = text(HEADERS.kind);
+  if (kind !== 'records' && kind !== 'reconcile' && kind !== 'receipt' && kind !== 'resend') throw new EnvelopeError(`unknown message kind '${kind}'`);
+  const meta: EnvelopeMeta = {
     kind,
     messageId,
-    flow: text(H.flow),
-    resource: text(H.resource),
-    from: text(H.from),
-    to: text(H.to),
-    sequence: int(H.sequence),
-    count: int(H.count),
+    flow: text(HEADERS.flow),
+    resource: text(HEADERS.resource),
+    from: text(HEADERS.from),
+    to: text(HEADERS.to),
+    sequence: int(HEADERS.sequence),
+    count: int(HEADERS.count),
   };
+  const format = h[HEADERS.format] === undefined ? 1 : Number(h[HEADERS.format]);
+  if (format === 1) return meta;
+  if (format !== 2) throw new EnvelopeError(`envelope format ${String(h[HEADERS.format])} is newer than this dxg knows (2)`);
+  if (text(HEADERS.algorithm) !== ALGORITHM) throw new EnvelopeError(`signed with '${text(HEADERS.algorithm)}', which this dxg cannot check (it checks ${ALGORITHM})`);
+  const head = /^(\d{1,19}):([0-9a-f]{64})$/.exec(text(HEADERS.head));
+  if (!head) throw new EnvelopeError(`header ${HEADERS.head} is not a ledger head (seq:hash)`);
+  return { ...meta, head: { seq: head[1], hash: head[2] } };
 }
 
 /**
- * Verifies an envelope before anything else is done with it: size, digest, then the sender's
- * signature over all of its claims; only then decompresses (bounded) and parses the body.
+ * Verifies an envelope before anything else is done with it: size, whether this queue takes messages
+ * from this sender for this addressee (`admit`), digest, then the sender's signature over all of its
+ * claims; only then decompresses and parses the body. Decompression stops at `maxBytes` of output:
+ * a source never seals more JSON than half of that into one message, so a body that inflates further
+ * is a bomb, not a batch.
  */
 export async function open(
   keyring: Keyring,
   message: { messageId?: unknown; headers?: Record<string, unknown>; contentEncoding?: unknown; body: Buffer },
   maxBytes: number,
+  admit: (meta: EnvelopeMeta) => string | null = () => null,
 ): Promise<{ meta: EnvelopeMeta; payload: unknown }> {
   const meta = readMeta(message.messageId, message.headers);
   if (message.body.length > maxBytes) throw new EnvelopeError(`message of ${message.body.length} bytes exceeds the limit of ${maxBytes}`);
+  const refused = admit(meta);
+  if (refused) throw new EnvelopeError(refused);
   const digest = sha256(message.body);
-  if (message.headers?.[H.sha256] !== digest) throw new EnvelopeError('body does not match its SHA-256 digest (corrupted or altered)');
+  if (message.headers?.[HEADERS.sha256] !== digest) throw new EnvelopeError('body does not match its SHA-256 digest (corrupted or altered)');
   const encoding = message.contentEncoding === 'gzip' ? 'gzip' : message.contentEncoding ? String(message.contentEncoding) : 'identity';
   if (encoding !== 'gzip' && encoding !== 'identity') throw new EnvelopeError(`unsupported content encoding '${encoding}'`);
-  const signature = message.headers?.[H.signature];
+  const signature = message.headers?.[HEADERS.signature];
   let valid: boolean;
   try {
     valid = typeof signature === 'string' && keyring.verify(meta.from, signedText(meta, encoding, digest), signature);
@@ -142,7 +176,7 @@ export async function open(
   }
   let json: Buffer;
   try {
-    json = encoding === 'gzip' ? await gunzipAsync(message.body, { maxOutputLength: maxBytes * 20, chunkSize: chunkFor(message.body.length * 8) }) : message.body;
+    json = encoding === 'gzip' ? await gunzipAsync(message.body, { maxOutputLength: maxBytes, chunkSize: chunkFor(Math.min(message.body.length * 8, maxBytes)) }) : message.body;
   } catch (err) {
     throw new EnvelopeError(`body cannot be decompressed: ${(err as Error).message}`);
   }

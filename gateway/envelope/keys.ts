@@ -1,12 +1,14 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { refuseShared } from '../broker/credentials';
 import { DxgError } from '../errors';
 
 /**
  * One Ed25519 key pair per department: `<dept>.key` (private, PKCS#8 PEM, mode 0600) and
- * `<dept>.pub` (public, SPKI PEM). A node needs its own private key and the public keys of the
- * departments it exchanges with.
+ * `<dept>.pub` (public, SPKI PEM). A node needs only its own private key (and refuses one that
+ * others can read) and the public keys of the departments it exchanges with; on a department's own
+ * machine the keys folder holds its own `.key` and everyone's `.pub`.
  */
 export class Keyring {
   private readonly privateKeys = new Map<string, KeyObject>();
@@ -27,10 +29,13 @@ export class Keyring {
     }
   }
 
+  /** The department's private key; refused when others than its owner can read the file. */
   privateKey(department: string): KeyObject {
     let key = this.privateKeys.get(department);
     if (!key) {
-      key = createPrivateKey(this.read(department, 'key'));
+      const text = this.read(department, 'key');
+      refuseShared(this.file(department, 'key'), 'private key');
+      key = createPrivateKey(text);
       this.privateKeys.set(department, key);
     }
     return key;

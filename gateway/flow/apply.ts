@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ApplyOutcome, ApplyRecord, Database, Tx } from '../../adapters/adapter';
+import type { ApplyOutcome, ApplyRecord, Database, Tx, ValueCheck } from '../../adapters/adapter';
 import { claimInbox } from '../bookkeeping/inbox';
 import { outboxItem, putOutbox } from '../bookkeeping/outbox';
 import { markReplayed, putQuarantine, supersede, type QuarantineItem, type QuarantineRow } from '../bookkeeping/quarantine';
@@ -48,14 +48,29 @@ export interface Applied {
  */
 export class Applier {
   private readonly toColumns: ReturnType<typeof columnMapper>;
+  /** per target column, what its type can hold exactly */
+  private readonly exact: [column: string, check: ValueCheck][];
 
   constructor(private readonly ctx: ApplyContext) {
     this.toColumns = columnMapper(ctx.binding.target);
+    this.exact = ctx.binding.table.columns.flatMap((c) => {
+      const check = ctx.db.sql.valueCheck(c.type);
+      return check ? [[c.name, check] as [string, ValueCheck]] : [];
+    });
+  }
+
+  /** A value its column would round or cut (the database would do it silently), as a reject reason. */
+  private inexact(values: Record<string, unknown>): string | null {
+    for (const [column, check] of this.exact) {
+      const problem = check(values[column]);
+      if (problem) return `column '${column}': ${problem}`;
+    }
+    return null;
   }
 
   /** Handles an envelope that passed signature verification. Returns once its outcome is durable. */
   async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
-    const problem = this.misrouted(meta) ?? (meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count));
+    const problem = this.admits(meta) ?? (meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count));
     if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
     if (meta.kind === 'reconcile') {
       return this.commit(meta, raw, signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
@@ -100,7 +115,7 @@ export class Applier {
             detail: { stage: 'target', items: group.map((i) => i.id), written: applied.written, superseded: applied.superseded.length, rejectedAgain: rejects.length, receipt: replayId },
           }]);
           return { applied: records.length - rejects.length, again: rejects.length, receipt: replayId };
-        }), this.ctx.db.sql.isConflict);
+        }), this.ctx.db, true);
       result.applied += outcome.applied;
       result.again += outcome.again;
       result.receipts.push(outcome.receipt);
@@ -108,7 +123,8 @@ export class Applier {
     return result;
   }
 
-  private misrouted(meta: EnvelopeMeta): string | null {
+  /** Why this target's queue does not take the message, judged on its signed headers alone (before its body is opened), or null. */
+  admits(meta: EnvelopeMeta): string | null {
     const { flow } = this.ctx.binding;
     const me = this.ctx.department;
     if (meta.kind === 'receipt') return `a receipt arrived on the records queue of flow '${flow.id}'`;
@@ -140,8 +156,9 @@ export class Applier {
       }
       const reasons = binding.check(r.data);
       const columns = reasons.length ? null : this.toColumns(r.data);
-      if (!columns?.ok) {
-        rejects.push(this.reject(meta, r, reasons.length ? reasons.join('; ') : (columns as { reason: string }).reason));
+      const problem = reasons.length ? reasons.join('; ') : !columns!.ok ? columns!.reason : this.inexact(columns!.value);
+      if (problem || !columns?.ok) {
+        rejects.push(this.reject(meta, r, problem!));
         continue;
       }
       latest.set(r.key, { upsert: { key: r.key, version, values: columns.value }, version });
@@ -203,22 +220,22 @@ export class Applier {
         if (done.receipt) await this.sendReceipt(tx, meta, { ...done.receipt, messageId: meta.messageId, flow: meta.flow, department });
         await ledger.append(tx, done.entries);
         return true;
-      }), db.sql.isConflict);
+      }), db, true);
     if (fresh) return;
     // applied before: its receipt went out with it; note the redelivery for the auditors
     await retrying(signal, `record duplicate ${meta.messageId}`, () =>
       db.transaction((tx) => ledger.append(tx, [
         { kind: 'duplicate', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: meta.count, digest: sha256(raw.body) },
-      ])), db.sql.isConflict);
+      ])), db, true);
   }
 
   /** A receipt (回执) for the source of `answered`, into the outbox with the work it reports on. */
   private async sendReceipt(tx: Tx, answered: EnvelopeMeta, receipt: Receipt): Promise<void> {
     const sealed = await seal(this.ctx.keyring, {
       kind: 'receipt', messageId: randomUUID(), flow: answered.flow, resource: answered.resource,
-      from: this.ctx.department, to: answered.from, sequence: answered.sequence, count: receipt.applied,
+      from: this.ctx.department, to: answered.from, sequence: answered.sequence, count: receipt.applied, head: this.ctx.ledger.head,
     }, receipt);
-    const item = outboxItem(sealed, this.ctx.topology.receiptsExchange, answered.from);
+    const item = outboxItem(sealed, this.ctx.topology.receiptsExchange(this.ctx.department), answered.from);
     await putOutbox(tx, [item]);
     tx.afterCommit(() => void this.ctx.relay.enqueue([item]));
   }

@@ -48,6 +48,7 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   const watermarkKind = set.kind(flow.source.watermark);
   let quarantinedRecords = 0;
 
+  const twins = sameVersionTwice(records, flow.source.key, flow.source.watermark);
   for (const data of records) {
     const key = keyText(flow.source.key.map((k) => data[k]));
     const reasons = binding.check(data);
@@ -57,6 +58,8 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
     } catch (err) {
       reasons.push(`${flow.source.watermark}: ${(err as Error).message}`);
     }
+    const twin = twins.get(`${key}\n${String(data[flow.source.watermark])}`);
+    if (twin) reasons.push(`${twin} rows of this page have key ${key} and ${flow.source.watermark} ${String(data[flow.source.watermark])}: the key does not tell them apart, so none is sent`);
     if (version !== null) versions.set(key, version);
     if (reasons.length || version === null) {
       quarantinedRecords++;
@@ -105,8 +108,22 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
       digest: String(s.headers['dxg-sha256']), keys: s.keys, detail: { sequence: s.meta.sequence, bytes: s.body.length },
     });
   }
-  const outbox = sealed.map((s) => outboxItem(s, ctx.topology.recordsExchange, ctx.topology.flowRoute(s.meta.to, flow.id)));
+  const outbox = sealed.map((s) => outboxItem(s, ctx.topology.recordsExchange(department), ctx.topology.flowRoute(s.meta.to, flow.id)));
   return { quarantine, quarantinedRecords, quarantinedFor, filtered, sealed, outbox, ledger, nextSequence: sequence, versions };
+}
+
+/**
+ * Rows of one page that share a key and a watermark value, by `key\nwatermark`, with how many: two
+ * such rows claim to be the same version of one record, and choosing one of them would be arbitrary.
+ */
+function sameVersionTwice(records: Record<string, WireValue>[], key: string[], watermark: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const data of records) {
+    const id = `${keyText(key.map((k) => data[k]))}\n${String(data[watermark])}`;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  for (const [id, n] of counts) if (n === 1) counts.delete(id);
+  return counts;
 }
 
 /** Batches of at most `max` records and `maxBytes` of JSON, each record serialised once. */
@@ -134,7 +151,7 @@ async function sealRecords(ctx: ExtractContext, target: FlowTarget, chunk: { rec
   // the body is a RecordsPayload, written from the records' own serialisations
   const sealed = await sealJson(ctx.keyring, {
     kind: 'records', messageId: randomUUID(), flow: flow.id, resource: flow.resource,
-    from: ctx.department, to: target.department, sequence, count: chunk.records.length,
+    from: ctx.department, to: target.department, sequence, count: chunk.records.length, head: ctx.ledger.head,
   }, `{"records":[${chunk.json.join(',')}]}`);
   return { ...sealed, keys: chunk.records.map((r) => r.key) };
 }

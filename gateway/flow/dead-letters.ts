@@ -1,9 +1,9 @@
 import type { Database } from '../../adapters/adapter';
 import { putQuarantine } from '../bookkeeping/quarantine';
-import type { EnvelopeMeta } from '../envelope/envelope';
+import { sha256, type EnvelopeMeta } from '../envelope/envelope';
 import type { Ledger } from '../ledger/ledger';
 import { log } from '../log';
-import { retrying } from './retry';
+import { GaveUp, retrying } from './retry';
 
 /** A message as it arrived: its headers, content encoding and bytes. */
 export interface Raw {
@@ -14,6 +14,16 @@ export interface Raw {
 
 /** Where a stored dead letter keeps its AMQP content encoding (needed to verify it when replayed). */
 export const ENCODING = 'x-dxg-content-encoding';
+/** Set on a dead letter stored only in part: what was kept, of how many bytes, and the whole body's SHA-256. */
+export const PARTIAL = 'x-dxg-stored';
+
+/**
+ * Bodies up to this size are stored whole; of a larger one only its start (with its size and digest),
+ * so that no message is too large for its own dead-letter row (MariaDB's max_allowed_packet, a
+ * bloated database) and none can be retried forever for that.
+ */
+const STORE_WHOLE = 1024 * 1024;
+const STORE_START = 64 * 1024;
 
 /** What is known of a message that could not be used: perhaps nothing beyond its raw bytes. */
 export type Claims = Partial<Pick<EnvelopeMeta, 'messageId' | 'flow' | 'from' | 'to' | 'count'>>;
@@ -35,17 +45,30 @@ export class DeadLetters {
 
   async store(claims: Claims, raw: Raw, reason: string, signal: AbortSignal): Promise<void> {
     log.warn('message dead-lettered', { department: this.department, messageId: claims.messageId, flow: claims.flow, from: claims.from, reason });
-    await retrying(signal, `store dead letter ${claims.messageId ?? ''}`, () =>
+    const whole = raw.body.length <= STORE_WHOLE;
+    const kept = whole ? undefined : `first ${STORE_START} of ${raw.body.length} bytes; body sha256 ${sha256(raw.body)}`;
+    try {
+      await this.put(claims, reason, raw, { [ENCODING]: raw.contentEncoding, ...(kept ? { [PARTIAL]: kept } : {}) }, whole ? raw.body : raw.body.subarray(0, STORE_START), kept, signal);
+    } catch (err) {
+      if (!(err instanceof GaveUp)) throw err;
+      // even its start and headers cannot be stored here: what is known of it, and why, still is
+      const none = `nothing of it (storing it failed: ${err.message})`;
+      await this.put(claims, reason, raw, { [PARTIAL]: none }, null, none, signal);
+    }
+  }
+
+  private put(claims: Claims, reason: string, raw: Raw, extra: Record<string, unknown>, body: Buffer | null, kept: string | undefined, signal: AbortSignal): Promise<void> {
+    return retrying(signal, `store dead letter ${claims.messageId ?? ''}`, () =>
       this.db.transaction(async (tx) => {
         await putQuarantine(tx, [{
           stage: 'dead-letter', flow: claims.flow, from: claims.from, to: this.department, messageId: claims.messageId,
-          reason, headers: { ...raw.headers, [ENCODING]: raw.contentEncoding }, body: raw.body,
+          reason, headers: body ? { ...raw.headers, ...extra } : extra, body: body ?? undefined,
         }]);
         await this.ledger.append(tx, [{
           kind: 'dead-letter', flow: claims.flow, messageId: claims.messageId, from: claims.from, to: this.department,
-          count: claims.count ?? 0, detail: { reason, bytes: raw.body.length },
+          count: claims.count ?? 0, digest: sha256(raw.body), detail: { reason, bytes: raw.body.length, stored: kept },
         }]);
-      }), this.db.sql.isConflict);
+      }), this.db, true);
   }
 }
 

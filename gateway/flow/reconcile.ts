@@ -98,9 +98,9 @@ export class Reconciler {
     const payload: KeysetPayload = { run, part, last: below !== undefined, below, keys };
     const sealed = await seal(this.ctx.keyring, {
       kind: 'reconcile', messageId: randomUUID(), flow: flow.id, resource: flow.resource,
-      from: this.ctx.department, to: target.department, sequence: part, count: keys.length,
+      from: this.ctx.department, to: target.department, sequence: part, count: keys.length, head: this.ctx.ledger.head,
     }, payload);
-    const item: OutboxItem = outboxItem(sealed, this.ctx.topology.recordsExchange, this.ctx.topology.flowRoute(target.department, flow.id));
+    const item: OutboxItem = outboxItem(sealed, this.ctx.topology.recordsExchange(this.ctx.department), this.ctx.topology.flowRoute(target.department, flow.id));
     const entry: LedgerEntry = {
       kind: 'reconcile', flow: flow.id, messageId: sealed.meta.messageId, from: this.ctx.department, to: target.department,
       count: keys.length, detail: { run, part, last: payload.last, below },

@@ -57,8 +57,12 @@ export function toWire(kind: Kind, value: unknown): WireValue {
       if (value === 1 || value === '1' || value === 't' || value === 'true') return true;
       if (value === 0 || value === '0' || value === 'f' || value === 'false') return false;
       return value as WireValue;
-    case 'date':
-      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? value.slice(0, 10) : (value as WireValue);
+    case 'date': {
+      // a date, or a timestamp at midnight; anything else travels as it is and the indicator set's
+      // format refuses it: a time of day is not dropped, and a BC date (`0044-03-15 BC`) does not become AD
+      const day = typeof value === 'string' ? MIDNIGHT.exec(value) : null;
+      return day ? day[1] : (value as WireValue);
+    }
     case 'string':
       return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : (value as WireValue);
     case 'json':
@@ -74,6 +78,8 @@ export function toWire(kind: Kind, value: unknown): WireValue {
       return value as WireValue;
   }
 }
+
+const MIDNIGHT = /^(\d{4}-\d{2}-\d{2})(?:[Tt ]00:00:00(?:\.0+)?)?$/;
 
 /** Kinds a watermark may have: values the database sets on every write, ordered. */
 export const WATERMARK_KINDS: readonly Kind[] = ['datetime', 'date', 'integer'];

@@ -144,8 +144,9 @@ export class IndicatorRegistry {
       ajv.compile(body);
     } catch (err) {
       const message = (err as Error).message;
+      const badPattern = locatePattern(schema);
       const token = /"([^"]+)"/.exec(message)?.[1];
-      doc.problem(token ? locateToken(doc, schema, token) : [], message.replace(/^strict mode: /, ''));
+      doc.problem(badPattern ?? (token ? locateToken(doc, schema, token) : []), message.replace(/^strict mode: /, ''));
       return null;
     }
     return new IndicatorSet(resource, doc, schema, ajv);
@@ -171,4 +172,31 @@ function locateToken(doc: SourceDocument, value: unknown, token: string, path: (
     }
   }
   return [];
+}
+
+/**
+ * Path of the first `pattern` (or `patternProperties` key) that is no valid regular expression: ajv
+ * reports one without saying where it is. Patterns are compiled as ajv compiles them (unicode flag).
+ */
+function locatePattern(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (!value || typeof value !== 'object') return null;
+  const invalid = (text: unknown) => {
+    try {
+      new RegExp(String(text), 'u');
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  for (const [k, v] of Object.entries(value)) {
+    const p = [...path, Array.isArray(value) ? Number(k) : k];
+    if (k === 'pattern' && typeof v === 'string' && invalid(v)) return p;
+    if (k === 'patternProperties' && v && typeof v === 'object') {
+      const key = Object.keys(v).find(invalid);
+      if (key !== undefined) return [...p, key];
+    }
+    const found = locatePattern(v, p);
+    if (found) return found;
+  }
+  return null;
 }

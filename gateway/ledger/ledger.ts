@@ -1,7 +1,7 @@
 import type { Database, Row, Tx } from '../../adapters/adapter';
 import { inChunks, sql } from '../../adapters/sql';
 import { now } from '../time';
-import { sha256 } from '../envelope/envelope';
+import { ALGORITHM, sha256, type LedgerHead } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
 
 /** Every step of an exchange, as the auditors name it. */
@@ -16,7 +16,9 @@ export type LedgerKind =
   | 'duplicate'    // a message delivered again, recognised and not applied twice
   | 'reconcile'    // a part of a key reconciliation, sent or received
   | 'delete'       // records deleted at a target because they were deleted at the source
-  | 'replay';      // quarantined items sent again
+  | 'replay'       // quarantined items sent again
+  | 'restored'     // the database was restored from a backup: entries after this one's predecessor may have been lost, declared by an operator
+  | 'anomaly';     // a signed message that contradicts this ledger (a receipt for an envelope never sent): recorded, never counted
 
 export interface LedgerEntry {
   kind: LedgerKind;
@@ -42,19 +44,26 @@ export interface StoredEntry {
   digest: string | null;
   record_keys: string | null;
   detail: string | null;
+  /** the hash and signature algorithms, `ed25519/sha256`; null in entries written before entries named them (which use those) */
+  algorithm: string | null;
   prev_hash: string;
   hash: string;
   signature: string;
 }
 
-const COLUMNS = ['seq', 'at', 'kind', 'flow', 'message_id', 'from_dept', 'to_dept', 'record_count', 'digest', 'record_keys', 'detail', 'prev_hash', 'hash', 'signature'] as const;
+const COLUMNS = ['seq', 'at', 'kind', 'flow', 'message_id', 'from_dept', 'to_dept', 'record_count', 'digest', 'record_keys', 'detail', 'algorithm', 'prev_hash', 'hash', 'signature'] as const;
 
-/** The exact text an entry's hash covers: every column but the chain's own. */
+/**
+ * The exact text an entry's hash covers: every column but the chain's own. The algorithm is covered
+ * where the entry names one; entries written before they did verify as they were written.
+ */
 export function canonical(e: Omit<StoredEntry, 'hash' | 'signature' | 'prev_hash'>): string {
-  return JSON.stringify([
+  const fields: unknown[] = [
     String(e.seq), e.at, e.kind, e.flow ?? null, e.message_id ?? null, e.from_dept ?? null, e.to_dept ?? null,
     Number(e.record_count), e.digest ?? null, e.record_keys ?? null, e.detail ?? null,
-  ]);
+  ];
+  if (e.algorithm) fields.push(e.algorithm);
+  return JSON.stringify(fields);
 }
 
 export const chainHash = (prevHash: string, text: string): string => sha256(`${prevHash}\n${text}`);
@@ -65,17 +74,41 @@ export const chainHash = (prevHash: string, text: string): string => sha256(`${p
  * (the exchange's audit exchange, for a central auditor to follow).
  */
 export class Ledger {
+  private committed: LedgerHead = { seq: '0', hash: '0'.repeat(64) };
+
   constructor(
     private readonly keyring: Keyring,
     readonly department: string,
     private readonly feed?: (entries: StoredEntry[]) => void,
   ) {}
 
+  /** The newest committed entry this node knows of: what its envelopes and receipts carry to its peers. */
+  get head(): LedgerHead {
+    return this.committed;
+  }
+
+  /** Reads the head as the database holds it (at start). */
+  async load(db: Pick<Database, 'query'>): Promise<void> {
+    const [row] = await db.query<{ seq: string | number; hash: string }>(sql`SELECT seq, hash FROM dxg_ledger_head WHERE id = 1`);
+    if (row) this.advance({ seq: String(row.seq), hash: row.hash });
+  }
+
   async append(tx: Tx, entries: readonly LedgerEntry[]): Promise<StoredEntry[]> {
     const stored = await appendLedger(tx, this.keyring, this.department, entries);
     const feed = this.feed;
-    if (feed && stored.length) tx.afterCommit(() => feed(stored));
+    if (stored.length) {
+      const last = stored[stored.length - 1];
+      tx.afterCommit(() => {
+        this.advance({ seq: String(last.seq), hash: last.hash });
+        feed?.(stored);
+      });
+    }
     return stored;
+  }
+
+  /** Transactions commit in any order: the head only moves forward. */
+  private advance(head: LedgerHead): void {
+    if (BigInt(head.seq) > BigInt(this.committed.seq)) this.committed = head;
   }
 }
 
@@ -102,6 +135,7 @@ async function appendLedger(tx: Tx, keyring: Keyring, department: string, entrie
       digest: e.digest ?? null,
       record_keys: e.keys && e.keys.length ? e.keys.join('\n') : null,
       detail: e.detail ? JSON.stringify(e.detail) : null,
+      algorithm: ALGORITHM,
     };
     const hash = chainHash(prev, canonical(row));
     const entry = { ...row, prev_hash: prev, hash, signature: keyring.sign(department, hash) };
@@ -118,6 +152,8 @@ async function appendLedger(tx: Tx, keyring: Keyring, department: string, entrie
 export interface VerifyResult {
   checked: number;
   broken?: { seq: string; reason: string };
+  /** the head the check went up to */
+  head?: LedgerHead;
 }
 
 /**
@@ -142,6 +178,7 @@ export async function verifyLedger(db: Database, keyring: Keyring, department: s
       const seq = BigInt(r.seq);
       if (seq !== expected) return { checked, broken: { seq: expected.toString(), reason: `entry ${expected} is missing (next is ${seq})` } };
       if (r.prev_hash !== prev) return { checked, broken: { seq: r.seq.toString(), reason: 'does not chain to the entry before it' } };
+      if (r.algorithm && r.algorithm !== ALGORITHM) return { checked, broken: { seq: r.seq.toString(), reason: `names algorithm '${r.algorithm}', which this dxg cannot check` } };
       if (chainHash(prev, canonical(r)) !== r.hash) return { checked, broken: { seq: r.seq.toString(), reason: 'content does not match its hash (altered)' } };
       if (!keyring.verify(department, r.hash, r.signature)) return { checked, broken: { seq: r.seq.toString(), reason: `signature does not verify with the key of '${department}'` } };
       prev = r.hash;
@@ -152,5 +189,17 @@ export async function verifyLedger(db: Database, keyring: Keyring, department: s
   if (expected - 1n !== last || head.hash !== prev) {
     return { checked, broken: { seq: String(head.seq), reason: 'entries after the last one present were removed (head does not match)' } };
   }
-  return { checked };
+  return { checked, head: { seq: String(head.seq), hash: head.hash } };
+}
+
+/** The hash of one entry, or null where there is none. */
+export async function entryHash(db: Pick<Database, 'query'>, seq: string): Promise<string | null> {
+  const [row] = await db.query<{ hash: string }>(sql`SELECT hash FROM dxg_ledger WHERE seq = ${seq}`);
+  return row?.hash ?? null;
+}
+
+/** The restores an operator declared in this ledger (`dxg init --restored`), oldest first. */
+export async function restores(db: Pick<Database, 'query'>): Promise<{ seq: string; at: string }[]> {
+  const rows = await db.query<{ seq: string | number; at: string }>(sql`SELECT seq, at FROM dxg_ledger WHERE kind = 'restored' ORDER BY seq`);
+  return rows.map((r) => ({ seq: String(r.seq), at: r.at }));
 }

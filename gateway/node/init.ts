@@ -1,15 +1,21 @@
 import { connect } from '../../adapters';
 import { createBookkeeping, type BookkeepingReport } from '../bookkeeping/schema';
 import { Broker } from '../broker/connection';
-import { Topology } from '../broker/topology';
+import { BrokerAdmin, vhostOf } from '../broker/admin';
+import { brokerPassword } from '../broker/credentials';
+import { routesOf, Topology } from '../broker/topology';
 import type { Project } from '../config/project';
 import { errorMessage } from '../errors';
 import { bindSource, bindTarget, CatalogError } from '../flow/binding';
+import { Keyring } from '../envelope/keys';
 import { changeChannel } from '../flow/extract';
+import { Ledger } from '../ledger/ledger';
 
 export interface InitReport {
   departments: { id: string; ok: boolean; message: string }[];
   queues: string[];
+  /** the departments' broker users */
+  users: string[];
   problems: string[];
 }
 
@@ -19,7 +25,7 @@ export interface InitReport {
  */
 export async function initExchange(project: Project): Promise<InitReport> {
   const { config, flows, indicators } = project;
-  const report: InitReport = { departments: [], queues: [], problems: [] };
+  const report: InitReport = { departments: [], queues: [], users: [], problems: [] };
   for (const dept of config.departments.values()) {
     let db;
     try {
@@ -55,21 +61,54 @@ export async function initExchange(project: Project): Promise<InitReport> {
       await db.close();
     }
   }
+  const topology = new Topology(config.exchange, config.broker);
+  const routes = routesOf(flows);
+  // each department's own broker user, allowed only its own exchanges and queues
+  const admin = new BrokerAdmin(config.broker.admin, vhostOf(config.broker.url));
+  for (const dept of config.departments.keys()) {
+    await admin.putUser(topology.user(dept), brokerPassword(config, dept, true));
+    await admin.setPermissions(topology.user(dept), topology.permissions(dept));
+  }
+  report.users = [...config.departments.keys()].map((d) => topology.user(d));
   const broker = await Broker.connect(config.broker.url, 'init');
   try {
-    const topology = new Topology(config.exchange, config.broker);
     await broker.withChannel(async (ch) => {
-      await topology.declareExchanges(ch);
-      for (const dept of config.departments.keys()) {
-        const inbound = flows.filter((f) => f.targets.some((t) => t.department === dept)).map((f) => f.id);
-        report.queues.push(...(await topology.declareDepartment(ch, dept, inbound)));
-      }
+      await topology.declareExchanges(ch, config.departments.keys());
+      for (const dept of config.departments.keys()) report.queues.push(...(await topology.declareDepartment(ch, dept, routes)));
     });
   } finally {
     await broker.close();
   }
+  // the first release's shared exchanges, which every department could write to (their bindings go with them)
+  for (const legacy of topology.legacyExchanges) await admin.deleteExchange(legacy);
   return report;
 }
 
 const upgraded = (r: BookkeepingReport): string =>
   (r.upgrades.length ? ` (schema upgraded from version ${r.from} to ${r.to}: ${r.upgrades.join('; ')})` : '');
+
+/**
+ * `dxg init --restored D`: department D's database was restored from a backup. Enters a signed
+ * `restored` event in its ledger, so that the heads its peers saw before, now above or unlike what
+ * the restored ledger holds, are no longer taken for tampering (`dxg audit verify` names them).
+ * What the restore rolled back at a source is sent again from its restored checkpoint, and the
+ * targets' version guards keep it from being applied twice.
+ */
+export async function declareRestored(project: Project, departments: string[]): Promise<string[]> {
+  const keyring = new Keyring(project.config.dirs.keys);
+  const lines: string[] = [];
+  for (const id of departments) {
+    const db = await connect(project.config.departments.get(id)!.database, id);
+    try {
+      const ledger = new Ledger(keyring, id);
+      await ledger.load(db);
+      const [entry] = await db.transaction((tx) => ledger.append(tx, [{
+        kind: 'restored', count: 0, detail: { reason: 'database restored from a backup (dxg init --restored)', headAfterRestore: ledger.head },
+      }]));
+      lines.push(`${id}: restore declared at ledger entry ${entry.seq} (the restored ledger held ${BigInt(entry.seq) - 1n} entries)`);
+    } finally {
+      await db.close();
+    }
+  }
+  return lines;
+}

@@ -7,16 +7,19 @@ import type { Publisher } from '../broker/publisher';
 import type { Topology } from '../broker/topology';
 import type { Project } from '../config/project';
 import type { Department, Flow } from '../config/model';
-import { markReplayed, type QuarantineRow } from '../bookkeeping/quarantine';
+import type { QuarantineRow } from '../bookkeeping/quarantine';
+import { noteAnchor } from '../bookkeeping/anchors';
 import { requireBookkeeping } from '../bookkeeping/schema';
 import { EnvelopeError, open, type EnvelopeMeta } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
 import { Applier } from '../flow/apply';
 import { bindSource, bindTarget, CatalogError } from '../flow/binding';
-import { claimsOf, DeadLetters, ENCODING, type Raw } from '../flow/dead-letters';
+import { claimsOf, DeadLetters, type Raw } from '../flow/dead-letters';
 import { Extractor } from '../flow/extract';
 import { ReceiptBook } from '../flow/receipts';
 import { Reconciler } from '../flow/reconcile';
+import { Resender } from '../flow/resend';
+import { retrying } from '../flow/retry';
 import { OutboxRelay } from '../flow/relay';
 import { Ledger } from '../ledger/ledger';
 import { auditFeed } from '../ledger/feed';
@@ -43,6 +46,7 @@ export class DepartmentNode {
   private readonly consumers: Consumer[] = [];
   private readonly deadLetters: DeadLetters;
   private readonly ledger: Ledger;
+  private readonly resender: Resender;
 
   private constructor(
     readonly department: Department,
@@ -51,9 +55,11 @@ export class DepartmentNode {
   ) {
     this.ledger = new Ledger(ctx.keyring, department.id, auditFeed(ctx.publisher, ctx.topology, department.id));
     this.deadLetters = new DeadLetters(db, this.ledger);
-    this.relay = new OutboxRelay(db, ctx.publisher, department.id);
+    this.relay = new OutboxRelay(db, ctx.publisher, department.id, ctx.topology);
     const sent = new Map(ctx.project.flows.filter((f) => f.source.department === department.id).map((f) => [f.id, f]));
     this.receipts = new ReceiptBook(db, this.ledger, sent, this.deadLetters);
+    const flows = new Map(ctx.project.flows.map((f) => [f.id, f]));
+    this.resender = new Resender(department.id, db, this.ledger, ctx.keyring, ctx.topology, ctx.publisher, flows, this.deadLetters, ctx.project.config.broker.messageMaxBytes);
   }
 
   /** Connects, checks every flow against the catalog, and prepares (not yet starts) the node. */
@@ -62,6 +68,7 @@ export class DepartmentNode {
     try {
       await requireBookkeeping(db, department.id);
       const node = new DepartmentNode(department, db, ctx);
+      await node.ledger.load(db);
       await node.bind();
       return node;
     } catch (err) {
@@ -121,9 +128,11 @@ export class DepartmentNode {
     // must each see everything before them, so they run alone
     const records = { prefetch, concurrency: Math.min(2, prefetch), exclusive: (msg: ConsumeMessage) => msg.properties.headers?.['dxg-kind'] === 'reconcile' };
     for (const [flowId, applier] of this.appliers) {
-      this.consumers.push(new Consumer(broker, topology.flowQueue(me, flowId), records, (msg, signal) => this.onMessage(msg, signal, (m, p, raw) => applier.handle(m, p, raw, signal))));
+      this.consumers.push(new Consumer(broker, topology.flowQueue(me, flowId), records, (msg, signal) => this.onMessage(msg, signal, (m) => applier.admits(m), (m, p, raw) => applier.handle(m, p, raw, signal))));
     }
-    this.consumers.push(new Consumer(broker, topology.receiptQueue(me), { prefetch, concurrency: 1 }, (msg, signal) => this.onMessage(msg, signal, (m, p, raw) => this.receipts.handle(m, p, raw, signal))));
+    // receipts, and the targets' requests to send a dead letter again
+    const answers = (m: EnvelopeMeta) => (m.kind === 'resend' ? this.resender : this.receipts);
+    this.consumers.push(new Consumer(broker, topology.receiptQueue(me), { prefetch, concurrency: 1 }, (msg, signal) => this.onMessage(msg, signal, (m) => answers(m).admits(m), (m, p, raw) => answers(m).handle(m, p, raw, signal))));
     this.consumers.push(new Consumer(broker, topology.deadQueue(me), { prefetch: 1, concurrency: 1 }, (msg, signal) => this.onBrokerDeadLetter(msg, signal)));
     for (const c of this.consumers) await c.start();
   }
@@ -153,16 +162,22 @@ export class DepartmentNode {
   private async onMessage(
     msg: ConsumeMessage,
     signal: AbortSignal,
+    admit: (meta: EnvelopeMeta) => string | null,
     next: (meta: EnvelopeMeta, payload: unknown, raw: Raw) => Promise<void>,
   ): Promise<void> {
     const raw: Raw = { headers: (msg.properties.headers ?? {}) as Record<string, unknown>, contentEncoding: msg.properties.contentEncoding, body: msg.content };
     let opened;
     try {
-      opened = await open(this.ctx.keyring, { messageId: msg.properties.messageId, ...raw }, this.ctx.project.config.broker.messageMaxBytes);
+      // RabbitMQ has checked the user-id against the connection it came on: the broker user of the department that claims to send it
+      const sender = (meta: EnvelopeMeta) => (msg.properties.userId === this.ctx.topology.user(meta.from) ? null
+        : `published by broker user '${String(msg.properties.userId ?? '(none)')}', not by '${this.ctx.topology.user(meta.from)}' of department '${meta.from}' it claims to come from`);
+      opened = await open(this.ctx.keyring, { messageId: msg.properties.messageId, ...raw }, this.ctx.project.config.broker.messageMaxBytes, (m) => sender(m) ?? admit(m));
     } catch (err) {
       if (!(err instanceof EnvelopeError)) throw err;
       return this.deadLetters.store(claimsOf(msg.properties.messageId, raw.headers), raw, err.reason, signal);
     }
+    const { head, from } = opened.meta;
+    if (head) await retrying(signal, `note the ledger head of ${from}`, () => noteAnchor(this.db, from, head), this.db, true);
     await next(opened.meta, opened.payload, raw);
   }
 
@@ -177,31 +192,11 @@ export class DepartmentNode {
   }
 
   /**
-   * Puts dead letters back on this department's queue of their flow, as they arrived, once the cause
-   * is fixed (a public key installed, a mapping corrected); the node then handles them like any
-   * message, and the ledger shows the new attempt. Returns the ids sent, and why others could not be.
+   * Asks the senders of these dead letters to send them again, once the cause is fixed (a public key
+   * installed, a mapping corrected): see Resender. The ledger shows the new attempt. Returns the ids
+   * asked for, and why others could not be.
    */
-  async replayDeadLetters(items: QuarantineRow[]): Promise<{ sent: string[]; refused: string[] }> {
-    const { topology, publisher } = this.ctx;
-    const out = { sent: [] as string[], refused: [] as string[] };
-    for (const item of items) {
-      if (!item.flow || !this.appliers.has(item.flow) || !item.body || !item.message_id) {
-        out.refused.push(`#${item.id}: ${!item.flow || !this.appliers.has(item.flow) ? `no queue here for flow '${item.flow ?? '?'}'` : 'nothing stored to send'}`);
-        continue;
-      }
-      const { [ENCODING]: encoding, 'x-death': _death, 'x-first-death-exchange': _x, 'x-first-death-queue': _q, 'x-first-death-reason': _r, ...headers } = JSON.parse(item.headers ?? '{}') as Record<string, unknown>;
-      await publisher.publish(topology.recordsExchange, topology.flowRoute(this.department.id, item.flow), item.body, {
-        messageId: item.message_id, headers: { ...headers, 'x-dxg-replay-of': item.id }, contentEncoding: typeof encoding === 'string' ? encoding : undefined,
-      });
-      await this.db.transaction(async (tx) => {
-        await markReplayed(tx, [item.id]);
-        await this.ledger.append(tx, [{
-          kind: 'replay', flow: item.flow!, messageId: item.message_id!, from: item.from_dept ?? undefined, to: this.department.id, count: 0,
-          detail: { stage: 'dead-letter', items: [item.id], reason: item.reason },
-        }]);
-      });
-      out.sent.push(item.message_id);
-    }
-    return out;
+  replayDeadLetters(items: QuarantineRow[]): Promise<{ sent: string[]; refused: string[] }> {
+    return this.resender.request(items);
   }
 }

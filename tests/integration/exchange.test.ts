@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from '../../adapters/sql';
 import { loadProject } from '../../gateway/config/project';
 import { seal } from '../../gateway/envelope/envelope';
 import { Keyring } from '../../gateway/envelope/keys';
 import { Runtime } from '../../gateway/node/runtime';
-import { Topology } from '../../gateway/broker/topology';
-import { inject, tap, Tapped, waitFor } from '../helpers/broker';
-import { createMysql, createPostgres, TestDatabase } from '../helpers/databases';
+import { publishAs, tap, Tapped, waitFor } from '../helpers/broker';
+import { createTestDatabase, type Driver, type TestDatabase } from '../helpers/databases';
 import { TestExchange } from '../helpers/exchange';
 import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
-
-type Driver = 'postgres' | 'mysql';
-const create = (d: Driver, prefix: string) => (d === 'postgres' ? createPostgres(prefix) : createMysql(prefix));
 
 const INVALID = [
   { code: 'bad-1', title: '格式错误的编码', amount: '1.0000', qty: 1, born: null, active: true, status: '1' },
@@ -36,7 +33,7 @@ interface Totals {
 /** The source ledger's figures: what must reconcile. */
 async function sourceTotals(db: TestDatabase): Promise<Totals> {
   const rows = await db.query<{ kind: string; to_dept: string | null; record_count: number | string; detail: string | null }>(
-    'SELECT kind, to_dept, record_count, detail FROM dxg_ledger');
+    sql`SELECT kind, to_dept, record_count, detail FROM dxg_ledger`);
   const t: Totals = { extracted: 0, quarantined: 0, published: {}, filtered: {}, quarantinedFor: {} };
   for (const r of rows) {
     const n = Number(r.record_count);
@@ -52,7 +49,7 @@ async function sourceTotals(db: TestDatabase): Promise<Totals> {
 }
 
 async function targetApplied(db: TestDatabase): Promise<{ applied: number; rejected: number }> {
-  const rows = await db.query<{ kind: string; n: string | number | null }>("SELECT kind, sum(record_count) AS n FROM dxg_ledger WHERE kind IN ('apply', 'reject') GROUP BY kind");
+  const rows = await db.query<{ kind: string; n: string | number | null }>(sql`SELECT kind, sum(record_count) AS n FROM dxg_ledger WHERE kind IN ('apply', 'reject') GROUP BY kind`);
   const get = (k: string) => Number(rows.find((r) => r.kind === k)?.n ?? 0);
   return { applied: get('apply'), rejected: get('reject') };
 }
@@ -71,7 +68,7 @@ describe.each<[string, Driver, Driver]>([
   const fullSeen: Tapped[] = [];
 
   beforeAll(async () => {
-    [src, full, part] = await Promise.all([create(sourceDriver, 'src'), create(targetDriver, 'full'), create(targetDriver, 'part')]);
+    [src, full, part] = await Promise.all([createTestDatabase(sourceDriver, 'src'), createTestDatabase(targetDriver, 'full'), createTestDatabase(targetDriver, 'part')]);
     await createSource(src);
     await createTargets(full, part);
     await insertItems(src, [...validItems(300), ...INVALID, ...TOO_LONG]);
@@ -81,8 +78,8 @@ describe.each<[string, Driver, Driver]>([
       { 'test.item': ITEM_SET },
     );
     await ex.setUp();
-    partTap = await tap(ex.name, 'part.items');
-    fullTap = await tap(ex.name, 'full.items');
+    partTap = await tap(ex.name, 'src', 'part.items');
+    fullTap = await tap(ex.name, 'src', 'full.items');
   });
 
   afterAll(async () => {
@@ -113,7 +110,7 @@ describe.each<[string, Driver, Driver]>([
     expect(new Map([...actualPart].map(([k, v]) => [k, v]))).toEqual(new Map(expectedPart.map((r) => [r.code!, { bh: r.code, mc: r.title, zt: CODES[r.status!] }])));
 
     // quarantined at the source, each with a reason naming the indicator at fault
-    const quarantined = await src.query<{ record_key: string; reason: string; stage: string }>('SELECT record_key, reason, stage FROM dxg_quarantine ORDER BY record_key');
+    const quarantined = await src.query<{ record_key: string; reason: string; stage: string }>(sql`SELECT record_key, reason, stage FROM dxg_quarantine ORDER BY record_key`);
     expect(quarantined.map((q) => q.record_key).sort()).toEqual([...invalid].sort());
     const reason = (k: string) => quarantined.find((q) => q.record_key === k)!.reason;
     expect(reason('bad-1')).toMatch(/^code: must match pattern/);
@@ -122,10 +119,10 @@ describe.each<[string, Driver, Driver]>([
     expect(reason('AB9003')).toMatch(/^status: must be one of "1", "2", "3"/);
 
     // rejected at the part target by its database, with the database's reason, and reported in the receipt
-    const rejected = await part.query<{ record_key: string; reason: string; stage: string }>('SELECT record_key, reason, stage FROM dxg_quarantine');
+    const rejected = await part.query<{ record_key: string; reason: string; stage: string }>(sql`SELECT record_key, reason, stage FROM dxg_quarantine`);
     expect(rejected.map((r) => r.record_key).sort()).toEqual([...tooLong].sort());
     expect(rejected.every((r) => r.stage === 'target' && /target database refused the record: .*(too long|mc)/i.test(r.reason))).toBe(true);
-    const receipts = await src.query<{ to_dept: string; applied: number | string; rejected: number | string }>('SELECT to_dept, applied, rejected FROM dxg_receipts');
+    const receipts = await src.query<{ to_dept: string; applied: number | string; rejected: number | string }>(sql`SELECT to_dept, applied, rejected FROM dxg_receipts`);
     const receiptSum = (to: string, k: 'applied' | 'rejected') => receipts.filter((r) => r.to_dept === to).reduce((n, r) => n + Number(r[k]), 0);
     expect(receiptSum('part', 'rejected')).toBe(2);
 
@@ -160,18 +157,18 @@ describe.each<[string, Driver, Driver]>([
 
   it('changes nothing on a second run', async () => {
     const before = [await snapshot(full, 't_full'), await snapshot(part, 't_part')];
-    const ledgerBefore = await src.query<{ n: number | string }>('SELECT count(*) AS n FROM dxg_ledger');
+    const ledgerSize = sql`SELECT count(*) AS n FROM dxg_ledger`;
+    const ledgerBefore = await src.query(ledgerSize);
     const out = await ex.ok('run', '--once');
     expect(out).toMatch(/items\s*│\s*src → full\s*│\s*0\s*│/);
     expect([await snapshot(full, 't_full'), await snapshot(part, 't_part')]).toEqual(before);
-    expect(await src.query('SELECT count(*) AS n FROM dxg_ledger')).toEqual(ledgerBefore);
+    expect(await src.query(ledgerSize)).toEqual(ledgerBefore);
     expect(await partTap.drain()).toEqual([]);
   });
 
   it('propagates updates, and never overwrites a record with an older version sent again', async () => {
-    const p = (n: number) => (src.driver === 'postgres' ? `$${n}` : '?');
-    await src.query(`UPDATE src_item SET title = ${p(1)}, amount = ${p(2)} WHERE code = ${p(3)}`, ['新名称一号', '99999999999999.9999', 'AB0001']);
-    await src.query(`UPDATE src_item SET status = '3' WHERE code = ${p(1)}`, ['AB0002']);
+    await src.execute(sql`UPDATE src_item SET title = ${'新名称一号'}, amount = ${'99999999999999.9999'} WHERE code = ${'AB0001'}`);
+    await src.execute(sql`UPDATE src_item SET status = '3' WHERE code = ${'AB0002'}`);
     await ex.ok('run', '--once');
     const fullRows = await snapshot(full, 't_full');
     expect(fullRows.get('AB0001')).toMatchObject({ title: '新名称一号', amount: '99999999999999.9999' });
@@ -188,18 +185,17 @@ describe.each<[string, Driver, Driver]>([
     const records = old.body.records.filter((r) => r.key === 'AB0001');
     const messageId = randomUUID();
     const replayed = await seal(keyring, { kind: 'records', messageId, flow: 'items', resource: 'test.item', from: 'src', to: 'full', sequence: 1, count: 1 }, { records });
-    const topology = new Topology(project!.config.exchange, project!.config.broker);
-    await inject(topology.flowQueue('full', 'items'), replayed.body, { messageId, headers: replayed.headers, contentEncoding: replayed.contentEncoding });
+    await publishAs(ex, 'src', 'records', 'full.items', replayed.body, { messageId, headers: replayed.headers, contentEncoding: replayed.contentEncoding });
     // and the original message itself, delivered a second time
-    await inject(topology.flowQueue('full', 'items'), old.raw, { messageId: old.messageId, headers: old.headers, contentEncoding: old.contentEncoding });
+    await publishAs(ex, 'src', 'records', 'full.items', old.raw, { messageId: old.messageId, headers: old.headers, contentEncoding: old.contentEncoding });
 
     const runtime = await Runtime.start(project!, { departments: ['full'] });
     try {
       const applied = await waitFor('the replayed envelope to be applied', async () =>
-        (await full.query<{ detail: string }>(`SELECT detail FROM dxg_ledger WHERE kind = 'apply' AND message_id = ${full.driver === 'postgres' ? '$1' : '?'}`, [messageId]))[0]);
+        (await full.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'apply' AND message_id = ${messageId}`))[0]);
       expect(JSON.parse(applied.detail)).toMatchObject({ written: 0, superseded: 1 });
       await waitFor('the second delivery to be recognised', async () =>
-        (await full.query(`SELECT seq FROM dxg_ledger WHERE kind = 'duplicate' AND message_id = ${full.driver === 'postgres' ? '$1' : '?'}`, [old.messageId]))[0]);
+        (await full.query(sql`SELECT seq FROM dxg_ledger WHERE kind = 'duplicate' AND message_id = ${old.messageId}`))[0]);
     } finally {
       await runtime.stop();
     }
@@ -207,27 +203,24 @@ describe.each<[string, Driver, Driver]>([
   });
 
   it('dead-letters a forged message with its reason and an audit entry, and keeps applying the rest', async () => {
-    const { project } = loadProject(ex.config);
-    const topology = new Topology(project!.config.exchange, project!.config.broker);
     const impostor = new Keyring(`${ex.dir}/impostor-keys`);
     impostor.generate(['src']); // a key pair named like the source department, but not its key
     const messageId = randomUUID();
     const forged = await seal(impostor, { kind: 'records', messageId, flow: 'items', resource: 'test.item', from: 'src', to: 'full', sequence: 99, count: 1 }, {
       records: [{ key: 'AB0003', version: '99999999999999999', op: 'upsert', data: { code: 'AB0003', title: '伪造的记录', status: '1', updated_at: '2099-01-01T00:00:00' } }],
     });
-    await inject(topology.flowQueue('full', 'items'), forged.body, { messageId, headers: forged.headers, contentEncoding: forged.contentEncoding });
-    await inject(topology.flowQueue('full', 'items'), Buffer.from('not json at all'), { messageId: 'garbage-1', headers: { 'dxg-kind': 'records' } });
+    await publishAs(ex, 'src', 'records', 'full.items', forged.body, { messageId, headers: forged.headers, contentEncoding: forged.contentEncoding });
+    await publishAs(ex, 'src', 'records', 'full.items', Buffer.from('not json at all'), { messageId: 'garbage-1', headers: { 'dxg-kind': 'records' } });
 
-    const p = (n: number) => (src.driver === 'postgres' ? `$${n}` : '?');
-    await src.query(`UPDATE src_item SET title = ${p(1)} WHERE code = ${p(2)}`, ['更新后仍然送达', 'AB0004']);
+    await src.execute(sql`UPDATE src_item SET title = ${'更新后仍然送达'} WHERE code = ${'AB0004'}`);
     await ex.ok('run', '--once');
 
-    const dead = await full.query<{ message_id: string; reason: string; stage: string }>("SELECT message_id, reason, stage FROM dxg_quarantine WHERE stage = 'dead-letter' ORDER BY message_id");
+    const dead = await full.query<{ message_id: string; reason: string; stage: string }>(sql`SELECT message_id, reason, stage FROM dxg_quarantine WHERE stage = 'dead-letter' ORDER BY message_id`);
     expect(dead).toEqual([
       { message_id: messageId, stage: 'dead-letter', reason: "signature does not verify with the public key of department 'src' (forged or altered)" },
       { message_id: 'garbage-1', stage: 'dead-letter', reason: 'header dxg-flow is missing' },
     ].sort((a, b) => a.message_id.localeCompare(b.message_id)));
-    const audited = await full.query<{ message_id: string }>("SELECT message_id FROM dxg_ledger WHERE kind = 'dead-letter'");
+    const audited = await full.query<{ message_id: string }>(sql`SELECT message_id FROM dxg_ledger WHERE kind = 'dead-letter'`);
     expect(audited.map((a) => a.message_id).sort()).toEqual([messageId, 'garbage-1'].sort());
     const rows = await snapshot(full, 't_full');
     expect(rows.get('AB0003')!.title).not.toBe('伪造的记录');
@@ -238,7 +231,7 @@ describe.each<[string, Driver, Driver]>([
     expect(await ex.ok('audit', 'verify')).toMatch(/src: \d+ entries, chain and signatures intact/);
     const audit = JSON.parse(await ex.ok('audit', '--key', 'AB0001', '--format', 'json')) as { kind: string; ledger: string }[];
     expect(new Set(audit.map((e) => `${e.ledger}:${e.kind}`))).toEqual(new Set(['src:publish', 'full:apply', 'part:apply', 'src:receipt', 'full:duplicate']));
-    await full.query("UPDATE dxg_ledger SET record_count = record_count + 1 WHERE kind = 'apply' AND seq = 1");
+    await full.execute(sql`UPDATE dxg_ledger SET record_count = record_count + 1 WHERE kind = 'apply' AND seq = 1`);
     const r = await ex.dxg('audit', 'verify');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/full: BROKEN at entry 1: content does not match its hash \(altered\)/);

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Topology } from '../../gateway/broker/topology';
+import { sql } from '../../adapters/sql';
 import { loadProject } from '../../gateway/config/project';
 import { seal } from '../../gateway/envelope/envelope';
 import { Keyring } from '../../gateway/envelope/keys';
-import { deadline, inject, waitFor } from '../helpers/broker';
+import { deadline, publishAs, waitFor } from '../helpers/broker';
 import { createPostgres, TestDatabase } from '../helpers/databases';
 import { DXG, TestExchange } from '../helpers/exchange';
 import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
@@ -17,7 +17,6 @@ describe('poison, quarantine and replay', () => {
   let full: TestDatabase;
   let part: TestDatabase;
   let ex: TestExchange;
-  let topology: Topology;
   let keyring: Keyring;
 
   beforeAll(async () => {
@@ -37,7 +36,6 @@ describe('poison, quarantine and replay', () => {
     writeFileSync(ex.config, config);
     await ex.setUp();
     const { project } = loadProject(ex.config);
-    topology = new Topology(project!.config.exchange, project!.config.broker);
     keyring = new Keyring(project!.config.dirs.keys);
     await insertItems(src, validItems(60));
   });
@@ -47,7 +45,6 @@ describe('poison, quarantine and replay', () => {
     await Promise.all([src, full, part].map((d) => d?.drop()));
   });
 
-  const queue = () => topology.flowQueue('full', 'items');
   /** dxg status, one row per target: every record accounted for, first attempts and replays */
   const status = async () => {
     const rows = JSON.parse(await ex.ok('status', '--format', 'json')) as Record<string, number | string>[];
@@ -75,14 +72,14 @@ describe('poison, quarantine and replay', () => {
       // random titles: a body gzip cannot shrink below the limit
       await envelope({ count: 1500 }, { records: Array.from({ length: 1500 }, (_, i) => ({ ...record, key: `K${i}`, data: { ...record.data, title: randomBytes(60).toString('base64') } })) }),
     ];
-    for (const c of cases) await inject(queue(), c.body, { messageId: c.messageId, headers: c.headers, contentEncoding: c.contentEncoding });
+    for (const c of cases) await publishAs(ex, 'src', 'records', 'full.items', c.body, { messageId: c.messageId, headers: c.headers, contentEncoding: c.contentEncoding });
     const corrupt = await envelope({}, { records: [record] });
     const flipped = Buffer.from(corrupt.body);
     flipped[flipped.length - 2] ^= 1;
-    await inject(queue(), flipped, { messageId: corrupt.messageId, headers: corrupt.headers });
+    await publishAs(ex, 'src', 'records', 'full.items', flipped, { messageId: corrupt.messageId, headers: corrupt.headers });
 
     await ex.ok('run', '--once');
-    const dead = await full.query<{ message_id: string; reason: string }>("SELECT message_id, reason FROM dxg_quarantine WHERE stage = 'dead-letter'");
+    const dead = await full.query<{ message_id: string; reason: string }>(sql`SELECT message_id, reason FROM dxg_quarantine WHERE stage = 'dead-letter'`);
     const reason = (id: string) => dead.find((d) => d.message_id === id)?.reason;
     expect(reason(cases[0].messageId)).toBe("for flow 'nope', which is not received on this queue (flow 'items')");
     expect(reason(cases[1].messageId)).toBe("addressed to department 'elsewhere', not 'full'");
@@ -90,7 +87,7 @@ describe('poison, quarantine and replay', () => {
     expect(reason(cases[3].messageId)).toBe('body has no records list');
     expect(reason(cases[4].messageId)).toMatch(/^message of \d+ bytes exceeds the limit of 65536$/);
     expect(reason(corrupt.messageId)).toBe('body does not match its SHA-256 digest (corrupted or altered)');
-    const audited = await full.query<{ n: string }>("SELECT count(*) AS n FROM dxg_ledger WHERE kind = 'dead-letter'");
+    const audited = await full.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_ledger WHERE kind = 'dead-letter'`);
     expect(Number(audited[0].n)).toBe(6);
     expect((await snapshot(full, 't_full')).size).toBe(60); // the real data went through
   });
@@ -120,13 +117,13 @@ describe('poison, quarantine and replay', () => {
 
   it('replays records a target refused once the target is fixed, and dead letters once the sender is known', async () => {
     // titles longer than part's column (10) are refused there
-    await src.query("UPDATE src_item SET title = '一个超过十个字符长度的新标题' WHERE code IN ('AB0004', 'AB0005')");
+    await src.execute(sql`UPDATE src_item SET title = '一个超过十个字符长度的新标题' WHERE code IN ('AB0004', 'AB0005')`);
     await ex.ok('run', '--once');
-    expect((await part.query("SELECT record_key FROM dxg_quarantine WHERE stage = 'target' AND status = 'open' ORDER BY 1")).map((r) => r.record_key)).toEqual(['AB0004', 'AB0005']);
-    await part.query('ALTER TABLE t_part ALTER COLUMN mc TYPE varchar(40)');
+    expect((await part.query(sql`SELECT record_key FROM dxg_quarantine WHERE stage = 'target' AND status = 'open' ORDER BY 1`)).map((r) => r.record_key)).toEqual(['AB0004', 'AB0005']);
+    await part.run('ALTER TABLE t_part ALTER COLUMN mc TYPE varchar(40)');
     await ex.ok('replay', '--department', 'part', '--stage', 'target');
     expect((await snapshot(part, 't_part')).get('AB0004')!.mc).toBe('一个超过十个字符长度的新标题');
-    expect(await part.query("SELECT record_key FROM dxg_quarantine WHERE stage = 'target' AND status = 'open'")).toEqual([]);
+    expect(await part.query(sql`SELECT record_key FROM dxg_quarantine WHERE stage = 'target' AND status = 'open'`)).toEqual([]);
     // the source learns of the second attempt by a receipt, as of the first
     const replayed = (await status()).get('part')!;
     expect(replayed).toMatchObject({ replayedAtTarget: 2, rejected: 2 });
@@ -135,26 +132,26 @@ describe('poison, quarantine and replay', () => {
     // the target node does not know the source's key yet: everything it gets is dead-lettered
     const pub = join(ex.dir, 'keys', 'src.pub');
     renameSync(pub, `${pub}.away`);
-    await src.query("UPDATE src_item SET title = '等待公钥' WHERE code = 'AB0007'");
+    await src.execute(sql`UPDATE src_item SET title = '等待公钥' WHERE code = 'AB0007'`);
     const run = await ex.dxg('run', '--once', '--timeout', '3');
     renameSync(`${pub}.away`, pub);
     expect(run.code).toBe(2); // no receipt: the envelopes were dead-lettered
-    const dead = await full.query<{ reason: string }>("SELECT reason FROM dxg_quarantine WHERE stage = 'dead-letter' AND status = 'open' AND reason LIKE 'sender%'");
+    const dead = await full.query<{ reason: string }>(sql`SELECT reason FROM dxg_quarantine WHERE stage = 'dead-letter' AND status = 'open' AND reason LIKE 'sender%'`);
     expect(dead.length).toBeGreaterThan(0);
     expect(dead[0].reason).toBe("sender 'src' has no public key here");
     await ex.ok('replay', '--department', 'full', '--stage', 'dead-letter');
     await ex.ok('run', '--once');
     expect((await snapshot(full, 't_full')).get('AB0007')!.title).toBe('等待公钥');
-    const replays = await full.query<{ n: string }>("SELECT count(*) AS n FROM dxg_ledger WHERE kind = 'replay'");
+    const replays = await full.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_ledger WHERE kind = 'replay'`);
     expect(Number(replays[0].n)).toBeGreaterThan(0);
   });
 
   it('closes an item once its record is fixed at the source and goes through, instead of keeping the old version for replay', async () => {
     await insertItems(src, [{ ...validItems(1, 900)[0], title: '短' }]); // one character: the indicator set wants two
     await ex.ok('run', '--once');
-    const open = () => src.query<{ record_key: string; status: string }>("SELECT record_key, status FROM dxg_quarantine WHERE stage = 'source' AND record_key = 'AB0900'");
+    const open = () => src.query<{ record_key: string; status: string }>(sql`SELECT record_key, status FROM dxg_quarantine WHERE stage = 'source' AND record_key = 'AB0900'`);
     expect(await open()).toEqual([{ record_key: 'AB0900', status: 'open' }]);
-    await src.query("UPDATE src_item SET title = '修正后的标题' WHERE code = 'AB0900'");
+    await src.execute(sql`UPDATE src_item SET title = '修正后的标题' WHERE code = 'AB0900'`);
     await ex.ok('run', '--once');
     expect((await snapshot(full, 't_full')).get('AB0900')!.title).toBe('修正后的标题');
     expect(await open()).toEqual([{ record_key: 'AB0900', status: 'superseded' }]);
@@ -175,26 +172,24 @@ describe('poison, quarantine and replay', () => {
     };
     const exit = (child: ReturnType<typeof up>) => new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
+      const node = up();
+      let log = '';
+      node.stderr!.on('data', (d) => (log += d));
+      await waitFor('the nodes to start', async () => log.includes('nodes up'), 30_000);
+      await insertItems(src, validItems(200, 1000));
+      await waitFor('the first new records to arrive', async () => (await snapshot(full, 't_full')).has('AB1000') || undefined, 30_000);
+      node.kill('SIGTERM');
+      // bounded: the drain gives the work in hand 10 s, the outbox 5 s; a node still there at 30 s hangs
+      expect(await deadline(exit(node), 30_000, 'the node to exit after SIGTERM')).toBe(0);
+      expect(log).toMatch(/draining/);
 
-    const node = up();
-    let log = '';
-    node.stderr!.on('data', (d) => (log += d));
-    await waitFor('the nodes to start', async () => log.includes('nodes up'), 30_000);
-    await insertItems(src, validItems(200, 1000));
-    await waitFor('the first new records to arrive', async () => (await snapshot(full, 't_full')).has('AB1000') || undefined, 30_000);
-    node.kill('SIGTERM');
-    // bounded: the drain gives the work in hand 10 s, the outbox 5 s; a node still there at 30 s hangs
-    expect(await deadline(exit(node), 30_000, 'the node to exit after SIGTERM')).toBe(0);
-    expect(log).toMatch(/draining/);
-
-    const again = up();
-    let log2 = '';
-    again.stderr!.on('data', (d) => (log2 += d));
-    await waitFor('the nodes to start again', async () => log2.includes('nodes up'), 30_000);
-    again.kill('SIGTERM');
-    again.kill('SIGTERM');
-    expect(await deadline(exit(again), 5_000, 'the node to exit at once after a second SIGTERM')).toBe(0);
-
+      const again = up();
+      let log2 = '';
+      again.stderr!.on('data', (d) => (log2 += d));
+      await waitFor('the nodes to start again', async () => log2.includes('nodes up'), 30_000);
+      again.kill('SIGTERM');
+      again.kill('SIGTERM');
+      expect(await deadline(exit(again), 5_000, 'the node to exit at once after a second SIGTERM')).toBe(0);
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     }

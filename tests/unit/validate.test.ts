@@ -175,4 +175,26 @@ ${body}
     expect(validate({ 'exchange.yaml': exchange, 'flows/ent.yaml': flow, 'schemas/ent.small.json': set('http://json-schema.org/draft-04/schema#') }))
       .toEqual(['schemas/ent.small.json:1:12: indicator sets use JSON Schema 2020-12 ("$schema": "https://json-schema.org/draft/2020-12/schema") or draft-07']);
   });
+
+  it('locates an indicator set\'s invalid regular expression at its pattern', () => {
+    const exchange = EXCHANGE.replace(`schemas: ${join(ROOT, 'schemas')}`, 'schemas: schemas');
+    const schema = JSON.stringify({
+      $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object',
+      properties: { uscc: { type: 'string' }, name: { type: 'string', pattern: '^[(' }, status: { type: 'string' }, updated_at: { type: 'string' } },
+    }, null, 2);
+    const problems = validate({ 'exchange.yaml': exchange, 'flows/ent.yaml': FLOW.replace('enterprise.basic', 'ent.small'), 'schemas/ent.small.json': schema });
+    expect(problems).toEqual([expect.stringMatching(/^schemas\/ent\.small\.json:10:18: .*regular expression/i)]);
+  });
+
+  it('refuses a YAML alias bomb at its first alias, without expanding it', () => {
+    const bomb = `${FLOW}x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]
+x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+x-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+`;
+    const line = bomb.split('\n').findIndex((l) => l.startsWith('x-b')) + 1;
+    expect(validate({ 'exchange.yaml': EXCHANGE, 'flows/ent.yaml': bomb })).toEqual([
+      `flows/ent.yaml:${line}:10: aliases expand too often (Excessive alias count indicates a resource exhaustion attack); at most 100 alias expansions are allowed`,
+    ]);
+  });
 });

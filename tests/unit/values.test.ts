@@ -98,6 +98,22 @@ describe('masking', () => {
     expect(maskText('postgres://dxg:secret@db/x')).toBe('postgres://dxg:***@db/x');
     expect(maskText('uscc 91350100M000100Y43')).toBe('uscc 91350100M000100Y43');
   });
+
+  it('hides a secret in every place a database or broker URL can carry it', () => {
+    const cases: [string, string][] = [
+      ['postgres://dxg:pa/ss:w?rd@db:5432/x', 'postgres://dxg:***@db:5432/x'],
+      ['mysql://root:@127.0.0.1/x', 'mysql://root:***@127.0.0.1/x'],
+      ['postgres://dxg@db/x?password=s3cret&sslmode=require', 'postgres://dxg@db/x?password=***&sslmode=require'],
+      ['postgres://db/x?sslmode=require&sslpassword=k3y', 'postgres://db/x?sslmode=require&sslpassword=***'],
+      ['mssql://db:1433/x?encrypt=true&Password=abc', 'mssql://db:1433/x?encrypt=true&Password=***'],
+      ['Server=db;User Id=sa;Password=Passw0rd!;Encrypt=true', 'Server=db;User Id=sa;Password=***;Encrypt=true'],
+      ['Server=db;Pwd="a;b";', 'Server=db;Pwd=***;'],
+      ['amqps://u:p@broker:5671/?auth=plain&token=eyJhbGciOi', 'amqps://u:***@broker:5671/?auth=***&token=***'],
+      ['cannot connect to http://guest:guest@127.0.0.1:15672/api (refused)', 'cannot connect to http://guest:***@127.0.0.1:15672/api (refused)'],
+    ];
+    for (const [text, masked] of cases) expect(maskText(text)).toBe(masked);
+    for (const [text] of cases) expect(maskText(text)).not.toMatch(/s3cret|k3y|Passw0rd|a;b|eyJ|pa\/ss|=abc/);
+  });
 });
 
 describe('record checks', () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { wholeNumber } from '../options';
 import { Keyring } from '../../envelope/keys';
 import { DxgError } from '../../errors';
 import { requireKnown } from '../../config/project';
@@ -13,7 +14,7 @@ interface AuditOptions {
   since?: string;
   key?: string;
   format: string;
-  limit: string;
+  limit: number;
 }
 
 export function registerAudit(program: Command): void {
@@ -25,7 +26,7 @@ export function registerAudit(program: Command): void {
     .option('-s, --since <time>', 'from this time: ISO date/time, or an age such as 30m, 12h, 7d')
     .option('-k, --key <record key>', 'only the steps of this record (its key as in the flow)')
     .option('--format <format>', 'table, json or csv', 'table')
-    .option('--limit <n>', 'newest entries per department ledger', '1000')
+    .option('--limit <n>', 'newest entries per department ledger', wholeNumber(1, 10_000_000), 1000)
     .action(async (opts: AuditOptions, cmd: Command) => {
       if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
       const p = project(cmd);
@@ -33,7 +34,7 @@ export function registerAudit(program: Command): void {
       const since = opts.since ? parseSince(opts.since) : undefined;
       const rows = await withDatabases(p, async (dbs, unreachable) => {
         for (const [d, why] of unreachable) process.stderr.write(`dxg: ledger of ${d} unavailable: ${why}\n`);
-        return collectTrail(dbs, { flow: opts.flow, department: opts.department, since, key: opts.key, limit: Number(opts.limit) });
+        return collectTrail(dbs, { flow: opts.flow, department: opts.department, since, key: opts.key, limit: opts.limit });
       });
       print(rows, opts.format);
     });

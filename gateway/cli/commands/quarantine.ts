@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { wholeNumber, wholeNumbers } from '../options';
 import { listQuarantine, type QuarantineRow, type Stage } from '../../bookkeeping/quarantine';
 import { DxgError } from '../../errors';
 import { Runtime } from '../../node/runtime';
@@ -16,7 +17,7 @@ interface ListOptions {
   stage?: Stage;
   all?: boolean;
   format: string;
-  limit: string;
+  limit: number;
 }
 
 export function registerQuarantine(program: Command): void {
@@ -28,7 +29,7 @@ export function registerQuarantine(program: Command): void {
     .option('--stage <stage>', `only ${STAGES.join(', ')}`)
     .option('--all', 'also items already replayed, or superseded by a newer version of their record')
     .option('--format <format>', 'table, json or csv', 'table')
-    .option('--limit <n>', 'items per department', '1000')
+    .option('--limit <n>', 'items per department', wholeNumber(1, 10_000_000), 1000)
     .action(async (opts: ListOptions, cmd: Command) => {
       checkStage(opts.stage);
       if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
@@ -39,7 +40,7 @@ export function registerQuarantine(program: Command): void {
         const all: (QuarantineRow & { department: string })[] = [];
         for (const [department, db] of dbs) {
           if (opts.department && department !== opts.department) continue;
-          const items = await listQuarantine(db, { flow: opts.flow, stage: opts.stage, all: opts.all, limit: Number(opts.limit) });
+          const items = await listQuarantine(db, { flow: opts.flow, stage: opts.stage, all: opts.all, limit: opts.limit });
           all.push(...items.map((i) => ({ ...i, department })));
         }
         return all;
@@ -60,9 +61,9 @@ export function registerQuarantine(program: Command): void {
     .option('-f, --flow <id>', 'only this flow')
     .option('-d, --department <id>', "only this department's items")
     .option('--stage <stage>', `only ${STAGES.join(', ')}`)
-    .option('--id <n...>', 'only these items (ids from dxg quarantine; with --department)')
-    .option('--timeout <seconds>', 'how long to wait for the targets to answer', '120')
-    .action(async (opts: { flow?: string; department?: string; stage?: Stage; id?: string[]; timeout: string }, cmd: Command) => {
+    .option('--id <n...>', 'only these items (ids from dxg quarantine; with --department)', wholeNumbers(1, Number.MAX_SAFE_INTEGER))
+    .option('--timeout <seconds>', 'how long to wait for the targets to answer', wholeNumber(1, 86_400), 120)
+    .action(async (opts: { flow?: string; department?: string; stage?: Stage; id?: number[]; timeout: number }, cmd: Command) => {
       checkStage(opts.stage);
       if (opts.id && !opts.department) throw new DxgError('DXG_USAGE', '--id needs --department: item ids are per department');
       const p = project(cmd);
@@ -70,8 +71,8 @@ export function registerQuarantine(program: Command): void {
       const runtime = await Runtime.start(p, { label: 'replay' });
       const receipts = runtime.collectReceipts();
       try {
-        const reports = await replay(runtime, { flow: opts.flow, department: opts.department, stage: opts.stage, ids: opts.id?.map(Number) });
-        const missing = await receipts.wait(reports.flatMap((r) => r.awaiting), Number(opts.timeout) * 1000);
+        const reports = await replay(runtime, { flow: opts.flow, department: opts.department, stage: opts.stage, ids: opts.id });
+        const missing = await receipts.wait(reports.flatMap((r) => r.awaiting), opts.timeout * 1000);
         const answered = [...receipts.arrived.values()];
         write(renderTable(['department', 'stage', 'flow', 'items', 'sent / applied', 'set aside again', 'notes'], reports.map((r) => {
           // records sent again from a source are answered by the targets' receipts; a target's replay counts its own

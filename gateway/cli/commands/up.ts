@@ -12,8 +12,7 @@ export function registerUp(program: Command): void {
       const p = project(cmd);
       const runtime = await Runtime.start(p, { departments: opts.department, patient: true, label: opts.department?.join(',') ?? 'all' });
       runtime.schedule();
-      log.info('nodes up', { departments: [...runtime.nodes.keys()], flows: p.flows.map((f) => f.id) });
-      await new Promise<void>((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         let stopping = false;
         const onSignal = (signal: NodeJS.Signals) => {
           if (stopping) {
@@ -30,6 +29,9 @@ export function registerUp(program: Command): void {
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
       });
+      // said once a signal can be taken: whoever waits for this line may stop the nodes at once
+      log.info('nodes up', { departments: [...runtime.nodes.keys()], flows: p.flows.map((f) => f.id) });
+      await stopped;
       log.info('nodes stopped');
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { formatProblem } from '../../config/problems';
+import { formatProblem, sortProblems } from '../../config/problems';
+import { checkSourceQueries } from '../../config/queries';
 import { loadProject } from '../../config/project';
 import { configFile, write } from '../context';
 
@@ -7,8 +8,10 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('check the configuration, flows and indicator sets; problems as file:line:col: message')
-    .action((_opts, cmd: Command) => {
-      const { project, problems } = loadProject(configFile(cmd));
+    .action(async (_opts, cmd: Command) => {
+      const loaded = loadProject(configFile(cmd));
+      const { project } = loaded;
+      const problems = sortProblems([...loaded.problems, ...(project ? await checkSourceQueries(project) : [])]);
       for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
       const errors = problems.filter((p) => p.severity === 'error').length;
       if (errors || !project) {

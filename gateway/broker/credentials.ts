@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExchangeConfig } from '../config/model';
+import { DxgError } from '../errors';
+
+/**
+ * Each department's node connects to the broker as its own user, `<exchange>.<department>`, with a
+ * password only that node holds: from `departments.<d>.broker_password`, or from the file
+ * `<keys>/<d>.broker` (mode 0600) that `dxg init` writes when the config gives none.
+ */
+export function passwordFile(config: ExchangeConfig, department: string): string {
+  return join(config.dirs.keys, `${department}.broker`);
+}
+
+/** The department's broker password; with `create`, one is generated into its file if it has none. */
+export function brokerPassword(config: ExchangeConfig, department: string, create = false): string {
+  const given = config.departments.get(department)?.brokerPassword;
+  if (given) return given;
+  const file = passwordFile(config, department);
+  if (!existsSync(file)) {
+    if (!create) throw new DxgError('DXG_KEYS', `no broker password for department '${department}': set departments.${department}.broker_password, or run dxg init, which creates ${file}`);
+    mkdirSync(config.dirs.keys, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  refuseShared(file, 'broker password');
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** The broker URL(s) with the department's own user and password in place of whatever the config names. */
+export function departmentUrl(config: ExchangeConfig, department: string, user: string): string {
+  const password = brokerPassword(config, department);
+  return config.broker.url.split(',').map((one) => {
+    const url = new URL(one.trim());
+    url.username = encodeURIComponent(user);
+    url.password = encodeURIComponent(password);
+    return url.toString();
+  }).join(',');
+}
+
+/** A secret file that its group or others can read is refused: it is no longer the department's own. */
+export function refuseShared(file: string, what: string): void {
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    throw new DxgError('DXG_KEYS', `${what} ${file} can be read by others (mode ${mode.toString(8).padStart(4, '0')}): only its department's node may read it (chmod 600 ${file})`);
+  }
+}

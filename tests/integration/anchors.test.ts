@@ -1,0 +1,94 @@
+import { sql } from '../../adapters/sql';
+import { createPostgres, type TestDatabase } from '../helpers/databases';
+import { TestExchange } from '../helpers/exchange';
+import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
+
+/**
+ * Each ledger is anchored in its peers: envelopes carry the sender's ledger head, receipts the
+ * target's, and each side keeps the highest it saw. Cutting a ledger short and rolling its head back
+ * keeps its own chain consistent, and is still found.
+ */
+describe('ledgers anchored in their peers', () => {
+  const dbs: TestDatabase[] = [];
+  let ex: TestExchange;
+  let src: TestDatabase;
+  let full: TestDatabase;
+
+  type State = { ledger: Record<string, unknown>[]; head: Record<string, unknown>; checkpoint: Record<string, unknown>[] };
+  const save = async (): Promise<State> => ({
+    ledger: await src.query(sql`SELECT * FROM dxg_ledger ORDER BY seq`),
+    head: (await src.query(sql`SELECT * FROM dxg_ledger_head`))[0],
+    checkpoint: await src.query(sql`SELECT * FROM dxg_checkpoint`),
+  });
+  /** Puts the source's bookkeeping back as it was (a restore from a backup, or a cover-up). */
+  const putBack = async (s: State) => {
+    const kept = s.ledger.map((e) => String(e.seq));
+    const last = s.ledger[s.ledger.length - 1];
+    await src.execute(sql`DELETE FROM dxg_ledger WHERE seq > ${last.seq as string}`);
+    expect((await src.query(sql`SELECT count(*) AS n FROM dxg_ledger`))[0]).toEqual({ n: String(kept.length) });
+    await src.execute(sql`UPDATE dxg_ledger_head SET seq = ${s.head.seq as string}, hash = ${s.head.hash as string} WHERE id = 1`);
+    for (const c of s.checkpoint) await src.execute(sql`UPDATE dxg_checkpoint SET position = ${c.position as string}, next_sequence = ${c.next_sequence as string} WHERE flow = ${c.flow as string}`);
+  };
+
+  beforeAll(async () => {
+    [src, full] = await Promise.all([createPostgres('ansrc'), createPostgres('anfull')]);
+    const part = await createPostgres('anpart');
+    dbs.push(src, full, part);
+    await createSource(src);
+    await createTargets(full, part);
+    ex = new TestExchange({ src: { driver: 'postgres', url: src.url }, full: { driver: 'postgres', url: full.url }, part: { driver: 'postgres', url: part.url } },
+      { items: itemFlow('src', 'full', 'part') }, { 'test.item': ITEM_SET });
+    await ex.setUp();
+  });
+
+  afterAll(async () => {
+    await ex?.destroy();
+    await Promise.all(dbs.map((d) => d.drop()));
+  });
+
+  it('finds a ledger cut short even when its own chain is consistent, and takes a declared restore', async () => {
+    await insertItems(src, validItems(100));
+    await ex.ok('run', '--once');
+    const backup = await save();
+    await insertItems(src, validItems(100, 100));
+    await ex.ok('run', '--once');
+    // an envelope carries the head its sender had when it sealed it: the next cycle's tell the peers of this one
+    await insertItems(src, validItems(5, 200));
+    await ex.ok('run', '--once');
+    const verified = await ex.ok('audit', 'verify');
+    expect(verified).toMatch(/src: \d+ entries, chain and signatures intact; matches the 2 head\(s\) other departments saw/);
+    expect(verified).toMatch(/full: \d+ entries, chain and signatures intact; matches the 1 head\(s\) other departments saw/);
+    const [seen] = await full.query<{ seq: string }>(sql`SELECT seq FROM dxg_anchors WHERE department = 'src'`);
+    expect(BigInt(seen.seq)).toBeGreaterThan(BigInt(backup.head.seq as string));
+
+    // the tail deleted and the head rolled back: the chain alone says nothing is wrong
+    await putBack(backup);
+    const cut = await ex.dxg('audit', 'verify');
+    expect(cut.code).toBe(1);
+    expect(cut.stdout).toMatch(new RegExp(`src: BROKEN: the ledger ends at entry ${backup.head.seq}, but (full|part) saw entry \\d+ of it \\(.*\\): cut short or rolled back`));
+
+    // wiping the ledger whole is found the same way
+    const all = await save();
+    await src.execute(sql`DELETE FROM dxg_ledger`);
+    await src.execute(sql`UPDATE dxg_ledger_head SET seq = 0, hash = ${'0'.repeat(64)} WHERE id = 1`);
+    expect((await ex.dxg('audit', 'verify')).stdout).toMatch(/src: BROKEN: the ledger ends at entry 0, but (full|part) saw entry/);
+
+    // a real restore from the backup, declared: not tampering; what it rolled back goes again, applied once
+    for (const e of all.ledger) {
+      await src.execute(sql`INSERT INTO dxg_ledger (${sql.ids(Object.keys(e))}) VALUES ${sql.list(Object.values(e))}`);
+    }
+    await src.execute(sql`UPDATE dxg_ledger_head SET seq = ${all.head.seq as string}, hash = ${all.head.hash as string} WHERE id = 1`);
+    const declared = await ex.ok('init', '--restored', 'src');
+    expect(declared).toMatch(/src: restore declared at ledger entry \d+/);
+    await ex.ok('run', '--once');
+    const after = await ex.ok('audit', 'verify');
+    expect(after).toMatch(/src: \d+ entries, chain and signatures intact; matches the 2 head\(s\) other departments saw, but for [12] rolled back by the restore declared at entry \d+/);
+    const rows = await snapshot(full, 't_full');
+    expect(rows.size).toBe(205);
+    // sent again under new message ids with the versions they had: each record once, none older than before
+    const versions = await full.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_versions WHERE flow = 'items'`);
+    expect(Number(versions[0].n)).toBe(205);
+    const titles = await src.query<{ code: string; title: string }>(sql`SELECT code, title FROM src_item`);
+    for (const t of titles) expect(rows.get(t.code)?.title).toBe(t.title);
+  });
+});

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { sql } from '../../adapters/sql';
+import { loadProject } from '../../gateway/config/project';
+import { HEADERS, seal, sha256, signedText, type EnvelopeMeta } from '../../gateway/envelope/envelope';
+import { Keyring } from '../../gateway/envelope/keys';
+import { publishAs, waitFor } from '../helpers/broker';
+import { createMysql, createPostgres, type TestDatabase } from '../helpers/databases';
+import { DXG, TestExchange } from '../helpers/exchange';
+import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
+
+/**
+ * Messages built to hurt a node, sent by departments that hold real keys: each is set aside with its
+ * reason, none is retried forever or blows the node up, and the flow keeps applying what follows.
+ */
+describe('hostile messages at a MariaDB target', () => {
+  const dbs: TestDatabase[] = [];
+  let ex: TestExchange;
+  let src: TestDatabase;
+  let full: TestDatabase;
+  let keyring: Keyring;
+  let node: ChildProcess;
+
+  beforeAll(async () => {
+    [src, full] = await Promise.all([createPostgres('hmsrc'), createMysql('hmfull')]);
+    const part = await createPostgres('hmpart');
+    dbs.push(src, full, part);
+    await createSource(src);
+    await createTargets(full, part);
+    const flow = itemFlow('src', 'full', 'part').replace('  watermark: updated_at\n', '  watermark: updated_at\n  schedule: "* * * * * *"\n');
+    ex = new TestExchange({ src: { driver: 'postgres', url: src.url }, full: { driver: 'mysql', url: full.url }, part: { driver: 'postgres', url: part.url } },
+      { items: flow }, { 'test.item': ITEM_SET });
+    await ex.setUp();
+    const { project } = loadProject(ex.config);
+    keyring = new Keyring(project!.config.dirs.keys);
+    node = spawn(process.execPath, [DXG, '--config', ex.config, 'up'], { env: { ...process.env, DXG_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  });
+
+  afterAll(async () => {
+    node?.kill('SIGTERM');
+    if (node) await new Promise((r) => node.on('exit', r));
+    await ex?.destroy();
+    await Promise.all(dbs.map((d) => d.drop()));
+  });
+
+  /** Signed headers for a body made by hand (a bomb cannot be built through seal without inflating it here). */
+  const signed = (meta: EnvelopeMeta, body: Buffer, encoding: 'gzip' | 'identity') => ({
+    [HEADERS.kind]: meta.kind, [HEADERS.flow]: meta.flow, [HEADERS.resource]: meta.resource, [HEADERS.from]: meta.from, [HEADERS.to]: meta.to,
+    [HEADERS.sequence]: meta.sequence, [HEADERS.count]: meta.count, [HEADERS.sha256]: sha256(body),
+    [HEADERS.signature]: keyring.sign(meta.from, signedText(meta, encoding, sha256(body))),
+  });
+  const records = (from: string, messageId = randomUUID()): EnvelopeMeta => ({ kind: 'records', messageId, flow: 'items', resource: 'test.item', from, to: 'full', sequence: 1, count: 1 });
+  const deadLetter = (messageId: string) => waitFor(`dead letter ${messageId}`, async () =>
+    (await full.query<{ reason: string; headers: string; body: Buffer | null }>(sql`SELECT reason, headers, body FROM dxg_quarantine WHERE message_id = ${messageId}`))[0], 60_000);
+  const keepsFlowing = async (from: number) => {
+    await insertItems(src, validItems(2, from));
+    await waitFor('the next records at the target', async () => (await snapshot(full, 't_full')).has(`AB${String(from + 1).padStart(4, '0')}`), 60_000);
+  };
+
+  it('stores a 17 MiB message (larger than MariaDB takes in one packet) as its start, size and digest', async () => {
+    const meta = records('src');
+    const body = randomBytes(17 * 1024 * 1024);
+    await publishAs(ex, 'src', 'records', 'full.items', body, { messageId: meta.messageId, headers: signed(meta, body, 'identity') });
+    const stored = await deadLetter(meta.messageId);
+    expect(stored.reason).toBe(`message of ${body.length} bytes exceeds the limit of 16777216`);
+    expect(JSON.parse(stored.headers)['x-dxg-stored']).toBe(`first 65536 of ${body.length} bytes; body sha256 ${sha256(body)}`);
+    expect(Buffer.from(stored.body!).equals(body.subarray(0, 65536))).toBe(true);
+    const replay = await ex.dxg('replay', '--department', 'full', '--stage', 'dead-letter', '--timeout', '5');
+    expect(replay.stdout + replay.stderr).toContain('only part of it was stored');
+    await keepsFlowing(0);
+  });
+
+  it('judges the sender and addressee of a gzip bomb before inflating it', async () => {
+    // 64 MiB of spaces gzip to some 64 KB. Department part is real and signs, but sends no flow to
+    // full: the only queue it reaches is the receipts queue of src, whose flows it receives.
+    const body = gzipSync(Buffer.alloc(64 * 1024 * 1024, ' '), { level: 9 });
+    const asRecords = { ...records('part'), to: 'src' };
+    await publishAs(ex, 'part', 'receipts', 'src', body, { messageId: asRecords.messageId, contentEncoding: 'gzip', headers: signed(asRecords, body, 'gzip') });
+    const claimingSource = { ...records('src'), to: 'src' };
+    await publishAs(ex, 'part', 'receipts', 'src', body, { messageId: claimingSource.messageId, contentEncoding: 'gzip', headers: signed(claimingSource, body, 'gzip') });
+    const stored = (id: string) => waitFor(`dead letter ${id} at src`, async () =>
+      (await src.query<{ reason: string }>(sql`SELECT reason FROM dxg_quarantine WHERE message_id = ${id}`))[0], 60_000);
+    expect((await stored(asRecords.messageId)).reason).toBe('a records message arrived on the receipts queue');
+    expect((await stored(claimingSource.messageId)).reason).toBe(`published by broker user '${ex.name}.part', not by '${ex.name}.src' of department 'src' it claims to come from`);
+    await keepsFlowing(2);
+  });
+
+  it('inflates a bomb from the real source no further than a message may be', async () => {
+    const body = gzipSync(Buffer.alloc(64 * 1024 * 1024, ' '), { level: 9 });
+    const meta = records('src');
+    await publishAs(ex, 'src', 'records', 'full.items', body, { messageId: meta.messageId, contentEncoding: 'gzip', headers: signed(meta, body, 'gzip') });
+    expect((await deadLetter(meta.messageId)).reason).toMatch(/^body cannot be decompressed: .*(larger than|maxOutputLength|buffer)/i);
+    await keepsFlowing(4);
+  });
+
+  it('puts a signed receipt for an envelope never sent on the record as an anomaly, and does not count it', async () => {
+    const answered = randomUUID();
+    const receipt = { kind: 'records', messageId: answered, flow: 'items', department: 'full', applied: 5, superseded: 0, rejected: 0, rejects: [] };
+    const s = await seal(keyring, { kind: 'receipt', messageId: randomUUID(), flow: 'items', resource: 'test.item', from: 'full', to: 'src', sequence: 1, count: 5 }, receipt);
+    await publishAs(ex, 'full', 'receipts', 'src', s.body, { messageId: s.meta.messageId, headers: s.headers, contentEncoding: s.contentEncoding });
+    const anomaly = await waitFor('the anomaly in the source ledger', async () =>
+      (await src.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'anomaly' AND message_id = ${s.meta.messageId}`))[0], 30_000);
+    expect(JSON.parse(anomaly.detail).reason).toBe(`receipt from 'full' for envelope ${answered}, which this department never sent to it under flow 'items'`);
+    expect(await src.query(sql`SELECT message_id FROM dxg_receipts WHERE message_id = ${answered}`)).toEqual([]);
+    await keepsFlowing(6);
+    const rows = JSON.parse(await ex.ok('status', '--format', 'json')) as { target: string; awaitingReceipt: number; reconciled: string }[];
+    for (const r of rows) expect(r.awaitingReceipt).toBeGreaterThanOrEqual(0);
+    expect(rows.find((r) => r.target === 'full')!.reconciled).not.toMatch(/negative|do not/);
+  });
+});
