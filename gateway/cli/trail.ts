@@ -96,7 +96,9 @@ async function anchorsByLedger(dbs: Map<string, Database>): Promise<Map<string, 
 async function againstAnchors(db: Database, head: LedgerHead, seen: Seen[]): Promise<{ broken?: string; note: string }> {
   const declared = await restores(db);
   let rolledBack = 0;
-  for (const a of seen) {
+  // an empty ledger's head (entry 0) holds it to nothing
+  const held = seen.filter((a) => a.seq !== '0');
+  for (const a of held) {
     const restoredSince = declared.find((r) => r.at > a.seenAt);
     const wrong = BigInt(a.seq) > BigInt(head.seq)
       ? `the ledger ends at entry ${head.seq}, but ${a.by} saw entry ${a.seq} of it (${a.seenAt}): cut short or rolled back`
@@ -105,6 +107,6 @@ async function againstAnchors(db: Database, head: LedgerHead, seen: Seen[]): Pro
     if (!restoredSince) return { broken: wrong, note: '' };
     rolledBack++;
   }
-  const anchors = seen.length ? `; matches the ${seen.length} head(s) other departments saw` : '';
+  const anchors = held.length ? `; matches the ${held.length} head(s) other departments saw` : '';
   return { note: rolledBack ? `${anchors}, but for ${rolledBack} rolled back by the restore declared at entry ${declared[declared.length - 1].seq}` : anchors };
 }
