@@ -1,4 +1,5 @@
 import amqp, { Channel, ChannelModel, RecoveringChannelModel } from 'amqplib';
+import { readFileSync } from 'node:fs';
 import { DxgError, errorMessage } from '../errors';
 import { log } from '../log';
 import { maskText } from '../mask';
@@ -21,10 +22,12 @@ export class Broker {
    * `patient`: keep trying to reach the broker forever, also at start (long-running nodes);
    * otherwise give up after a few seconds with a clear error (one-shot commands).
    */
-  static async connect(url: string, label: string, patient = false): Promise<Broker> {
+  static async connect(url: string, label: string, patient = false, ca?: string): Promise<Broker> {
     const withHeartbeat = new URL(url);
     if (!withHeartbeat.searchParams.has('heartbeat')) withHeartbeat.searchParams.set('heartbeat', '10');
     const model = await amqp.connect(withHeartbeat.toString(), {
+      // amqps: the broker's certificate is verified, against this authority when one is configured
+      ...(ca ? { ca: [readCa(ca)] } : {}),
       clientProperties: { connection_name: `dxg ${label}` },
       recovery: { initialDelay: 200, maxDelay: 5000, initialMaxRetries: patient ? Infinity : 4, maxRetries: Infinity, waitForConnect: false },
     });
@@ -85,5 +88,13 @@ export class Broker {
         log.error('broker channel setup failed', { error: errorMessage(err) });
       }
     }
+  }
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new DxgError('DXG_CONFIG', `cannot read broker.ca ${file}: ${errorMessage(err)}`);
   }
 }

@@ -73,7 +73,8 @@ export async function verifyLedgers(dbs: Map<string, Database>, unreachable: Map
         broken++;
         lines.push(`${dept}: BROKEN: ${anchored.broken}`);
       } else {
-        lines.push(`${dept}: ${r.checked} entries, chain and signatures intact${anchored?.note ?? ''}`);
+        lines.push(`${dept}: ${r.checked} entries, chain and signatures intact`);
+        if (anchored?.note) lines.push(`${dept}: ${anchored.note}`);
       }
     } catch (err) {
       broken++;
@@ -107,6 +108,6 @@ async function againstAnchors(db: Database, head: LedgerHead, seen: Seen[]): Pro
     if (!restoredSince) return { broken: wrong, note: '' };
     rolledBack++;
   }
-  const anchors = held.length ? `; matches the ${held.length} head(s) other departments saw` : '';
+  const anchors = held.length ? `matches the ${held.length} head(s) of it other departments saw` : '';
   return { note: rolledBack ? `${anchors}, but for ${rolledBack} rolled back by the restore declared at entry ${declared[declared.length - 1].seq}` : anchors };
 }

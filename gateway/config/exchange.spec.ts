@@ -28,6 +28,10 @@ export const exchangeSpec = {
       required: ['url'],
       properties: {
         url: { type: 'string', pattern: '^amqps?://', description: 'AMQP URL of RabbitMQ (3.10 or later) that nodes connect to. Nodes replace its user and password by their department\'s own broker user (see departments.<id>.broker_password); its credentials are used by dxg init and the operator commands only.' },
+        ca: {
+          type: 'string',
+          description: "With an amqps:// url: PEM file of the certificate authority that signed the broker's certificate (relative to this file). The certificate is always verified; without ca, against the system's authorities.",
+        },
         admin: {
           type: 'string', pattern: '^https?://',
           description: "RabbitMQ's management API with an administrator's credentials, e.g. http://admin:pw@127.0.0.1:15672. Used by dxg init (and the centre) to create the department users and their permissions, never by a node. Default: port 15672 on the broker's host, with the credentials of url.",

@@ -9,7 +9,7 @@ const checkSpec = specChecker(exchangeSpec);
 
 interface RawExchange {
   exchange: string;
-  broker: { url: string; admin?: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
+  broker: { url: string; admin?: string; ca?: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
   departments: Record<string, { name?: string; broker_password?: string; database: { driver: string; url: string; pool: number } }>;
   flows: string;
   schemas: string;
@@ -54,6 +54,7 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
     broker: {
       url: raw.broker.url,
       admin: raw.broker.admin ?? defaultAdmin(raw.broker.url),
+      ca: raw.broker.ca === undefined ? undefined : resolve(base, raw.broker.ca),
       prefetch: raw.broker.prefetch,
       deliveryLimit: raw.broker.delivery_limit,
       messageMaxBytes: raw.broker.message_max_bytes,

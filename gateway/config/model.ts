@@ -18,6 +18,8 @@ export interface BrokerConfig {
   url: string;
   /** the management API, with an administrator's credentials */
   admin: string;
+  /** PEM file of the authority that signed the broker's TLS certificate */
+  ca?: string;
   prefetch: number;
   deliveryLimit: number;
   messageMaxBytes: number;

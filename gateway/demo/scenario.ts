@@ -128,7 +128,7 @@ async function round(runtime: Runtime, timeoutMs: number, reconcile = false): Pr
 
 /** A previous demo cut short may have left envelopes and receipts for the databases just dropped. */
 async function purge(project: Project, queues: string[]): Promise<void> {
-  const broker = await Broker.connect(project.config.broker.url, 'demo');
+  const broker = await Broker.connect(project.config.broker.url, 'demo', false, project.config.broker.ca);
   try {
     await broker.withChannel(async (ch) => {
       for (const q of queues) await ch.purgeQueue(q);

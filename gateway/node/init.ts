@@ -70,7 +70,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
     await admin.setPermissions(topology.user(dept), topology.permissions(dept));
   }
   report.users = [...config.departments.keys()].map((d) => topology.user(d));
-  const broker = await Broker.connect(config.broker.url, 'init');
+  const broker = await Broker.connect(config.broker.url, 'init', false, config.broker.ca);
   try {
     await broker.withChannel(async (ch) => {
       await topology.declareExchanges(ch, config.departments.keys());

@@ -80,7 +80,7 @@ export class Runtime {
     try {
       for (const d of wanted) {
         const user = topology.user(d);
-        const broker = await Broker.connect(departmentUrl(config, d, user), `${options.label ?? 'node'} ${d}`, options.patient);
+        const broker = await Broker.connect(departmentUrl(config, d, user), `${options.label ?? 'node'} ${d}`, options.patient, config.broker.ca);
         const publisher = new Publisher(broker, user);
         runtime.connections.set(d, { broker, publisher });
         await publisher.start();

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,6 +72,19 @@ export class TestExchange {
   async destroy(): Promise<void> {
     const { project } = loadProject(this.config);
     if (project) await removeFromBroker(project.config, project.flows);
+  }
+
+  /** `dxg up` (every department in one process) in the background; `stop` sends SIGTERM and waits for it to end. */
+  up(logLevel = 'warn'): { child: ChildProcess; stop(): Promise<void> } {
+    const child = spawn(process.execPath, [DXG, '--config', this.config, 'up'], { env: { ...process.env, DXG_LOG_LEVEL: logLevel }, stdio: 'ignore' });
+    const ended = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    return {
+      child,
+      stop: async () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        await ended;
+      },
+    };
   }
 
   /** keys generate + init */

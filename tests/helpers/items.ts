@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../../adapters/adapter';
 import { inChunks, sql } from '../../adapters/sql';
-import type { TestDatabase } from './databases';
+import { createTestDatabase, type Driver, type TestDatabase } from './databases';
+import { TestExchange } from './exchange';
 
 /**
  * The test exchange's business tables: a source table of items with every value type, and two target
@@ -132,3 +133,35 @@ export async function snapshot(db: TestDatabase, table: 'src_item' | 't_full' | 
   const rows = await db.query<Record<string, string | null>>(sql`SELECT ${sql.raw(cols[table].map(asText).join(', '))} FROM ${sql.id(table)}`);
   return new Map(rows.map((r) => [String(r[cols[table][0]]), r]));
 }
+
+/** The items exchange on throw-away databases: source src, targets full (every indicator) and part (a few). */
+export interface ItemExchange {
+  ex: TestExchange;
+  src: TestDatabase;
+  full: TestDatabase;
+  part: TestDatabase;
+  /** takes the exchange off the broker and drops its databases */
+  destroy(): Promise<void>;
+}
+
+/** Builds it (keys and `dxg init` are the caller's: some change the config first). */
+export async function itemExchange(prefix: string, options: { source?: Driver; full?: Driver; flow?: (yaml: string) => string } = {}): Promise<ItemExchange> {
+  const [src, full, part] = await Promise.all([
+    createTestDatabase(options.source ?? 'postgres', `${prefix}src`), createTestDatabase(options.full ?? 'postgres', `${prefix}full`), createTestDatabase('postgres', `${prefix}part`),
+  ]);
+  await createSource(src);
+  await createTargets(full, part);
+  const flow = itemFlow('src', 'full', 'part');
+  const ex = new TestExchange({ src: { driver: src.driver, url: src.url }, full: { driver: full.driver, url: full.url }, part: { driver: part.driver, url: part.url } },
+    { items: options.flow ? options.flow(flow) : flow }, { 'test.item': ITEM_SET });
+  return {
+    ex, src, full, part,
+    destroy: async () => {
+      await ex.destroy();
+      await Promise.all([src, full, part].map((d) => d.drop()));
+    },
+  };
+}
+
+/** The flow polled every second, for tests that run `dxg up`. */
+export const everySecond = (flow: string): string => flow.replace('  watermark: updated_at\n', '  watermark: updated_at\n  schedule: "* * * * * *"\n');

@@ -1,7 +1,7 @@
 import { sql } from '../../adapters/sql';
-import { createPostgres, type TestDatabase } from '../helpers/databases';
-import { TestExchange } from '../helpers/exchange';
-import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
+import type { TestDatabase } from '../helpers/databases';
+import type { TestExchange } from '../helpers/exchange';
+import { insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
 
 /**
  * Each ledger is anchored in its peers: envelopes carry the sender's ledger head, receipts the
@@ -9,7 +9,7 @@ import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot,
  * keeps its own chain consistent, and is still found.
  */
 describe('ledgers anchored in their peers', () => {
-  const dbs: TestDatabase[] = [];
+  let x: ItemExchange;
   let ex: TestExchange;
   let src: TestDatabase;
   let full: TestDatabase;
@@ -31,19 +31,13 @@ describe('ledgers anchored in their peers', () => {
   };
 
   beforeAll(async () => {
-    [src, full] = await Promise.all([createPostgres('ansrc'), createPostgres('anfull')]);
-    const part = await createPostgres('anpart');
-    dbs.push(src, full, part);
-    await createSource(src);
-    await createTargets(full, part);
-    ex = new TestExchange({ src: { driver: 'postgres', url: src.url }, full: { driver: 'postgres', url: full.url }, part: { driver: 'postgres', url: part.url } },
-      { items: itemFlow('src', 'full', 'part') }, { 'test.item': ITEM_SET });
+    x = await itemExchange('an');
+    ({ ex, src, full } = x);
     await ex.setUp();
   });
 
   afterAll(async () => {
-    await ex?.destroy();
-    await Promise.all(dbs.map((d) => d.drop()));
+    await x?.destroy();
   });
 
   it('finds a ledger cut short even when its own chain is consistent, and takes a declared restore', async () => {
@@ -56,8 +50,8 @@ describe('ledgers anchored in their peers', () => {
     await insertItems(src, validItems(5, 200));
     await ex.ok('run', '--once');
     const verified = await ex.ok('audit', 'verify');
-    expect(verified).toMatch(/src: \d+ entries, chain and signatures intact; matches the 2 head\(s\) other departments saw/);
-    expect(verified).toMatch(/full: \d+ entries, chain and signatures intact; matches the 1 head\(s\) other departments saw/);
+    expect(verified).toMatch(/src: \d+ entries, chain and signatures intact\nsrc: matches the 2 head\(s\) of it other departments saw/);
+    expect(verified).toMatch(/full: \d+ entries, chain and signatures intact\nfull: matches the 1 head\(s\) of it other departments saw/);
     const [seen] = await full.query<{ seq: string }>(sql`SELECT seq FROM dxg_anchors WHERE department = 'src'`);
     expect(BigInt(seen.seq)).toBeGreaterThan(BigInt(backup.head.seq as string));
 
@@ -82,7 +76,7 @@ describe('ledgers anchored in their peers', () => {
     expect(declared).toMatch(/src: restore declared at ledger entry \d+/);
     await ex.ok('run', '--once');
     const after = await ex.ok('audit', 'verify');
-    expect(after).toMatch(/src: \d+ entries, chain and signatures intact; matches the 2 head\(s\) other departments saw, but for [12] rolled back by the restore declared at entry \d+/);
+    expect(after).toMatch(/src: \d+ entries, chain and signatures intact\nsrc: matches the 2 head\(s\) of it other departments saw, but for [12] rolled back by the restore declared at entry \d+/);
     const rows = await snapshot(full, 't_full');
     expect(rows.size).toBe(205);
     // sent again under new message ids with the versions they had: each record once, none older than before

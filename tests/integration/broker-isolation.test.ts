@@ -1,9 +1,9 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { departmentBrokerUrl } from '../helpers/broker';
-import { createPostgres, type TestDatabase } from '../helpers/databases';
-import { BROKER_URL, TestExchange } from '../helpers/exchange';
-import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
+import type { TestDatabase } from '../helpers/databases';
+import { BROKER_URL, type TestExchange } from '../helpers/exchange';
+import { insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
 
 /**
  * Departments do not trust each other, nor anyone who can reach the broker: with one department's
@@ -11,32 +11,26 @@ import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot,
  * nothing can be published as another department. The exchange itself flows as before.
  */
 describe('broker users per department', () => {
-  const dbs: TestDatabase[] = [];
+  let x: ItemExchange;
   let ex: TestExchange;
   let full: TestDatabase;
   let conn: ChannelModel;
   const q = (d: string, what: string) => `dxg.${ex.name}.${d}.${what}`;
 
   beforeAll(async () => {
-    const [src, f, part] = await Promise.all([createPostgres('bisrc'), createPostgres('bifull'), createPostgres('bipart')]);
-    full = f;
-    dbs.push(src, full, part);
-    await createSource(src);
-    await createTargets(full, part);
     // a configuration written for the core: a guest broker.url, no broker.admin
-    ex = new TestExchange({ src: { driver: 'postgres', url: src.url }, full: { driver: 'postgres', url: full.url }, part: { driver: 'postgres', url: part.url } },
-      { items: itemFlow('src', 'full', 'part') }, { 'test.item': ITEM_SET });
+    x = await itemExchange('bi');
+    ({ ex, full } = x);
     await ex.ok('validate');
     await ex.setUp();
-    await insertItems(src, validItems(5));
+    await insertItems(x.src, validItems(5));
     conn = await amqp.connect(departmentBrokerUrl(ex, 'full'));
     conn.on('error', () => undefined);
   });
 
   afterAll(async () => {
     await conn?.close().catch(() => undefined);
-    await ex?.destroy();
-    await Promise.all(dbs.map((d) => d.drop()));
+    await x?.destroy();
   });
 
   /** What the broker answers one operation as department full, on a channel of its own (a refusal closes the channel). */

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { sql } from '../../adapters/sql';
@@ -6,42 +5,34 @@ import { loadProject } from '../../gateway/config/project';
 import { HEADERS, seal, sha256, signedText, type EnvelopeMeta } from '../../gateway/envelope/envelope';
 import { Keyring } from '../../gateway/envelope/keys';
 import { publishAs, waitFor } from '../helpers/broker';
-import { createMysql, createPostgres, type TestDatabase } from '../helpers/databases';
-import { DXG, TestExchange } from '../helpers/exchange';
-import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
+import type { TestDatabase } from '../helpers/databases';
+import type { TestExchange } from '../helpers/exchange';
+import { everySecond, insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
 
 /**
  * Messages built to hurt a node, sent by departments that hold real keys: each is set aside with its
  * reason, none is retried forever or blows the node up, and the flow keeps applying what follows.
  */
 describe('hostile messages at a MariaDB target', () => {
-  const dbs: TestDatabase[] = [];
+  let x: ItemExchange;
   let ex: TestExchange;
   let src: TestDatabase;
   let full: TestDatabase;
   let keyring: Keyring;
-  let node: ChildProcess;
+  let node: { stop(): Promise<void> };
 
   beforeAll(async () => {
-    [src, full] = await Promise.all([createPostgres('hmsrc'), createMysql('hmfull')]);
-    const part = await createPostgres('hmpart');
-    dbs.push(src, full, part);
-    await createSource(src);
-    await createTargets(full, part);
-    const flow = itemFlow('src', 'full', 'part').replace('  watermark: updated_at\n', '  watermark: updated_at\n  schedule: "* * * * * *"\n');
-    ex = new TestExchange({ src: { driver: 'postgres', url: src.url }, full: { driver: 'mysql', url: full.url }, part: { driver: 'postgres', url: part.url } },
-      { items: flow }, { 'test.item': ITEM_SET });
+    x = await itemExchange('hm', { full: 'mysql', flow: everySecond });
+    ({ ex, src, full } = x);
     await ex.setUp();
     const { project } = loadProject(ex.config);
     keyring = new Keyring(project!.config.dirs.keys);
-    node = spawn(process.execPath, [DXG, '--config', ex.config, 'up'], { env: { ...process.env, DXG_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+    node = ex.up();
   });
 
   afterAll(async () => {
-    node?.kill('SIGTERM');
-    if (node) await new Promise((r) => node.on('exit', r));
-    await ex?.destroy();
-    await Promise.all(dbs.map((d) => d.drop()));
+    await node?.stop();
+    await x?.destroy();
   });
 
   /** Signed headers for a body made by hand (a bomb cannot be built through seal without inflating it here). */

@@ -8,7 +8,7 @@ import { mssqlSql, quote, tableName } from '../../adapters/mssql/sql';
 import { poolConfig } from '../../adapters/mssql/url';
 import { readExpression, rowversionBytes, sqlParam } from '../../adapters/mssql/values';
 import { render, sql, type Rendered, type Sql } from '../../adapters/sql';
-import { createBookkeeping } from '../../gateway/bookkeeping/schema';
+import { createBookkeeping, SCHEMA_VERSION } from '../../gateway/bookkeeping/schema';
 
 /** SQL with its whitespace runs made single spaces, so that assertions need not mind line breaks. */
 const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
@@ -92,7 +92,8 @@ describe('bookkeeping DDL', () => {
       execute: async (statement: Sql) => (statements.push(rendered(statement).text), 0),
       query: async () => [{ n: 1 }],
     } as unknown as Database;
-    expect(await createBookkeeping(fake)).toEqual({ from: 0, to: 2, upgrades: [] });
+    expect(await createBookkeeping(fake)).toEqual({ from: 0, to: SCHEMA_VERSION, upgrades: [] });
+    expect(statements).toContain('ALTER TABLE [dxg_ledger] ADD [algorithm] NVARCHAR(40) COLLATE Latin1_General_100_BIN2');
     const versions = statements.find((s) => s.includes('CREATE TABLE [dxg_versions]'))!;
     expect(versions).toContain('flow NVARCHAR(100) COLLATE Latin1_General_100_BIN2 NOT NULL');
     expect(versions).toContain('record_key NVARCHAR(256) COLLATE Latin1_General_100_BIN2 NOT NULL');

@@ -81,7 +81,7 @@ async function queueDepths(p: Project): Promise<Map<string, number>> {
   const depths = new Map<string, number>();
   let broker: Broker | undefined;
   try {
-    broker = await Broker.connect(p.config.broker.url, 'status');
+    broker = await Broker.connect(p.config.broker.url, 'status', false, p.config.broker.ca);
     const topology = new Topology(p.config.exchange, p.config.broker);
     for (const flow of p.flows) {
       for (const t of flow.targets) {
