@@ -62,7 +62,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
     await purge(project, init.queues);
     out(heading(2, 'Keys, bookkeeping tables and broker topology (dxg keys generate, dxg init)', Date.now() - t));
     out(`key pairs: ${created.length ? `created for ${created.join(', ')}` : 'all present'} (${project.config.dirs.keys}); `
-      + `bookkeeping tables in ${init.departments.length} databases; ${init.queues.length} queues declared and emptied`);
+      + `bookkeeping tables in ${init.departments.length} databases; ${init.queues.length} queues declared and emptied; each department on its own broker user (${init.users.join(', ')})`);
 
     const runtime = await Runtime.start(project, { label: 'demo' });
     try {
