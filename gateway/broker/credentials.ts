@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExchangeConfig } from '../config/model';
 import { DxgError } from '../errors';
+import { refuseShared } from '../secrets';
 
 /**
  * Each department's node connects to the broker as its own user, `<exchange>.<department>`, with a
@@ -37,12 +38,4 @@ export function departmentUrl(config: ExchangeConfig, department: string, user: 
     url.password = encodeURIComponent(password);
     return url.toString();
   }).join(',');
-}
-
-/** A secret file that its group or others can read is refused: it is no longer the department's own. */
-export function refuseShared(file: string, what: string): void {
-  const mode = statSync(file).mode & 0o777;
-  if (mode & 0o077) {
-    throw new DxgError('DXG_KEYS', `${what} ${file} can be read by others (mode ${mode.toString(8).padStart(4, '0')}): only its department's node may read it (chmod 600 ${file})`);
-  }
 }

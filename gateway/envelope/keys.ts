@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { refuseShared } from '../broker/credentials';
 import { DxgError } from '../errors';
+import { refuseShared } from '../secrets';
 
 /**
  * One Ed25519 key pair per department: `<dept>.key` (private, PKCS#8 PEM, mode 0600) and

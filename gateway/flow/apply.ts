@@ -68,9 +68,9 @@ export class Applier {
     return null;
   }
 
-  /** Handles an envelope that passed signature verification. Returns once its outcome is durable. */
+  /** Handles an envelope that passed signature verification and `admits`. Returns once its outcome is durable. */
   async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
-    const problem = this.admits(meta) ?? (meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count));
+    const problem = meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count);
     if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
     if (meta.kind === 'reconcile') {
       return this.commit(meta, raw, signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
@@ -156,9 +156,13 @@ export class Applier {
       }
       const reasons = binding.check(r.data);
       const columns = reasons.length ? null : this.toColumns(r.data);
-      const problem = reasons.length ? reasons.join('; ') : !columns!.ok ? columns!.reason : this.inexact(columns!.value);
-      if (problem || !columns?.ok) {
-        rejects.push(this.reject(meta, r, problem!));
+      if (!columns?.ok) {
+        rejects.push(this.reject(meta, r, reasons.length ? reasons.join('; ') : (columns as { reason: string }).reason));
+        continue;
+      }
+      const inexact = this.inexact(columns.value);
+      if (inexact) {
+        rejects.push(this.reject(meta, r, inexact));
         continue;
       }
       latest.set(r.key, { upsert: { key: r.key, version, values: columns.value }, version });

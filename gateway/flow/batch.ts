@@ -48,9 +48,10 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   const watermarkKind = set.kind(flow.source.watermark);
   let quarantinedRecords = 0;
 
-  const twins = sameVersionTwice(records, flow.source.key, flow.source.watermark);
-  for (const data of records) {
-    const key = keyText(flow.source.key.map((k) => data[k]));
+  const keys = records.map((data) => keyText(flow.source.key.map((k) => data[k])));
+  const twins = sameVersionTwice(records, keys, flow.source.watermark);
+  for (const [i, data] of records.entries()) {
+    const key = keys[i];
     const reasons = binding.check(data);
     let version: bigint | null = null;
     try {
@@ -116,10 +117,10 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
  * Rows of one page that share a key and a watermark value, by `key\nwatermark`, with how many: two
  * such rows claim to be the same version of one record, and choosing one of them would be arbitrary.
  */
-function sameVersionTwice(records: Record<string, WireValue>[], key: string[], watermark: string): Map<string, number> {
+function sameVersionTwice(records: Record<string, WireValue>[], keys: string[], watermark: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const data of records) {
-    const id = `${keyText(key.map((k) => data[k]))}\n${String(data[watermark])}`;
+  for (const [i, data] of records.entries()) {
+    const id = `${keys[i]}\n${String(data[watermark])}`;
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   for (const [id, n] of counts) if (n === 1) counts.delete(id);

@@ -34,10 +34,10 @@ export class ReceiptBook extends EventEmitter {
       : null;
   }
 
+  /** Records a receipt that passed signature verification and `admits`. */
   async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
     const r = payload as Receipt;
-    const problem = this.admits(meta)
-      ?? (!r || !['records', 'reconcile', 'replay'].includes(r.kind) || typeof r.messageId !== 'string' || !Number.isSafeInteger(r.applied) || !Number.isSafeInteger(r.rejected)
+    const problem = (!r || !['records', 'reconcile', 'replay'].includes(r.kind) || typeof r.messageId !== 'string' || !Number.isSafeInteger(r.applied) || !Number.isSafeInteger(r.rejected)
         || !Number.isSafeInteger(r.superseded) || !Array.isArray(r.rejects) || (r.kind === 'replay' && typeof r.replayOf !== 'string')
         ? 'receipt body is malformed'
       : r.department !== meta.from || r.flow !== meta.flow ? 'receipt body contradicts its signed headers'

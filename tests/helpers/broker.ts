@@ -1,8 +1,9 @@
 import amqp from 'amqplib';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { BROKER_URL } from './exchange';
+import { departmentUrl } from '../../gateway/broker/credentials';
+import { Topology } from '../../gateway/broker/topology';
+import { loadProject } from '../../gateway/config/project';
+import { BROKER_URL, type TestExchange } from './exchange';
 
 /** Envelopes as a tap queue saw them: headers and the decoded body. */
 export interface Tapped {
@@ -17,11 +18,11 @@ export interface Tapped {
  * A tap: an extra queue bound to a source department's records exchange for one route, receiving a
  * copy of every envelope, so tests can assert on what a target was actually sent.
  */
-export async function tap(exchange: string, source: string, route: string): Promise<{ drain(): Promise<Tapped[]>; close(): Promise<void> }> {
+export async function tap(exchange: TestExchange, source: string, route: string): Promise<{ drain(): Promise<Tapped[]>; close(): Promise<void> }> {
   const conn = await amqp.connect(BROKER_URL);
   const ch = await conn.createChannel();
   const { queue } = await ch.assertQueue('', { exclusive: true });
-  await ch.bindQueue(queue, `dxg.${exchange}.records.${source}`, route);
+  await ch.bindQueue(queue, topologyOf(exchange).topology.recordsExchange(source), route);
   return {
     async drain() {
       const out: Tapped[] = [];
@@ -38,12 +39,16 @@ export async function tap(exchange: string, source: string, route: string): Prom
   };
 }
 
-/** The broker URL as one department's own user (the password dxg init wrote beside its keys). */
-export function departmentBrokerUrl(exchange: { name: string; dir: string }, department: string): string {
-  const url = new URL(BROKER_URL);
-  url.username = encodeURIComponent(`${exchange.name}.${department}`);
-  url.password = encodeURIComponent(readFileSync(join(exchange.dir, 'keys', `${department}.broker`), 'utf8').trim());
-  return url.toString();
+/** The exchange's configuration and broker names. */
+function topologyOf(exchange: TestExchange) {
+  const { config } = loadProject(exchange.config).project!;
+  return { config, topology: new Topology(config.exchange, config.broker) };
+}
+
+/** The broker URL as one department's own user: what its node connects with. */
+export function departmentBrokerUrl(exchange: TestExchange, department: string): string {
+  const { config, topology } = topologyOf(exchange);
+  return departmentUrl(config, department, topology.user(department));
 }
 
 /**
@@ -51,11 +56,13 @@ export function departmentBrokerUrl(exchange: { name: string; dir: string }, dep
  * receipts exchange, with its validated user-id. What a department (or anyone holding its
  * credentials) can inject.
  */
-export async function publishAs(exchange: { name: string; dir: string }, department: string, into: 'records' | 'receipts', route: string, body: Buffer, properties: amqp.Options.Publish & { messageId: string }): Promise<void> {
+export async function publishAs(exchange: TestExchange, department: string, into: 'records' | 'receipts', route: string, body: Buffer, properties: amqp.Options.Publish & { messageId: string }): Promise<void> {
+  const { topology } = topologyOf(exchange);
   const conn = await amqp.connect(departmentBrokerUrl(exchange, department));
   try {
     const ch = await conn.createConfirmChannel();
-    ch.publish(`dxg.${exchange.name}.${into}.${department}`, route, body, { persistent: true, userId: `${exchange.name}.${department}`, ...properties });
+    const target = into === 'records' ? topology.recordsExchange(department) : topology.receiptsExchange(department);
+    ch.publish(target, route, body, { persistent: true, userId: topology.user(department), ...properties });
     await ch.waitForConfirms();
   } finally {
     await conn.close();

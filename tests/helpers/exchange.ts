@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +72,11 @@ export class TestExchange {
   async destroy(): Promise<void> {
     const { project } = loadProject(this.config);
     if (project) await removeFromBroker(project.config, project.flows);
+  }
+
+  /** Adds a `broker:` setting to exchange.yaml (before `setUp`). */
+  setBroker(name: string, value: string | number): void {
+    writeFileSync(this.config, readFileSync(this.config, 'utf8').replace(/(  url: amqp[^\n]*\n)/, `$1  ${name}: ${value}\n`));
   }
 
   /** `dxg up` (every department in one process) in the background; `stop` sends SIGTERM and waits for it to end. */

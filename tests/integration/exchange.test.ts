@@ -78,8 +78,8 @@ describe.each<[string, Driver, Driver]>([
       { 'test.item': ITEM_SET },
     );
     await ex.setUp();
-    partTap = await tap(ex.name, 'src', 'part.items');
-    fullTap = await tap(ex.name, 'src', 'full.items');
+    partTap = await tap(ex, 'src', 'part.items');
+    fullTap = await tap(ex, 'src', 'full.items');
   });
 
   afterAll(async () => {

@@ -1,4 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { sql } from '../../adapters/sql';
 import { waitFor } from '../helpers/broker';
 import { everySecond, insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
@@ -18,7 +17,7 @@ describe('a message that can never be applied', () => {
     await x.full.run(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.title = 'refused' THEN RAISE EXCEPTION 'the archive is read-only today' USING ERRCODE = 'P0001'; END IF; RETURN NEW; END $$`);
     await x.full.run('CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON t_full FOR EACH ROW EXECUTE FUNCTION refuse()');
-    writeFileSync(x.ex.config, readFileSync(x.ex.config, 'utf8').replace(/(  url: amqp[^\n]*\n)/, '$1  delivery_limit: 2\n'));
+    x.ex.setBroker('delivery_limit', 2);
     await x.ex.setUp();
     node = x.ex.up('error');
   });

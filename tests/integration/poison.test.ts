@@ -7,12 +7,13 @@ import { loadProject } from '../../gateway/config/project';
 import { seal } from '../../gateway/envelope/envelope';
 import { Keyring } from '../../gateway/envelope/keys';
 import { deadline, publishAs, waitFor } from '../helpers/broker';
-import { createPostgres, TestDatabase } from '../helpers/databases';
-import { DXG, TestExchange } from '../helpers/exchange';
-import { createSource, createTargets, insertItems, ITEM_SET, itemFlow, snapshot, validItems } from '../helpers/items';
+import type { TestDatabase } from '../helpers/databases';
+import { DXG, type TestExchange } from '../helpers/exchange';
+import { everySecond, insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
 
 /** Poison messages, quarantine and replay, and a clean stop: each bad input is set aside with its reason and the rest keeps flowing. */
 describe('poison, quarantine and replay', () => {
+  let x: ItemExchange;
   let src: TestDatabase;
   let full: TestDatabase;
   let part: TestDatabase;
@@ -20,20 +21,10 @@ describe('poison, quarantine and replay', () => {
   let keyring: Keyring;
 
   beforeAll(async () => {
-    [src, full, part] = await Promise.all([createPostgres('psrc'), createPostgres('pfull'), createPostgres('ppart')]);
-    await createSource(src);
-    await createTargets(full, part);
     // status 3 has no code at the part target: those records are quarantined at the source, for part only
-    const flow = itemFlow('src', 'full', 'part')
-      .replace('    where: { status: { in: ["1", "2"] } }\n', '')
-      .replace('  watermark: updated_at\n', '  watermark: updated_at\n  schedule: "* * * * * *"\n');
-    ex = new TestExchange(
-      { src: { driver: 'postgres', url: src.url }, full: { driver: 'postgres', url: full.url }, part: { driver: 'postgres', url: part.url } },
-      { items: flow },
-      { 'test.item': ITEM_SET },
-    );
-    const config = readFileSync(ex.config, 'utf8').replace(/(  url: amqp[^\n]*\n)/, '$1  message_max_bytes: 65536\n');
-    writeFileSync(ex.config, config);
+    x = await itemExchange('p', { flow: (flow) => everySecond(flow.replace('    where: { status: { in: ["1", "2"] } }\n', '')) });
+    ({ ex, src, full, part } = x);
+    ex.setBroker('message_max_bytes', 65536);
     await ex.setUp();
     const { project } = loadProject(ex.config);
     keyring = new Keyring(project!.config.dirs.keys);
@@ -41,8 +32,7 @@ describe('poison, quarantine and replay', () => {
   });
 
   afterAll(async () => {
-    await ex?.destroy();
-    await Promise.all([src, full, part].map((d) => d?.drop()));
+    await x?.destroy();
   });
 
   /** dxg status, one row per target: every record accounted for, first attempts and replays */
