@@ -1,4 +1,8 @@
-import { DxgError } from '../errors';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { BrokerConfig } from '../config/model';
+import { DxgError, errorMessage } from '../errors';
 import { maskText } from '../mask';
 import type { Permissions } from './topology';
 
@@ -9,13 +13,20 @@ import type { Permissions } from './topology';
 export class BrokerAdmin {
   private readonly base: string;
   private readonly authorization: string;
+  /** over https, the authority the API's certificate is verified against (broker.ca), else the system's */
+  private readonly ca?: Buffer;
 
-  constructor(adminUrl: string, readonly vhost: string) {
+  constructor(adminUrl: string, readonly vhost: string, ca?: string) {
     const url = new URL(adminUrl);
     this.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     url.username = '';
     url.password = '';
     this.base = url.toString().replace(/\/$/, '');
+    if (ca && url.protocol === 'https:') this.ca = readFileSync(ca);
+  }
+
+  static of(broker: Pick<BrokerConfig, 'admin' | 'url' | 'ca'>): BrokerAdmin {
+    return new BrokerAdmin(broker.admin, vhostOf(broker.url), broker.ca);
   }
 
   /** Creates the user, or sets its password (no tags: it cannot use the management API). */
@@ -41,21 +52,38 @@ export class BrokerAdmin {
   }
 
   private async call(method: string, path: string, body?: unknown, missingIsFine = false): Promise<void> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers: { authorization: this.authorization, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(15_000),
-      });
+      res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
     } catch (err) {
-      throw new DxgError('DXG_BROKER', `cannot reach RabbitMQ's management API at ${maskText(this.base)} (${(err as Error).message}); enable it (rabbitmq-plugins enable rabbitmq_management) or set broker.admin`);
+      throw new DxgError('DXG_BROKER', `cannot reach RabbitMQ's management API at ${maskText(this.base)} (${errorMessage(err)}); enable it (rabbitmq-plugins enable rabbitmq_management) or set broker.admin`);
     }
-    if (res.ok || (missingIsFine && res.status === 404)) return;
-    const text = (await res.text().catch(() => '')).slice(0, 300);
+    const ok = res.status >= 200 && res.status < 300;
+    if (ok || (missingIsFine && res.status === 404)) return;
     const hint = res.status === 401 ? ': the credentials of broker.admin (or, without it, of broker.url) are not an administrator\'s' : '';
-    throw new DxgError('DXG_BROKER', `RabbitMQ's management API refused ${method} ${path} (${res.status})${hint} ${maskText(text)}`.trim());
+    throw new DxgError('DXG_BROKER', `RabbitMQ's management API refused ${method} ${path} (${res.status})${hint} ${maskText(res.text.slice(0, 300))}`.trim());
+  }
+
+  /** node:http(s) rather than fetch: fetch cannot be given the authority of a privately signed certificate. */
+  private request(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+    const url = new URL(`${this.base}${path}`);
+    const client = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = client.request(url, {
+        method,
+        headers: { authorization: this.authorization, 'content-type': 'application/json', ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
+        timeout: 15_000,
+        ...(this.ca ? { ca: [this.ca] } : {}),
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer within 15 s')));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ExchangeConfig, Flow } from '../config/model';
-import { BrokerAdmin, vhostOf } from './admin';
+import { BrokerAdmin } from './admin';
 import { routesOf, Topology } from './topology';
 
 /**
@@ -8,7 +8,7 @@ import { routesOf, Topology } from './topology';
  */
 export async function removeFromBroker(config: ExchangeConfig, flows: readonly Flow[]): Promise<void> {
   const topology = new Topology(config.exchange, config.broker);
-  const admin = new BrokerAdmin(config.broker.admin, vhostOf(config.broker.url));
+  const admin = BrokerAdmin.of(config.broker);
   const departments = [...config.departments.keys()];
   for (const q of topology.queues(departments, routesOf(flows))) await admin.deleteQueue(q);
   for (const x of topology.exchanges(departments)) await admin.deleteExchange(x);

@@ -30,7 +30,7 @@ export const exchangeSpec = {
         url: { type: 'string', pattern: '^amqps?://', description: 'AMQP URL of RabbitMQ (3.10 or later) that nodes connect to. Nodes replace its user and password by their department\'s own broker user (see departments.<id>.broker_password); its credentials are used by dxg init and the operator commands only.' },
         ca: {
           type: 'string',
-          description: "With an amqps:// url: PEM file of the certificate authority that signed the broker's certificate (relative to this file). The certificate is always verified; without ca, against the system's authorities.",
+          description: "With an amqps:// url (or an https:// admin): PEM file of the certificate authority that signed the broker's certificate (relative to this file). The certificate is always verified; without ca, against the system's authorities.",
         },
         admin: {
           type: 'string', pattern: '^https?://',

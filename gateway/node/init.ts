@@ -1,7 +1,7 @@
 import { connect } from '../../adapters';
 import { createBookkeeping, type BookkeepingReport } from '../bookkeeping/schema';
 import { Broker } from '../broker/connection';
-import { BrokerAdmin, vhostOf } from '../broker/admin';
+import { BrokerAdmin } from '../broker/admin';
 import { brokerPassword } from '../broker/credentials';
 import { routesOf, Topology } from '../broker/topology';
 import type { Project } from '../config/project';
@@ -64,7 +64,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
   const topology = new Topology(config.exchange, config.broker);
   const routes = routesOf(flows);
   // each department's own broker user, allowed only its own exchanges and queues
-  const admin = new BrokerAdmin(config.broker.admin, vhostOf(config.broker.url));
+  const admin = BrokerAdmin.of(config.broker);
   for (const dept of config.departments.keys()) {
     await admin.putUser(topology.user(dept), brokerPassword(config, dept, true));
     await admin.setPermissions(topology.user(dept), topology.permissions(dept));

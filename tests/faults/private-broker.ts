@@ -47,6 +47,8 @@ export class PrivateBroker {
     readonly managementPort: number,
     /** the amqps:// listener, when the node was started with a certificate */
     readonly tlsPort?: number,
+    /** the management API over https, when the node was started with a certificate */
+    readonly managementTlsPort?: number,
   ) {
     this.nodeName = `dxgfaults${process.pid}@localhost`;
   }
@@ -60,14 +62,21 @@ export class PrivateBroker {
     return `http://guest:guest@127.0.0.1:${this.managementPort}`;
   }
 
+  /** The same API over https (a node started with a certificate). */
+  get adminTlsUrl(): string {
+    return `https://guest:guest@127.0.0.1:${this.managementTlsPort}`;
+  }
+
   /** `tls`: PEM files of the node's certificate, its key and the authority that signed it: an amqps:// listener too. */
   static async start(dir: string, tls?: { cert: string; key: string; ca: string }): Promise<PrivateBroker> {
     mkdirSync(dir, { recursive: true });
-    const broker = new PrivateBroker(dir, await freePort(), await freePort(), await freePort(), tls ? await freePort() : undefined);
+    const broker = new PrivateBroker(dir, await freePort(), await freePort(), await freePort(), tls ? await freePort() : undefined, tls ? await freePort() : undefined);
     writeFileSync(join(dir, 'rabbitmq.conf'), [
       `listeners.tcp.1 = 127.0.0.1:${broker.port}`,
       ...(tls ? [`listeners.ssl.1 = 127.0.0.1:${broker.tlsPort}`, `ssl_options.cacertfile = ${tls.ca}`, `ssl_options.certfile = ${tls.cert}`,
-        `ssl_options.keyfile = ${tls.key}`, 'ssl_options.verify = verify_none', 'ssl_options.fail_if_no_peer_cert = false'] : []),
+        `ssl_options.keyfile = ${tls.key}`, 'ssl_options.verify = verify_none', 'ssl_options.fail_if_no_peer_cert = false',
+        'management.ssl.ip = 127.0.0.1', `management.ssl.port = ${broker.managementTlsPort}`, `management.ssl.cacertfile = ${tls.ca}`,
+        `management.ssl.certfile = ${tls.cert}`, `management.ssl.keyfile = ${tls.key}`] : []),
       `management.tcp.ip = 127.0.0.1`,
       `management.tcp.port = ${broker.managementPort}`,
       'log.console = false',

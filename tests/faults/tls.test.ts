@@ -37,26 +37,33 @@ describe('a broker reached over TLS', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  const configure = (ca: string | null) => {
+  const configure = (ca: string | null, admin = broker.adminTlsUrl) => {
     const yaml = readFileSync(x.ex.config, 'utf8').replace(/broker:\n(  .*\n)+/, [
       'broker:',
       `  url: amqps://guest:guest@127.0.0.1:${broker.tlsPort}`,
-      `  admin: ${broker.adminUrl}`,
+      `  admin: ${admin}`,
       ...(ca ? [`  ca: ${ca}`] : []),
       '',
     ].join('\n'));
     writeFileSync(x.ex.config, yaml);
   };
 
-  it('refuses a broker whose certificate no configured authority signed', async () => {
+  it('refuses a management API whose certificate no configured authority signed', async () => {
     configure(null);
     await x.ex.ok('keys', 'generate');
+    const r = await x.ex.dxg('init');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach RabbitMQ's management API at https:\/\/127\.0\.0\.1:\d+ \(.*(self[- ]signed|unable to verify|certificate)/i);
+  });
+
+  it('refuses a broker whose certificate no configured authority signed', async () => {
+    configure(null, broker.adminUrl);
     const r = await x.ex.dxg('init');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot connect to RabbitMQ at amqps:\/\/guest:\*\*\*@127\.0\.0\.1:\d+: .*(self[- ]signed|unable to verify|certificate)/i);
   });
 
-  it('exchanges end to end over amqps:// with the certificate verified', async () => {
+  it('exchanges end to end over amqps:// and an https management API, both certificates verified', async () => {
     configure(pem.ca);
     await x.ex.ok('init');
     await insertItems(x.src, validItems(20));
