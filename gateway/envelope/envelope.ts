@@ -15,7 +15,8 @@ const GZIP_ABOVE = 8 * 1024;
  */
 const chunkFor = (expected: number): number => Math.min(Math.max(2 ** Math.ceil(Math.log2(Math.max(expected, 1))), 64 * 1024), 4 * 1024 * 1024);
 
-export type MessageKind = 'records' | 'reconcile' | 'receipt' | 'resend';
+export type MessageKind = 'records' | 'reconcile' | 'receipt' | 'resend' | 'resync';
+const KINDS: ReadonlySet<string> = new Set<MessageKind>(['records', 'reconcile', 'receipt', 'resend', 'resync']);
 
 /** What an envelope says about itself; all of it is covered by the sender's signature. */
 export interface EnvelopeMeta {
@@ -123,9 +124,9 @@ export function readMeta(messageId: unknown, headers: Record<string, unknown> | 
   };
   if (typeof messageId !== 'string' || !messageId) throw new EnvelopeError('message id is missing');
   const kind = text(HEADERS.kind);
-  if (kind !== 'records' && kind !== 'reconcile' && kind !== 'receipt' && kind !== 'resend') throw new EnvelopeError(`unknown message kind '${kind}'`);
+  if (!KINDS.has(kind)) throw new EnvelopeError(`unknown message kind '${kind}'`);
   const meta: EnvelopeMeta = {
-    kind,
+    kind: kind as MessageKind,
     messageId,
     flow: text(HEADERS.flow),
     resource: text(HEADERS.resource),

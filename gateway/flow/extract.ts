@@ -57,7 +57,12 @@ export interface CycleOptions {
   settle?: boolean;
   /** re-send the whole table (resuming an interrupted full resync), not only the changes */
   full?: boolean;
+  /** a full resync for this one target (one restored from a backup), with a checkpoint of its own */
+  only?: string;
 }
+
+/** The checkpoint of a full resync: the flow's own, or one per target resynced alone. */
+export const fullCheckpoint = (flow: string, only?: string): string => (only ? `${flow}#full@${only}` : `${flow}#full`);
 
 /**
  * The source side of one flow: reads changed rows page by page in `(watermark, key)` order up to
@@ -70,7 +75,8 @@ export class Extractor {
   private running: Promise<CycleStats> | null = null;
   /** when an empty cycle last noted itself in the checkpoint */
   private touched = 0;
-  private fullRun: Promise<CycleStats> | null = null;
+  /** full resyncs running: for every target ('*'), or for one */
+  private readonly fullRuns = new Map<string, Promise<CycleStats>>();
 
   constructor(private readonly ctx: ExtractContext) {}
 
@@ -81,8 +87,10 @@ export class Extractor {
   /** Runs one cycle; a cycle asked for while one of the same kind runs joins it. */
   cycle(options: CycleOptions = {}): Promise<CycleStats> {
     if (options.full) {
-      if (!this.fullRun) this.fullRun = this.run(options).finally(() => (this.fullRun = null));
-      return this.fullRun;
+      const which = options.only ?? '*';
+      const running = this.fullRuns.get(which) ?? this.run(options).finally(() => this.fullRuns.delete(which));
+      this.fullRuns.set(which, running);
+      return running;
     }
     if (!this.running) this.running = this.run(options).finally(() => (this.running = null));
     return this.running;
@@ -116,20 +124,21 @@ export class Extractor {
 
   /** Resolves when no cycle is running (for a drain). */
   async idle(): Promise<void> {
-    await Promise.allSettled([this.running, this.fullRun]);
+    await Promise.allSettled([this.running, ...this.fullRuns.values()]);
   }
 
-  private async run({ onPage, signal, settle, full = false }: CycleOptions): Promise<CycleStats> {
+  private async run({ onPage, signal, settle, full = false, only }: CycleOptions): Promise<CycleStats> {
     const { db, binding } = this.ctx;
     const { flow } = binding;
-    const checkpointId = full ? `${flow.id}#full` : flow.id;
+    const checkpointId = full ? fullCheckpoint(flow.id, only) : flow.id;
+    const targets = only ? new Set([only]) : undefined;
     const stats: CycleStats = {
       flow: flow.id,
       full,
       pages: 0,
       extracted: 0,
       quarantined: 0,
-      targets: new Map(flow.targets.map((t) => [t.department, { published: 0, messages: 0, filtered: 0, quarantined: 0 }])),
+      targets: new Map(flow.targets.filter((t) => !only || t.department === only).map((t) => [t.department, { published: 0, messages: 0, filtered: 0, quarantined: 0 }])),
       messageIds: [],
     };
     const checkpoint = await loadCheckpoint(db, checkpointId);
@@ -139,7 +148,7 @@ export class Extractor {
     const horizon = await db.changes.horizon(binding.change, binding.watermarkColumn);
     if (full) {
       stats.total = await db.changes.count(binding.change, position, horizon);
-      if (position) log.info('resuming the full resync from its last committed page', { flow: flow.id, remaining: stats.total });
+      if (position) log.info('resuming the full resync from its last committed page', { flow: flow.id, target: only, remaining: stats.total });
       onPage?.(stats);
     }
     // three pages in the air: the next one being read, this one being built, the previous one committing
@@ -152,7 +161,7 @@ export class Extractor {
       const last = rows[rows.length - 1];
       const next: Position = { watermark: last[binding.change.watermark], key: binding.change.key.map((k) => last[k]) };
       reading = rows.length < flow.source.pageSize ? null : read(next);
-      const batch = await buildBatch(this.ctx, this.records(rows), sequence);
+      const batch = await buildBatch(this.ctx, this.records(rows), sequence, targets);
       sequence = batch.nextSequence;
       const entries: LedgerEntry[] = [
         {
@@ -160,7 +169,7 @@ export class Extractor {
           flow: flow.id,
           from: this.ctx.department,
           count: rows.length,
-          detail: { after: position, last: next, horizon, full: full || undefined, filtered: nonZero(batch.filtered) },
+          detail: { after: position, last: next, horizon, full: full || undefined, only, filtered: nonZero(batch.filtered) },
         },
         ...batch.ledger,
       ];

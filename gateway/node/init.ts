@@ -2,13 +2,15 @@ import { connect } from '../../adapters';
 import { createBookkeeping, type BookkeepingReport } from '../bookkeeping/schema';
 import { Broker } from '../broker/connection';
 import { BrokerAdmin } from '../broker/admin';
-import { brokerPassword } from '../broker/credentials';
+import { brokerPassword, departmentUrl } from '../broker/credentials';
+import { Publisher } from '../broker/publisher';
 import { routesOf, Topology } from '../broker/topology';
 import type { Project } from '../config/project';
-import { errorMessage } from '../errors';
+import { DxgError, errorMessage } from '../errors';
 import { bindSource, bindTarget, CatalogError } from '../flow/binding';
 import { Keyring } from '../envelope/keys';
 import { changeChannel } from '../flow/extract';
+import { requestResyncs } from '../flow/resync';
 import { Ledger } from '../ledger/ledger';
 
 export interface InitReport {
@@ -92,20 +94,40 @@ const upgraded = (r: BookkeepingReport): string =>
  * `restored` event in its ledger, so that the heads its peers saw before, now above or unlike what
  * the restored ledger holds, are no longer taken for tampering (`dxg audit verify` names them).
  * What the restore rolled back at a source is sent again from its restored checkpoint, and the
- * targets' version guards keep it from being applied twice.
+ * targets' version guards keep it from being applied twice; what it rolled back at a target, the
+ * target asks each of its sources to send again (see Resyncer), as itself over the broker.
  */
 export async function declareRestored(project: Project, departments: string[]): Promise<string[]> {
-  const keyring = new Keyring(project.config.dirs.keys);
+  const { config, flows } = project;
+  const keyring = new Keyring(config.dirs.keys);
+  const topology = new Topology(config.exchange, config.broker);
   const lines: string[] = [];
   for (const id of departments) {
-    const db = await connect(project.config.departments.get(id)!.database, id);
+    const db = await connect(config.departments.get(id)!.database, id);
     try {
       const ledger = new Ledger(keyring, id);
       await ledger.load(db);
+      const receives = flows.filter((f) => f.targets.some((t) => t.department === id));
       const [entry] = await db.transaction((tx) => ledger.append(tx, [{
-        kind: 'restored', count: 0, detail: { reason: 'database restored from a backup (dxg init --restored)', headAfterRestore: ledger.head },
+        kind: 'restored', count: 0,
+        detail: { reason: 'database restored from a backup (dxg init --restored)', headAfterRestore: ledger.head, resyncs: receives.map((f) => ({ flow: f.id, of: f.source.department })) },
       }]));
       lines.push(`${id}: restore declared at ledger entry ${entry.seq} (the restored ledger held ${BigInt(entry.seq) - 1n} entries)`);
+      if (receives.length === 0) continue;
+      const user = topology.user(id);
+      const broker = await Broker.connect(departmentUrl(config, id, user), `init ${id}`, false, config.broker.ca);
+      const publisher = new Publisher(broker, user);
+      try {
+        await publisher.start();
+        for (const r of await requestResyncs(id, receives, entry.seq, keyring, ledger, topology, publisher)) {
+          lines.push(`${id}: asked ${r.source} to send flow ${r.flow} again (its node does it when it runs)`);
+        }
+      } catch (err) {
+        throw new DxgError('DXG_BROKER', `${id}: the restore is declared, but asking its sources to send again failed (${errorMessage(err)}); run dxg init --restored ${id} again once the broker is reachable`);
+      } finally {
+        await publisher.stop().catch(() => undefined);
+        await broker.close();
+      }
     } finally {
       await db.close();
     }

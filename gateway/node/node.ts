@@ -19,6 +19,7 @@ import { Extractor } from '../flow/extract';
 import { ReceiptBook } from '../flow/receipts';
 import { Reconciler } from '../flow/reconcile';
 import { Resender } from '../flow/resend';
+import { Resyncer } from '../flow/resync';
 import { retrying } from '../flow/retry';
 import { OutboxRelay } from '../flow/relay';
 import { Ledger } from '../ledger/ledger';
@@ -47,6 +48,7 @@ export class DepartmentNode {
   private readonly deadLetters: DeadLetters;
   private readonly ledger: Ledger;
   private readonly resender: Resender;
+  private readonly resyncer: Resyncer;
 
   private constructor(
     readonly department: Department,
@@ -60,6 +62,7 @@ export class DepartmentNode {
     this.receipts = new ReceiptBook(db, this.ledger, sent, this.deadLetters);
     const flows = new Map(ctx.project.flows.map((f) => [f.id, f]));
     this.resender = new Resender(department.id, db, this.ledger, ctx.keyring, ctx.topology, ctx.publisher, flows, this.deadLetters, ctx.project.config.broker.messageMaxBytes);
+    this.resyncer = new Resyncer(department.id, db, this.ledger, flows, this.extractors, this.deadLetters);
   }
 
   /** Connects, checks every flow against the catalog, and prepares (not yet starts) the node. */
@@ -123,6 +126,7 @@ export class DepartmentNode {
     const { prefetch } = project.config.broker;
     await this.relay.recover();
     this.relay.sweep();
+    await this.resyncer.resume();
     const me = this.department.id;
     // batches apply two at a time (the version guard makes their order irrelevant); a key set's parts
     // must each see everything before them, so they run alone
@@ -130,8 +134,8 @@ export class DepartmentNode {
     for (const [flowId, applier] of this.appliers) {
       this.consumers.push(new Consumer(broker, topology.flowQueue(me, flowId), records, (msg, signal) => this.onMessage(msg, signal, (m) => applier.admits(m), (m, p, raw) => applier.handle(m, p, raw, signal))));
     }
-    // receipts, and the targets' requests to send a dead letter again
-    const answers = (m: EnvelopeMeta) => (m.kind === 'resend' ? this.resender : this.receipts);
+    // receipts, and the targets' requests: send a dead letter again, or the whole flow to a restored target
+    const answers = (m: EnvelopeMeta) => (m.kind === 'resend' ? this.resender : m.kind === 'resync' ? this.resyncer : this.receipts);
     this.consumers.push(new Consumer(broker, topology.receiptQueue(me), { prefetch, concurrency: 1 }, (msg, signal) => this.onMessage(msg, signal, (m) => answers(m).admits(m), (m, p, raw) => answers(m).handle(m, p, raw, signal))));
     this.consumers.push(new Consumer(broker, topology.deadQueue(me), { prefetch: 1, concurrency: 1 }, (msg, signal) => this.onBrokerDeadLetter(msg, signal)));
     for (const c of this.consumers) await c.start();
@@ -143,6 +147,7 @@ export class DepartmentNode {
    * then lets the outbox drain briefly and closes.
    */
   async stop(now = false, graceMs = 10_000): Promise<void> {
+    this.resyncer.stop();
     const finishing = Promise.all([
       ...this.consumers.map((c) => c.stop()),
       ...[...this.extractors.values()].map((e) => e.idle()),

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from '../../adapters/sql';
 import type { TestDatabase } from '../helpers/databases';
 import type { TestExchange } from '../helpers/exchange';
@@ -84,5 +88,45 @@ describe('ledgers anchored in their peers', () => {
     expect(Number(versions[0].n)).toBe(205);
     const titles = await src.query<{ code: string; title: string }>(sql`SELECT code, title FROM src_item`);
     for (const t of titles) expect(rows.get(t.code)?.title).toBe(t.title);
+  });
+
+  it('sends a target restored from a backup what the restore rolled back, and nothing to the other targets', async () => {
+    const y = await itemExchange('rt');
+    const dir = mkdtempSync(join(tmpdir(), 'dxg-restore-'));
+    try {
+      await y.ex.setUp();
+      await insertItems(y.src, validItems(100));
+      await y.ex.ok('run', '--once');
+      execFileSync('pg_dump', ['--format=custom', `--file=${join(dir, 'full.dump')}`, y.full.url]);
+      await insertItems(y.src, validItems(100, 100));
+      await y.src.execute(sql`UPDATE src_item SET title = title || '改', updated_at = clock_timestamp() WHERE code < 'AB0010'`);
+      await y.ex.ok('run', '--once');
+      const partApplied = await y.part.query(sql`SELECT message_id FROM dxg_inbox`);
+
+      // the target's database, bookkeeping and all, back as it was at the backup
+      execFileSync('pg_restore', ['--clean', '--if-exists', `--dbname=${y.full.url}`, join(dir, 'full.dump')]);
+      expect((await snapshot(y.full, 't_full')).size).toBe(100);
+      const declared = await y.ex.ok('init', '--restored', 'full');
+      expect(declared).toMatch(/full: restore declared at ledger entry \d+/);
+      expect(declared).toMatch(/full: asked src to send flow items again/);
+
+      // the source's node answers when it runs; the target applies what arrives
+      for (let i = 0; i < 10 && (await snapshot(y.full, 't_full')).size < 200; i++) await y.ex.ok('run', '--once');
+      const rows = await snapshot(y.full, 't_full');
+      const titles = await y.src.query<{ code: string; title: string }>(sql`SELECT code, title FROM src_item`);
+      expect(rows.size).toBe(200);
+      for (const t of titles) expect(rows.get(t.code)?.title).toBe(t.title);
+      // only the restored target was sent the flow again
+      expect(await y.part.query(sql`SELECT message_id FROM dxg_inbox`)).toHaveLength(partApplied.length);
+      const [resync] = await y.src.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'replay' AND to_dept = 'full'`);
+      expect(JSON.parse(resync.detail)).toMatchObject({ stage: 'resync', reason: expect.stringMatching(/restored from a backup/) });
+      expect(await y.src.query(sql`SELECT flow FROM dxg_checkpoint WHERE flow LIKE 'items#full%'`)).toEqual([]);
+      const verified = await y.ex.ok('audit', 'verify');
+      // a declared restore is not tampering
+      expect(verified).toMatch(/full: \d+ entries, chain and signatures intact\nfull: matches the \d+ head\(s\) of it other departments saw/);
+    } finally {
+      await y.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
