@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'DXG_DB'                // a database failed or is unreachable
   | 'DXG_BROKER'            // the broker failed or is unreachable
   | 'DXG_KEYS'              // a department key is missing or unusable
+  | 'DXG_LISTEN'            // a node cannot serve its metrics endpoint on its listen address
   | 'DXG_TIMEOUT'           // waiting for receipts took too long
   | 'DXG_USAGE';            // the command line was used wrongly
 

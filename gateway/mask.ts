@@ -4,8 +4,12 @@
  */
 const ID_NUMBER = /(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])/g;
 const MOBILE = /(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
-/** `scheme://user:password@host`: the password may hold `/`, `:` or `?` written raw */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s]*@/gi;
+/**
+ * `scheme://user:password@host`: the password may hold `/`, `:` or `?` written raw. It ends before
+ * `,scheme://`, where the next URL of a list (a cluster's broker.url) begins, so that a first URL
+ * without credentials does not swallow the next one's host.
+ */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(?:(?!,\s*[a-z][a-z0-9+.-]*:\/\/)[^@\s])*@/gi;
 /** `?password=…`, `&sslpassword=…`, `Password=…;` (ODBC/ADO style), `token=…` and the like, in a URL or a connection string */
 const PARAM_SECRET = /((?:^|[?&;\s,(])(?:[a-z_]*pass(?:word|wd)?|pwd|secret|token|access_token|api_?key|auth)\s*=\s*)(?:"[^"]*"|'[^']*'|[^&;\s,)"']+)/gi;
 

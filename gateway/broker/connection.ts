@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DxgError, errorMessage } from '../errors';
 import { log } from '../log';
 import { maskText } from '../mask';
+import { brokerUrls, connectTarget, nodeAddress } from './urls';
 
 export type Attach = (model: ChannelModel) => Promise<void>;
 
@@ -19,26 +20,40 @@ export class Broker {
   private constructor(private readonly model: RecoveringChannelModel) {}
 
   /**
+   * `url` is broker.url: one URL, or the nodes of a cluster separated by commas. amqplib's recovery
+   * retries the one address object it was given and reads it again on each attempt, so the object
+   * moves to the next node of the list whenever an attempt is scheduled: a node that died is left
+   * for the next one (at start too), without a reconnect loop of our own.
    * `patient`: keep trying to reach the broker forever, also at start (long-running nodes);
    * otherwise give up after a few seconds with a clear error (one-shot commands).
    */
   static async connect(url: string, label: string, patient = false, ca?: string): Promise<Broker> {
-    const withHeartbeat = new URL(url);
-    if (!withHeartbeat.searchParams.has('heartbeat')) withHeartbeat.searchParams.set('heartbeat', '10');
-    const model = await amqp.connect(withHeartbeat.toString(), {
+    const nodes = brokerUrls(url);
+    let at = 0;
+    const target = connectTarget(nodes[0]);
+    const model = await amqp.connect(target, {
       // amqps: the broker's certificate is verified, against this authority when one is configured
       ...(ca ? { ca: [readCa(ca)] } : {}),
       clientProperties: { connection_name: `dxg ${label}` },
-      recovery: { initialDelay: 200, maxDelay: 5000, initialMaxRetries: patient ? Infinity : 4, maxRetries: Infinity, waitForConnect: false },
+      // a one-shot command tries every node of the list twice before it gives up
+      recovery: { initialDelay: 200, maxDelay: 5000, initialMaxRetries: patient ? Infinity : Math.max(4, 2 * nodes.length - 1), maxRetries: Infinity, waitForConnect: false },
     });
     const broker = new Broker(model);
-    model.on('connect', (m: ChannelModel) => void broker.connected(m));
+    model.on('connect', (m: ChannelModel) => {
+      if (nodes.length > 1) log.info('broker connected', { connection: label, node: nodeAddress(nodes[at]) });
+      void broker.connected(m);
+    });
     model.on('disconnect', (err: Error) => {
       broker.current = null;
-      if (!broker.closing) log.warn('broker connection lost; reconnecting', { error: errorMessage(err) });
+      if (!broker.closing) log.warn('broker connection lost; reconnecting', { node: nodeAddress(nodes[at]), error: errorMessage(err) });
     });
     model.on('reconnect-scheduled', ({ attempt, delay, error }: { attempt: number; delay: number; error: Error }) => {
-      if (attempt === 1 || attempt % 10 === 0) log.warn('broker unreachable; retrying', { attempt, delayMs: delay, error: errorMessage(error) });
+      const failed = nodes[at];
+      at = (at + 1) % nodes.length;
+      Object.assign(target, connectTarget(nodes[at]));
+      if (attempt === 1 || attempt % 10 === 0) {
+        log.warn('broker unreachable; retrying', { attempt, delayMs: delay, node: nodeAddress(failed), ...(nodes.length > 1 ? { next: nodeAddress(nodes[at]) } : {}), error: errorMessage(error) });
+      }
     });
     model.on('blocked', (reason: string) => log.warn('broker blocks publishing (resource alarm)', { reason }));
     model.on('unblocked', () => log.info('broker unblocked publishing'));
@@ -47,7 +62,8 @@ export class Broker {
     try {
       await model.waitForConnect();
     } catch (err) {
-      throw new DxgError('DXG_BROKER', `cannot connect to RabbitMQ at ${maskText(url)}: ${errorMessage(err)}`, undefined, { cause: err });
+      const where = nodes.length > 1 ? `any of ${nodes.map((n) => maskText(n.toString())).join(', ')}` : maskText(nodes[0].toString());
+      throw new DxgError('DXG_BROKER', `cannot connect to RabbitMQ at ${where}: ${errorMessage(err)}`, undefined, { cause: err });
     }
     return broker;
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ExchangeConfig } from '../config/model';
 import { DxgError } from '../errors';
 import { refuseShared } from '../secrets';
+import { withCredentials } from './urls';
 
 /**
  * Each department's node connects to the broker as its own user, `<exchange>.<department>`, with a
@@ -29,13 +30,7 @@ export function brokerPassword(config: ExchangeConfig, department: string, creat
   return readFileSync(file, 'utf8').trim();
 }
 
-/** The broker URL(s) with the department's own user and password in place of whatever the config names. */
+/** broker.url with the department's own user and password in every URL of the list, in place of whatever the config names. */
 export function departmentUrl(config: ExchangeConfig, department: string, user: string): string {
-  const password = brokerPassword(config, department);
-  return config.broker.url.split(',').map((one) => {
-    const url = new URL(one.trim());
-    url.username = encodeURIComponent(user);
-    url.password = encodeURIComponent(password);
-    return url.toString();
-  }).join(',');
+  return withCredentials(config.broker.url, user, brokerPassword(config, department));
 }

@@ -27,14 +27,18 @@ export const exchangeSpec = {
       additionalProperties: false,
       required: ['url'],
       properties: {
-        url: { type: 'string', pattern: '^amqps?://', description: 'AMQP URL of RabbitMQ (3.10 or later) that nodes connect to. Nodes replace its user and password by their department\'s own broker user (see departments.<id>.broker_password); its credentials are used by dxg init and the operator commands only.' },
+        url: {
+          type: 'string',
+          pattern: '^\\s*amqps?://[^\\s,]+(\\s*,\\s*amqps?://[^\\s,]+)*\\s*$',
+          description: 'AMQP URL of RabbitMQ (3.10 or later) that nodes connect to; for a cluster, the URLs of its nodes separated by commas (e.g. amqp://h1:5672,amqp://h2:5672,amqp://h3:5672), along which a node fails over when the one it is connected to goes away. The URLs name one virtual host; a comma in a password is written %2C. Nodes replace the user and password of every URL by their department\'s own broker user (see departments.<id>.broker_password); the credentials written here are used by dxg init and the operator commands only.',
+        },
         ca: {
           type: 'string',
           description: "With an amqps:// url (or an https:// admin): PEM file of the certificate authority that signed the broker's certificate (relative to this file). The certificate is always verified; without ca, against the system's authorities.",
         },
         admin: {
           type: 'string', pattern: '^https?://',
-          description: "RabbitMQ's management API with an administrator's credentials, e.g. http://admin:pw@127.0.0.1:15672. Used by dxg init (and the centre) to create the department users and their permissions, never by a node. Default: port 15672 on the broker's host, with the credentials of url.",
+          description: "RabbitMQ's management API with an administrator's credentials, e.g. http://admin:pw@127.0.0.1:15672. Used by dxg init (and the centre) to create the department users and their permissions, never by a node. Default: port 15672 on the broker's host (of a list, the first URL's), with the credentials of url.",
         },
         prefetch: { type: 'integer', minimum: 1, maximum: 1000, default: 4, description: 'Unacknowledged messages a target node holds per flow.' },
         delivery_limit: {
@@ -58,6 +62,10 @@ export const exchangeSpec = {
         required: ['database'],
         properties: {
           name: { type: 'string', description: 'Display name, e.g. 市场监督管理局.' },
+          listen: {
+            anyOf: [{ type: 'string', pattern: '^(off|\\S+:[0-9]{1,5})$' }, { enum: [false] }],
+            description: "host:port where the department's node under dxg up serves Prometheus /metrics, /health and /ready (docs/metrics.md); off or false: none. Default: 127.0.0.1, port 7401 + the department's position in departments (the first 7401, the second 7402). Port 0 takes any free port (the log names it).",
+          },
           broker_password: {
             type: 'string', minLength: 8,
             description: "Password of the department's own broker user <exchange>.<id> (write it as ${VAR}). Without it, dxg init generates one into <keys>/<id>.broker (mode 0600), which only this department's node needs.",

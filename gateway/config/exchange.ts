@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { brokerUrlProblems, splitBrokerUrls } from '../broker/urls';
 import { SourceDocument } from './document';
 import { exchangeSpec } from './exchange.spec';
-import type { Department, ExchangeConfig } from './model';
+import type { Department, ExchangeConfig, ListenAddress } from './model';
 import { specChecker } from './spec-check';
 
 const checkSpec = specChecker(exchangeSpec);
@@ -10,7 +11,7 @@ const checkSpec = specChecker(exchangeSpec);
 interface RawExchange {
   exchange: string;
   broker: { url: string; admin?: string; ca?: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
-  departments: Record<string, { name?: string; broker_password?: string; database: { driver: string; url: string; pool: number } }>;
+  departments: Record<string, { name?: string; broker_password?: string; listen?: string | false; database: { driver: string; url: string; pool: number } }>;
   flows: string;
   schemas: string;
   keys: string;
@@ -29,6 +30,11 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
     doc.problem([], 'the exchange configuration must be a mapping (exchange:, broker:, departments:)');
     return { doc, config: null };
   }
+  // before the spec, whose pattern cannot say which element of a cluster's list is at fault (one problem per place is kept)
+  if (typeof raw.broker === 'object' && raw.broker !== null && typeof raw.broker.url === 'string') {
+    const wrong = brokerUrlProblems(raw.broker.url);
+    if (wrong.length) doc.problem(['broker', 'url'], `broker.url: ${wrong.join('; ')}`);
+  }
   checkSpec(doc, raw);
   // with errors the config is still returned when its shape allows, so that flows get checked too
   if (typeof raw.departments !== 'object' || raw.departments === null || typeof raw.broker !== 'object' || raw.broker === null) return { doc, config: null };
@@ -39,13 +45,15 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
     if (!existsSync(dirs[name])) doc.problem([name], `folder ${dirs[name]} does not exist`);
   }
   const departments = new Map<string, Department>();
-  for (const [id, d] of Object.entries(raw.departments)) {
+  for (const [position, [id, d]] of Object.entries(raw.departments).entries()) {
     try {
       new URL(d.database.url);
     } catch {
       doc.problem(['departments', id, 'database', 'url'], `departments.${id}.database.url: not a valid URL`);
     }
-    if (d && typeof d === 'object') departments.set(id, { id, name: d.name ?? id, database: { ...d.database }, brokerPassword: d.broker_password });
+    const listen = listenAddress(d?.listen, position);
+    if (listen && listen.port > 65535) doc.problem(['departments', id, 'listen'], `departments.${id}.listen: port ${listen.port} is above 65535`);
+    if (d && typeof d === 'object') departments.set(id, { id, name: d.name ?? id, database: { ...d.database }, brokerPassword: d.broker_password, listen });
   }
   const config: ExchangeConfig = {
     file: doc.path,
@@ -65,10 +73,21 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
   return { doc, config };
 }
 
-/** The management API on the broker's host, port 15672, with the credentials of the AMQP URL (configurations written before `admin` existed). */
+/** DESIGN §8: by default each department's node listens on 127.0.0.1, port 7401 + its position in the config. */
+function listenAddress(listen: string | false | undefined, position: number): ListenAddress | null {
+  if (listen === false || listen === 'off') return null;
+  if (typeof listen !== 'string') return { host: '127.0.0.1', port: 7401 + position };
+  const colon = listen.lastIndexOf(':');
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) };
+}
+
+/**
+ * The management API on the broker's host, port 15672, with the credentials of the AMQP URL
+ * (configurations written before `admin` existed); of a cluster's list, the first node's.
+ */
 function defaultAdmin(url: string): string {
   try {
-    const amqp = new URL(url.split(',')[0]);
+    const amqp = new URL(splitBrokerUrls(url)[0]);
     const user = amqp.username || 'guest';
     const password = amqp.username ? amqp.password : 'guest';
     return `${amqp.protocol === 'amqps:' ? 'https' : 'http'}://${user}:${password}@${amqp.hostname}:15672`;

@@ -12,6 +12,13 @@ export interface Department {
   database: DatabaseConfig;
   /** the password of its broker user, when the config gives it (else it lives in <keys>/<id>.broker) */
   brokerPassword?: string;
+  /** where its node serves /metrics, /health and /ready; null: nowhere */
+  listen: ListenAddress | null;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 export interface BrokerConfig {

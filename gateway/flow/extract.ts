@@ -62,7 +62,7 @@ export interface CycleOptions {
 }
 
 /** The checkpoint of a full resync: the flow's own, or one per target resynced alone. */
-export const fullCheckpoint = (flow: string, only?: string): string => (only ? `${flow}#full@${only}` : `${flow}#full`);
+export const fullCheckpoint = (flow: string, only?: string): string => (only === undefined ? `${flow}#full` : `${flow}#full@${only}`);
 
 /**
  * The source side of one flow: reads changed rows page by page in `(watermark, key)` order up to

@@ -16,7 +16,8 @@ import { createQsTable, createRegistry, createTaxTable, enterprise, type Enterpr
 export interface HarnessOptions {
   /** the case's name: its temp dir and database names */
   name: string;
-  broker: PrivateBroker;
+  /** the suite's private broker, or a private cluster (its url then lists every node) */
+  broker: Pick<PrivateBroker, 'url' | 'adminUrl'>;
   /** the suite's temp dir; the case gets a folder in it */
   dir: string;
   seed: number;

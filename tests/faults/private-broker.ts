@@ -9,7 +9,7 @@ import { sleep } from '../../gateway/time';
 const run = promisify(execFile);
 
 /** Where the RabbitMQ scripts are (Debian's /usr/sbin ones are wrappers that switch to the rabbitmq user). */
-function rabbitBin(): string {
+export function rabbitBin(): string {
   const dirs = [process.env.DXG_FAULTS_RABBITMQ_BIN, '/usr/lib/rabbitmq/bin', '/usr/local/sbin', '/usr/sbin', '/opt/rabbitmq/sbin'].filter(Boolean) as string[];
   const dir = dirs.find((d) => existsSync(join(d, 'rabbitmq-server')) && existsSync(join(d, 'rabbitmqctl')));
   if (!dir) throw new Error(`rabbitmq-server not found (looked in ${dirs.join(', ')}; set DXG_FAULTS_RABBITMQ_BIN)`);

@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Verdict } from './verify';
 
 /**
  * The fault suite's closing table (npm run test:faults). Every run prints it and writes it to the file
  * DXG_FAULTS_RESULTS names, or else to dxg-faults-results.md in the system's temp directory, and says
  * where. The tracked tests/faults/results.md holds the results published with a revision: a run
- * rewrites it only when asked, with DXG_FAULTS_WRITE_RESULTS=1.
+ * rewrites it only when asked, with DXG_FAULTS_WRITE_RESULTS=1 (and cluster.test.ts, cluster-results.md).
  */
 
 /** One line of the suite's closing table. */
@@ -75,10 +75,14 @@ export function renderReport(rows: CaseRow[], seed: number, totalMs: number): st
   ].join('\n');
 }
 
-/** Writes the report where this run's results go (see the top of this file); returns the files written. */
-export function writeReport(text: string): string[] {
-  const files = [process.env.DXG_FAULTS_RESULTS || join(tmpdir(), 'dxg-faults-results.md')];
-  if (process.env.DXG_FAULTS_WRITE_RESULTS === '1') files.push(join(__dirname, 'results.md'));
+/**
+ * Writes the report where this run's results go (see the top of this file); returns the files written.
+ * `name`: another table of the suite (cluster.test.ts: `cluster-results`) goes beside the main one.
+ */
+export function writeReport(text: string, name = 'results'): string[] {
+  const main = process.env.DXG_FAULTS_RESULTS || join(tmpdir(), 'dxg-faults-results.md');
+  const files = [name === 'results' ? main : join(dirname(main), `dxg-faults-${name}.md`)];
+  if (process.env.DXG_FAULTS_WRITE_RESULTS === '1') files.push(join(__dirname, `${name}.md`));
   for (const file of files) writeFileSync(file, text);
   return files;
 }
