@@ -73,6 +73,13 @@ export async function listQuarantine(db: Database, f: QuarantineFilter): Promise
   return rows.map((r) => ({ ...r, id: Number(r.id), body: r.body ? Buffer.from(r.body) : null }));
 }
 
+/** Open items per stage and flow (a dead letter whose headers name no flow has none). */
+export async function openQuarantineCounts(db: SqlExecutor): Promise<{ stage: Stage; flow: string | null; items: number }[]> {
+  const rows = await db.query<{ stage: Stage; flow: string | null; n: string | number }>(
+    sql`SELECT stage, flow, count(*) AS n FROM dxg_quarantine WHERE status = 'open' GROUP BY stage, flow`);
+  return rows.map((r) => ({ stage: r.stage, flow: r.flow, items: Number(r.n) }));
+}
+
 /** Closes items that were sent again; their outcome is a new ledger entry (and a new item if they fail again). */
 export async function markReplayed(tx: SqlExecutor, ids: readonly number[]): Promise<void> {
   await inChunks(ids, 500, async (chunk) => {

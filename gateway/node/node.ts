@@ -25,6 +25,8 @@ import { OutboxRelay } from '../flow/relay';
 import { Ledger } from '../ledger/ledger';
 import { auditFeed } from '../ledger/feed';
 import { log } from '../log';
+import { NodeMetrics } from './metrics';
+import { Readiness } from './ready';
 
 export interface NodeContext {
   project: Project;
@@ -44,6 +46,9 @@ export class DepartmentNode {
   readonly appliers = new Map<string, Applier>();
   readonly receipts: ReceiptBook;
   readonly relay: OutboxRelay;
+  /** what its /ready and /metrics tell (see NodeEndpoint) */
+  readonly readiness: Readiness;
+  readonly metrics: NodeMetrics;
   private readonly consumers: Consumer[] = [];
   private readonly deadLetters: DeadLetters;
   private readonly ledger: Ledger;
@@ -63,6 +68,13 @@ export class DepartmentNode {
     const flows = new Map(ctx.project.flows.map((f) => [f.id, f]));
     this.resender = new Resender(department.id, db, this.ledger, ctx.keyring, ctx.topology, ctx.publisher, flows, this.deadLetters, ctx.project.config.broker.messageMaxBytes);
     this.resyncer = new Resyncer(department.id, db, this.ledger, flows, this.extractors, this.deadLetters);
+    this.readiness = new Readiness(db, ctx.broker);
+    const me = department.id;
+    const queues = [...this.receives.map((f) => ({ queue: ctx.topology.flowQueue(me, f.id), flow: f.id })),
+      { queue: ctx.topology.receiptQueue(me), flow: '' }, { queue: ctx.topology.deadQueue(me), flow: '' }];
+    this.metrics = new NodeMetrics({
+      department: me, db, project: ctx.project, sends: this.sends, receives: this.receives, extractors: this.extractors, broker: ctx.broker, queues, readiness: this.readiness,
+    });
   }
 
   /** Connects, checks every flow against the catalog, and prepares (not yet starts) the node. */
@@ -132,13 +144,14 @@ export class DepartmentNode {
     // must each see everything before them, so they run alone
     const records = { prefetch, concurrency: Math.min(2, prefetch), exclusive: (msg: ConsumeMessage) => msg.properties.headers?.['dxg-kind'] === 'reconcile' };
     for (const [flowId, applier] of this.appliers) {
-      this.consumers.push(new Consumer(broker, topology.flowQueue(me, flowId), records, (msg, signal) => this.onMessage(msg, signal, (m) => applier.admits(m), (m, p, raw) => applier.handle(m, p, raw, signal))));
+      this.consumers.push(new Consumer(broker, topology.flowQueue(me, flowId), records, (msg, signal) => this.onMessage(msg, signal, (m) => applier.admits(m), (m, p, raw) => this.metrics.run('apply', flowId, () => applier.handle(m, p, raw, signal)))));
     }
     // receipts, and the targets' requests: send a dead letter again, or the whole flow to a restored target
     const answers = (m: EnvelopeMeta) => (m.kind === 'resend' ? this.resender : m.kind === 'resync' ? this.resyncer : this.receipts);
-    this.consumers.push(new Consumer(broker, topology.receiptQueue(me), { prefetch, concurrency: 1 }, (msg, signal) => this.onMessage(msg, signal, (m) => answers(m).admits(m), (m, p, raw) => answers(m).handle(m, p, raw, signal))));
+    this.consumers.push(new Consumer(broker, topology.receiptQueue(me), { prefetch, concurrency: 1 }, (msg, signal) => this.onMessage(msg, signal, (m) => answers(m).admits(m), (m, p, raw) => this.metrics.run('receipts', m.flow, () => answers(m).handle(m, p, raw, signal)))));
     this.consumers.push(new Consumer(broker, topology.deadQueue(me), { prefetch: 1, concurrency: 1 }, (msg, signal) => this.onBrokerDeadLetter(msg, signal)));
     for (const c of this.consumers) await c.start();
+    await this.readiness.takingWork();
   }
 
   /**
@@ -147,6 +160,7 @@ export class DepartmentNode {
    * then lets the outbox drain briefly and closes.
    */
   async stop(now = false, graceMs = 10_000): Promise<void> {
+    this.readiness.draining();
     this.resyncer.stop();
     const finishing = Promise.all([
       ...this.consumers.map((c) => c.stop()),

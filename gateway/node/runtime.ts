@@ -201,11 +201,11 @@ export class Runtime {
       for (const [flowId, extractor] of node.extractors) {
         const flow = this.project.flows.find((f) => f.id === flowId)!;
         this.every(flow.source.schedule, `dxg:${flow.id}`, async () => {
-          const stats = await extractor.cycle({ signal: this.abort.signal });
+          const stats = await node.metrics.run('extract', flow.id, () => extractor.cycle({ signal: this.abort.signal }));
           if (stats.extracted) log.info('cycle done', { flow: flow.id, extracted: stats.extracted, quarantined: stats.quarantined, messages: stats.messageIds.length });
         });
         if (flow.source.notify) {
-          const waker = new ChangeWaker(node.db.changes.settleMs, () => extractor.catchUp(this.abort.signal), this.abort.signal,
+          const waker = new ChangeWaker(node.db.changes.settleMs, () => node.metrics.run('extract', flow.id, () => extractor.catchUp(this.abort.signal)), this.abort.signal,
             (err) => log.error(`dxg:${flow.id} failed; the next cycle resumes from the checkpoint`, { error: errorMessage(err) }));
           this.listening.push(node.db.changes.notifications!.listen(changeChannel(flow.id), () => waker.notify()).catch((err) => {
             log.warn('cannot listen for changes; the schedule alone drives the flow', { flow: flow.id, error: errorMessage(err) });
@@ -215,7 +215,7 @@ export class Runtime {
         if (flow.source.reconcile) {
           const reconciler = node.reconcilers.get(flowId)!;
           this.every(flow.source.reconcile, `dxg:${flow.id}:reconcile`, async () => {
-            const r = await reconciler.run(this.abort.signal);
+            const r = await node.metrics.run('reconcile', flow.id, () => reconciler.run(this.abort.signal));
             log.info('reconciliation sent', { flow: flow.id, run: r.run, keys: Object.fromEntries(r.keys) });
           });
         }

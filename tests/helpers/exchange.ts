@@ -15,6 +15,8 @@ export const BROKER_URL = process.env.DXG_TEST_BROKER_URL ?? 'amqp://guest:guest
 export interface Department {
   driver: string;
   url: string;
+  /** where its node serves /metrics, /health and /ready; default any free port, so that test runs never contend for 7401… */
+  listen?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export class TestExchange {
       for (const [name, s] of Object.entries(schemas)) writeFileSync(join(schemasDir, `${name}.json`), JSON.stringify(s, null, 2));
     }
     const depts = Object.entries(departments)
-      .map(([id, d]) => `  ${id}:\n    database: { driver: ${d.driver}, url: "${d.url}" }`)
+      .map(([id, d]) => `  ${id}:\n    listen: "${d.listen ?? '127.0.0.1:0'}"\n    database: { driver: ${d.driver}, url: "${d.url}" }`)
       .join('\n');
     writeFileSync(join(this.dir, 'exchange.yaml'),
       `exchange: ${this.name}\nbroker:\n  url: ${options.brokerUrl ?? BROKER_URL}\n${options.brokerAdmin ? `  admin: ${options.brokerAdmin}\n` : ''}departments:\n${depts}\nflows: flows\nschemas: ${schemasDir}\nkeys: keys\n`);

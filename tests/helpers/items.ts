@@ -145,14 +145,15 @@ export interface ItemExchange {
 }
 
 /** Builds it (keys and `dxg init` are the caller's: some change the config first). */
-export async function itemExchange(prefix: string, options: { source?: Driver; full?: Driver; flow?: (yaml: string) => string } = {}): Promise<ItemExchange> {
+export async function itemExchange(prefix: string, options: { source?: Driver; full?: Driver; flow?: (yaml: string) => string; listen?: Partial<Record<'src' | 'full' | 'part', string>> } = {}): Promise<ItemExchange> {
   const [src, full, part] = await Promise.all([
     createTestDatabase(options.source ?? 'postgres', `${prefix}src`), createTestDatabase(options.full ?? 'postgres', `${prefix}full`), createTestDatabase('postgres', `${prefix}part`),
   ]);
   await createSource(src);
   await createTargets(full, part);
   const flow = itemFlow('src', 'full', 'part');
-  const ex = new TestExchange({ src: { driver: src.driver, url: src.url }, full: { driver: full.driver, url: full.url }, part: { driver: part.driver, url: part.url } },
+  const department = (name: 'src' | 'full' | 'part', d: TestDatabase) => ({ driver: d.driver, url: d.url, listen: options.listen?.[name] });
+  const ex = new TestExchange({ src: department('src', src), full: department('full', full), part: department('part', part) },
     { items: options.flow ? options.flow(flow) : flow }, { 'test.item': ITEM_SET });
   return {
     ex, src, full, part,

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { requireKnown } from '../../config/project';
 import { log } from '../../log';
+import { NodeEndpoints } from '../../node/endpoint';
 import { Runtime } from '../../node/runtime';
 import { project } from '../context';
 
@@ -10,7 +12,15 @@ export function registerUp(program: Command): void {
     .option('-d, --department <id...>', 'only these departments (default: all in the config)')
     .action(async (opts: { department?: string[] }, cmd: Command) => {
       const p = project(cmd);
-      const runtime = await Runtime.start(p, { departments: opts.department, patient: true, label: opts.department?.join(',') ?? 'all' });
+      const departments = opts.department?.length ? opts.department : [...p.config.departments.keys()];
+      requireKnown(p, { department: departments });
+      // before the nodes start: a taken port fails at once, not after a wait for a database
+      const endpoints = await NodeEndpoints.open(p.config, departments);
+      const runtime = await Runtime.start(p, { departments: opts.department, patient: true, label: opts.department?.join(',') ?? 'all' }).catch(async (err) => {
+        await endpoints.close();
+        throw err;
+      });
+      endpoints.serve(runtime.nodes);
       runtime.schedule();
       const stopped = new Promise<void>((resolve) => {
         let stopping = false;
@@ -21,10 +31,7 @@ export function registerUp(program: Command): void {
           }
           stopping = true;
           log.info('draining: finishing the work in hand', { signal });
-          runtime.stop().then(resolve, (err) => {
-            log.error('drain failed', { error: String(err) });
-            resolve();
-          });
+          runtime.stop().catch((err) => log.error('drain failed', { error: String(err) })).then(() => endpoints.close()).then(resolve, resolve);
         };
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
