@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'DXG_BROKER'            // the broker failed or is unreachable
   | 'DXG_KEYS'              // a department key is missing or unusable
   | 'DXG_LISTEN'            // a node cannot serve its metrics endpoint on its listen address
+  | 'DXG_CENTRE'            // the exchange centre is unreachable or refused a request
+  | 'DXG_LOGIN'             // a command needs the centre and no valid login
   | 'DXG_TIMEOUT'           // waiting for receipts took too long
   | 'DXG_USAGE';            // the command line was used wrongly
 

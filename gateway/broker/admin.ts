@@ -34,9 +34,10 @@ export class BrokerAdmin {
     return this.call('PUT', `/api/users/${enc(name)}`, { password, tags: '' });
   }
 
-  async setPermissions(user: string, p: Permissions): Promise<void> {
+  /** Without `audit`, no topic permission: the user may then use any routing key on the exchanges it may write. */
+  async setPermissions(user: string, p: Omit<Permissions, 'audit'> & { audit?: Permissions['audit'] }): Promise<void> {
     await this.call('PUT', `/api/permissions/${enc(this.vhost)}/${enc(user)}`, { configure: p.configure, write: p.write, read: p.read });
-    await this.call('PUT', `/api/topic-permissions/${enc(this.vhost)}/${enc(user)}`, p.audit);
+    if (p.audit) await this.call('PUT', `/api/topic-permissions/${enc(this.vhost)}/${enc(user)}`, p.audit);
   }
 
   deleteUser(name: string): Promise<void> {

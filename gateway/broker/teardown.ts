@@ -7,10 +7,14 @@ import { routesOf, Topology } from './topology';
  * release's shared ones too) and its department users. For throw-away exchanges: tests, benchmarks.
  */
 export async function removeFromBroker(config: ExchangeConfig, flows: readonly Flow[]): Promise<void> {
-  const topology = new Topology(config.exchange, config.broker);
+  const topology = Topology.of(config);
   const admin = BrokerAdmin.of(config.broker);
   const departments = [...config.departments.keys()];
   for (const q of topology.queues(departments, routesOf(flows))) await admin.deleteQueue(q);
   for (const x of topology.exchanges(departments)) await admin.deleteExchange(x);
   for (const d of departments) await admin.deleteUser(topology.user(d));
+  if (topology.withCentre) {
+    await admin.deleteQueue(topology.centreQueue);
+    await admin.deleteUser(topology.centreUser);
+  }
 }

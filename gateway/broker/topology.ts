@@ -1,5 +1,6 @@
 import type { Channel } from 'amqplib';
-import type { BrokerConfig } from '../config/model';
+import { CENTRE } from '../config/duration';
+import type { BrokerConfig, ExchangeConfig } from '../config/model';
 
 /** What a department's broker user may do, as RabbitMQ's permission patterns. */
 export interface Permissions {
@@ -32,8 +33,13 @@ const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\-]/g, '\
 export class Topology {
   readonly prefix: string;
 
-  constructor(readonly exchange: string, private readonly broker: Pick<BrokerConfig, 'deliveryLimit'>) {
+  /** `withCentre`: the exchange has a centre, which asks each node through a control queue of its own */
+  constructor(readonly exchange: string, private readonly broker: Pick<BrokerConfig, 'deliveryLimit'>, readonly withCentre = false) {
     this.prefix = `dxg.${exchange}`;
+  }
+
+  static of(config: Pick<ExchangeConfig, 'exchange' | 'broker' | 'centre'>): Topology {
+    return new Topology(config.exchange, config.broker, config.centre !== null);
   }
 
   /** the exchange a department publishes its envelopes (records, key sets) into */
@@ -49,6 +55,22 @@ export class Topology {
   }
   get auditExchange(): string {
     return `${this.prefix}.audit`;
+  }
+  /** the exchange the centre asks nodes through (send ledger entries again, verify the ledger), by department */
+  get controlExchange(): string {
+    return `${this.prefix}.control`;
+  }
+  /** a department's queue of the centre's requests */
+  controlQueue(department: string): string {
+    return `${this.prefix}.${department}.control`;
+  }
+  /** the centre's queue: every department's audit feed (ledger entries, heartbeats, answers); no department queue has this name */
+  get centreQueue(): string {
+    return `${this.prefix}.${CENTRE}`;
+  }
+  /** The centre's broker user (`centre` is then no department's id). */
+  get centreUser(): string {
+    return `${this.exchange}.${CENTRE}`;
   }
   /** The shared exchanges of the first release's topology, which `dxg init` takes down. */
   get legacyExchanges(): string[] {
@@ -90,9 +112,20 @@ export class Topology {
     return {
       configure: '^$',
       write: `^(${escape(this.recordsExchange(department))}|${escape(this.receiptsExchange(department))}|${escape(this.auditExchange)})$`,
-      read: `^${own}(flow\\..+|receipts|dead)$`,
+      read: `^${own}(flow\\..+|receipts|dead|control)$`,
       audit: { exchange: this.auditExchange, write: `^${escape(department)}\\.`, read: '^$' },
     };
+  }
+
+  /** The centre configures nothing, reads only its queue and writes only its requests to the nodes. */
+  centrePermissions(): Omit<Permissions, 'audit'> {
+    return { configure: '^$', write: `^${escape(this.controlExchange)}$`, read: `^${escape(this.centreQueue)}$` };
+  }
+
+  /** The centre's queue, bound to everything on the audit feed (a classic queue would lose entries to a broker restart). */
+  async declareCentre(ch: Channel): Promise<void> {
+    await ch.assertQueue(this.centreQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await ch.bindQueue(this.centreQueue, this.auditExchange, '#');
   }
 
   private queueArgs(department: string, deadLettered: boolean): Record<string, unknown> {
@@ -116,6 +149,7 @@ export class Topology {
     }
     await ch.assertExchange(this.deadExchange, 'direct', { durable: true });
     await ch.assertExchange(this.auditExchange, 'topic', { durable: true });
+    if (this.withCentre) await ch.assertExchange(this.controlExchange, 'direct', { durable: true });
   }
 
   /**
@@ -128,6 +162,12 @@ export class Topology {
     await ch.assertQueue(dead, { durable: true, arguments: this.queueArgs(department, false) });
     await ch.bindQueue(dead, this.deadExchange, department);
     declared.push(dead);
+    if (this.withCentre) {
+      const control = this.controlQueue(department);
+      await ch.assertQueue(control, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await ch.bindQueue(control, this.controlExchange, department);
+      declared.push(control);
+    }
     const receipts = this.receiptQueue(department);
     await ch.assertQueue(receipts, { durable: true, arguments: this.queueArgs(department, true) });
     // the targets of its flows answer here: receipts, and requests to send a dead letter again
@@ -145,12 +185,12 @@ export class Topology {
 
   /** Every queue of the exchange (for status and clean-up). */
   queues(departments: Iterable<string>, flows: readonly FlowRoute[]): string[] {
-    return [...departments].flatMap((d) => [this.receiptQueue(d), this.deadQueue(d), ...flows.filter((f) => f.targets.includes(d)).map((f) => this.flowQueue(d, f.id))]);
+    return [...departments].flatMap((d) => [this.receiptQueue(d), this.deadQueue(d), ...(this.withCentre ? [this.controlQueue(d)] : []), ...flows.filter((f) => f.targets.includes(d)).map((f) => this.flowQueue(d, f.id))]);
   }
 
   /** Every exchange of the exchange, the first release's included. */
   exchanges(departments: Iterable<string>): string[] {
-    return [...[...departments].flatMap((d) => [this.recordsExchange(d), this.receiptsExchange(d)]), this.deadExchange, this.auditExchange, ...this.legacyExchanges];
+    return [...[...departments].flatMap((d) => [this.recordsExchange(d), this.receiptsExchange(d)]), this.deadExchange, this.auditExchange, this.controlExchange, ...this.legacyExchanges];
   }
 }
 

@@ -5,9 +5,11 @@ import { log } from '../log';
 import { maskText } from '../mask';
 import { EXIT } from './options';
 import { registerAudit } from './commands/audit';
+import { registerCentre } from './commands/centre';
 import { registerDemo } from './commands/demo';
 import { registerInit } from './commands/init';
 import { registerKeys } from './commands/keys';
+import { registerLogin } from './commands/login';
 import { registerQuarantine } from './commands/quarantine';
 import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
@@ -29,6 +31,8 @@ export function program(): Command {
   registerAudit(cmd);
   registerQuarantine(cmd);
   registerKeys(cmd);
+  registerCentre(cmd);
+  registerLogin(cmd);
   registerDemo(cmd);
   return cmd;
 }

@@ -32,6 +32,38 @@ export async function collectTrail(dbs: Map<string, Database>, filter: LedgerFil
   return all.sort((a, b) => a.at.localeCompare(b.at) || a.ledger.localeCompare(b.ledger) || Number(a.seq) - Number(b.seq));
 }
 
+/** An entry as `dxg audit --format json` and the centre's API give it. */
+export interface TrailJson {
+  ledger: string;
+  seq: number;
+  at: string;
+  kind: string;
+  flow: string | null;
+  messageId: string | null;
+  from: string | null;
+  to: string | null;
+  count: number;
+  digest: string | null;
+  keys: string[];
+  detail: unknown;
+  hash: string;
+}
+
+export function trailJson(rows: readonly TrailEntry[]): TrailJson[] {
+  return rows.map((r) => ({
+    ledger: r.ledger, seq: Number(r.seq), at: r.at, kind: r.kind, flow: r.flow, messageId: r.message_id, from: r.from_dept, to: r.to_dept,
+    count: Number(r.record_count), digest: r.digest, keys: r.record_keys ? r.record_keys.split('\n') : [], detail: r.detail ? JSON.parse(r.detail) : null, hash: r.hash,
+  }));
+}
+
+/** Entries back from their JSON form (the centre's answers), for the same tables and files. */
+export function fromJson(rows: readonly TrailJson[]): TrailEntry[] {
+  return rows.map((r) => ({
+    ledger: r.ledger, seq: String(r.seq), at: r.at, kind: r.kind, flow: r.flow, message_id: r.messageId, from_dept: r.from, to_dept: r.to, record_count: r.count,
+    digest: r.digest, record_keys: r.keys.length ? r.keys.join('\n') : null, detail: r.detail === null ? null : JSON.stringify(r.detail), algorithm: null, prev_hash: '', hash: r.hash, signature: '',
+  }));
+}
+
 /** The trail as a terminal table, with its entry count. */
 export function trailTable(rows: TrailEntry[]): string {
   const head = ['at', 'ledger', 'seq', 'kind', 'flow', 'message', 'from', 'to', 'records', 'detail'];

@@ -17,7 +17,7 @@ export class SourceDocument {
   private readonly lines = new LineCounter();
   private readonly doc: Document;
 
-  private constructor(readonly path: string, readonly display: string, text: string) {
+  private constructor(readonly path: string, readonly display: string, readonly text: string) {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
     // YAML would also take a trailing comma, single quotes or a comment: a .json file must be JSON
     const invalid = path.endsWith('.json') ? jsonError(text) : null;

@@ -5,6 +5,8 @@
 /** Ids name broker queues, key files and database identifiers: letters, digits, `_`, `-`, `.`. */
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 export const ID_MAX = 48;
+/** A span of time as written in YAML: 500ms, 30s, 5m, 1h. */
+export const DURATION_PATTERN = '^[0-9]+(ms|s|m|h)$';
 
 export const exchangeSpec = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -80,6 +82,42 @@ export const exchangeSpec = {
               url: { type: 'string', minLength: 1, description: 'Connection URL, e.g. postgres://user@host:5432/db, mysql://root@host:3306/db, mssql://sa:pw@host:1433/db.' },
               pool: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Connections the node keeps to this database.' },
             },
+          },
+        },
+      },
+    },
+    centre: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['database'],
+      description: 'The exchange centre (dxg centre, docs/centre.md): collects every department\'s ledger, watches the nodes, raises alarms and serves the HTTP API. Never on the data path: departments exchange while it is down.',
+      properties: {
+        url: { type: 'string', pattern: '^https?://', default: 'http://127.0.0.1:7400', description: 'Where the command line (dxg login, dxg status --centre, dxg audit --centre) reaches the centre.' },
+        listen: { type: 'string', pattern: '^\\S+:[0-9]{1,5}$', default: '127.0.0.1:7400', description: 'host:port the centre serves its API, /metrics, /health and /ready on.' },
+        database: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['driver', 'url'],
+          description: "The centre's own PostgreSQL database: the collected ledgers, heartbeats, alarms, users and the centre's own journal.",
+          properties: {
+            driver: { enum: ['postgres'], description: 'postgres: the centre keeps its data in PostgreSQL.' },
+            url: { type: 'string', minLength: 1, description: 'Connection URL, e.g. postgres://dxg_centre@127.0.0.1:5432/dxg_centre.' },
+            pool: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Connections the centre keeps to its database.' },
+          },
+        },
+        heartbeat: {
+          type: 'string', pattern: DURATION_PATTERN, default: '30s',
+          description: 'How often every node under dxg up sends the centre its heartbeat (version, flows, checkpoints, backlog, ledger head), e.g. 30s; at most 30s.',
+        },
+        alarms: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'When the centre raises an alarm: kept, shown in the API, logged, and POSTed as JSON {id, at, kind, department, flow, reason} to the webhook.',
+          properties: {
+            silent_after: { type: 'string', pattern: DURATION_PATTERN, default: '60s', description: 'A node whose heartbeat has not come for this long is silent (e.g. 60s, 5m).' },
+            lag_over: { type: 'string', pattern: DURATION_PATTERN, default: '5m', description: 'A flow target whose p95 lag, from publish at the source to apply at the target, is over this.' },
+            webhook: { type: 'string', description: 'URL that every alarm is POSTed to as JSON; empty: none.' },
           },
         },
       },

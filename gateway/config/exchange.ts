@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { brokerUrlProblems, splitBrokerUrls } from '../broker/urls';
 import { SourceDocument } from './document';
 import { exchangeSpec } from './exchange.spec';
-import type { Department, ExchangeConfig, ListenAddress } from './model';
+import { CENTRE, durationMs } from './duration';
+import type { CentreConfig, Department, ExchangeConfig, ListenAddress } from './model';
 import { specChecker } from './spec-check';
 
 const checkSpec = specChecker(exchangeSpec);
@@ -12,6 +13,11 @@ interface RawExchange {
   exchange: string;
   broker: { url: string; admin?: string; ca?: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
   departments: Record<string, { name?: string; broker_password?: string; listen?: string | false; database: { driver: string; url: string; pool: number } }>;
+  centre?: {
+    url: string; listen: string; heartbeat: string;
+    database: { driver: string; url: string; pool: number };
+    alarms: { silent_after: string; lag_over: string; webhook?: string };
+  };
   flows: string;
   schemas: string;
   keys: string;
@@ -68,9 +74,28 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
       messageMaxBytes: raw.broker.message_max_bytes,
     },
     departments,
+    centre: centreConfig(doc, raw, departments),
     dirs,
   };
   return { doc, config };
+}
+
+/** `centre:` with its durations in milliseconds; the name `centre` is then the centre's own on the broker, no department's. */
+function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<string, Department>): CentreConfig | null {
+  const c = raw.centre;
+  if (!c || typeof c !== 'object') return null;
+  if (departments.has(CENTRE)) doc.problem(['departments', CENTRE], `department id '${CENTRE}' is the exchange centre's own name on the broker once centre: is configured; rename the department`);
+  const heartbeatMs = durationMs(c.heartbeat);
+  if (heartbeatMs > 30_000) doc.problem(['centre', 'heartbeat'], 'centre.heartbeat: nodes must send their ledger head at least every 30s');
+  const listen = listenAddress(c.listen, 0)!;
+  if (listen.port > 65535) doc.problem(['centre', 'listen'], `centre.listen: port ${listen.port} is above 65535`);
+  return {
+    url: c.url.replace(/\/+$/, ''),
+    listen,
+    database: { ...c.database },
+    heartbeatMs,
+    alarms: { silentAfterMs: durationMs(c.alarms.silent_after), lagOverMs: durationMs(c.alarms.lag_over), webhook: c.alarms.webhook?.trim() || null },
+  };
 }
 
 /** DESIGN §8: by default each department's node listens on 127.0.0.1, port 7401 + its position in the config. */

@@ -32,12 +32,22 @@ export interface BrokerConfig {
   messageMaxBytes: number;
 }
 
+export interface CentreConfig {
+  url: string;
+  listen: ListenAddress;
+  database: DatabaseConfig;
+  heartbeatMs: number;
+  alarms: { silentAfterMs: number; lagOverMs: number; webhook: string | null };
+}
+
 export interface ExchangeConfig {
   file: string;
   doc: SourceDocument;
   exchange: string;
   broker: BrokerConfig;
   departments: Map<string, Department>;
+  /** the exchange centre, when the configuration names one */
+  centre: CentreConfig | null;
   dirs: { flows: string; schemas: string; keys: string };
 }
 

@@ -1,7 +1,7 @@
 import type { Database } from '../../adapters/adapter';
 import { sql } from '../../adapters/sql';
 import type { Project } from '../config/project';
-import { ledgerTotals } from './query';
+import { ledgerTotals, type LedgerTotals } from './query';
 
 /**
  * One flow's record counts for one target, from the source's ledger and receipts, checked against the
@@ -40,7 +40,7 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
   for (const flow of project.flows) {
     const src = dbs.get(flow.source.department);
     if (!src) {
-      out.push(...flow.targets.map((t) => blank(flow.id, flow.source.department, t.department, `the ledger of ${flow.source.department} is unavailable`)));
+      out.push(...flow.targets.map((t) => blank(flow.id, flow.source.department, t.department, unavailable(flow.source.department))));
       continue;
     }
     const totals = await ledgerTotals(src, flow.id);
@@ -74,7 +74,7 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
         c.problems.push(`published ${c.published}${c.replayedAtTarget ? ` + replayed ${c.replayedAtTarget}` : ''} ≠ applied ${c.applied} + rejected ${c.rejected}`);
       }
       const tgt = dbs.get(t.department);
-      if (!tgt) c.problems.push(`the ledger of ${t.department} is unavailable`);
+      if (!tgt) c.problems.push(unavailable(t.department));
       else await compareWithTarget(tgt, c);
       out.push(c);
     }
@@ -85,22 +85,32 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
 /** The receipts against the target's own ledger: its applies and rejects, first and replayed. */
 async function compareWithTarget(tgt: Database, c: FlowCounts): Promise<void> {
   const theirs = (await ledgerTotals(tgt, c.flow)).filter((x) => x.to_dept === c.target);
-  const applied = theirs.filter((x) => x.kind === 'apply').reduce((n, x) => n + x.records, 0);
-  const rejected = theirs.filter((x) => x.kind === 'reject').reduce((n, x) => n + x.records, 0);
   const replays = await tgt.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'replay' AND flow = ${c.flow} AND to_dept = ${c.target}`);
-  let replayApplied = 0;
-  let replayRejected = 0;
-  for (const r of replays) {
-    const d = JSON.parse(r.detail) as { stage?: string; rejectedAgain?: number; items?: unknown[] };
+  receiptsAgree(c, targetOutcomes(theirs, replays.map((r) => r.detail)));
+}
+
+/** What a target's ledger says it did with a flow's records: its apply and reject entries, and the replays of its rejects. */
+export function targetOutcomes(totals: readonly Pick<LedgerTotals, 'kind' | 'records'>[], replayDetails: readonly string[]): { applied: number; rejected: number } {
+  let applied = totals.filter((x) => x.kind === 'apply').reduce((n, x) => n + Number(x.records), 0);
+  let rejected = totals.filter((x) => x.kind === 'reject').reduce((n, x) => n + Number(x.records), 0);
+  for (const detail of replayDetails) {
+    const d = JSON.parse(detail) as { stage?: string; rejectedAgain?: number; items?: unknown[] };
     if (d.stage !== 'target') continue;
-    replayRejected += d.rejectedAgain ?? 0;
-    replayApplied += (d.items?.length ?? 0) - (d.rejectedAgain ?? 0);
+    rejected += d.rejectedAgain ?? 0;
+    applied += (d.items?.length ?? 0) - (d.rejectedAgain ?? 0);
   }
-  // receipts still on their way are not a disagreement
-  if (c.awaitingReceipt === 0 && (applied + replayApplied !== c.applied || rejected + replayRejected !== c.rejected)) {
-    c.problems.push(`receipts say applied ${c.applied}, rejected ${c.rejected}; the ledger of ${c.target} says applied ${applied + replayApplied}, rejected ${rejected + replayRejected}`);
+  return { applied, rejected };
+}
+
+/** Receipts still on their way are not a disagreement. */
+export function receiptsAgree(c: FlowCounts, theirs: { applied: number; rejected: number }): void {
+  if (c.awaitingReceipt === 0 && (theirs.applied !== c.applied || theirs.rejected !== c.rejected)) {
+    c.problems.push(`receipts say applied ${c.applied}, rejected ${c.rejected}; the ledger of ${c.target} says applied ${theirs.applied}, rejected ${theirs.rejected}`);
   }
 }
+
+/** The problem a source's own counts carry where the target's ledger is not at hand (a node alone, the centre's input). */
+export const unavailable = (department: string): string => `the ledger of ${department} is unavailable`;
 
 /** Records each target's `where` excluded: only the details of extract and replay entries hold them. */
 async function filteredPerTarget(db: Database, flow: string): Promise<Map<string, number>> {

@@ -4,25 +4,30 @@ import { errorMessage } from '../errors';
 import { log } from '../log';
 import type { StoredEntry } from './ledger';
 
+/** What a node tells the centre on the audit feed (routing key `<department>.<type>`), one JSON body per message. */
+export type FeedEvent =
+  | { type: 'entries'; department: string; entries: StoredEntry[]; resent?: boolean }
+  | { type: 'heartbeat'; department: string; heartbeat: unknown }
+  | { type: 'verified'; department: string; request: string; result: unknown };
+
+/** Publishes one event on the exchange's audit topic exchange, as the department. */
+export function publishFeedEvent(publisher: Publisher, topology: Topology, event: FeedEvent, messageId: string): Promise<void> {
+  return publisher.publish(topology.auditExchange, `${event.department}.${event.type}`, Buffer.from(JSON.stringify(event)), {
+    messageId, contentType: 'application/json', type: `dxg.audit.${event.type}`, appId: 'dxg',
+  }, false);
+}
+
 /**
- * Committed ledger entries, as events on the exchange's audit topic exchange (routing key
- * `<department>.<kind>`), for an exchange centre to follow all departments live. The ledger in each
- * department database stays the record: the feed is best effort and skips events while the broker is
- * away rather than holding them.
+ * Committed ledger entries, whole (chain and signature included), on the audit feed, for the
+ * exchange centre to keep a checked copy of every department's ledger. The ledger in each
+ * department database stays the record: the feed is best effort and skips entries while the broker
+ * is away; the centre finds the gap and asks the node for them again (see node/control.ts).
  */
 export function auditFeed(publisher: Publisher, topology: Topology, department: string): (entries: StoredEntry[]) => void {
   return (entries) => {
-    if (!publisher.isOpen) return;
-    for (const e of entries) {
-      const event = {
-        department, seq: Number(e.seq), at: e.at, kind: e.kind, flow: e.flow, messageId: e.message_id, from: e.from_dept, to: e.to_dept,
-        count: e.record_count, digest: e.digest, hash: e.hash,
-      };
-      publisher
-        .publish(topology.auditExchange, `${department}.${e.kind}`, Buffer.from(JSON.stringify(event)), {
-          messageId: `${department}:${e.seq}`, contentType: 'application/json', type: 'dxg.audit', appId: 'dxg',
-        }, false)
-        .catch((err) => log.debug('audit event not published', { department, seq: e.seq, error: errorMessage(err) }));
-    }
+    if (!publisher.isOpen || entries.length === 0) return;
+    const first = entries[0].seq;
+    publishFeedEvent(publisher, topology, { type: 'entries', department, entries }, `${department}:ledger:${first}+${entries.length}`)
+      .catch((err) => log.debug('ledger entries not published to the audit feed', { department, seq: first, error: errorMessage(err) }));
   };
 }

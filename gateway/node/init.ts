@@ -63,7 +63,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
       await db.close();
     }
   }
-  const topology = new Topology(config.exchange, config.broker);
+  const topology = Topology.of(config);
   const routes = routesOf(flows);
   // each department's own broker user, allowed only its own exchanges and queues
   const admin = BrokerAdmin.of(config.broker);
@@ -100,7 +100,7 @@ const upgraded = (r: BookkeepingReport): string =>
 export async function declareRestored(project: Project, departments: string[]): Promise<string[]> {
   const { config, flows } = project;
   const keyring = new Keyring(config.dirs.keys);
-  const topology = new Topology(config.exchange, config.broker);
+  const topology = Topology.of(config);
   const lines: string[] = [];
   for (const id of departments) {
     const db = await connect(config.departments.get(id)!.database, id);

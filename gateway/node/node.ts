@@ -25,6 +25,9 @@ import { OutboxRelay } from '../flow/relay';
 import { Ledger } from '../ledger/ledger';
 import { auditFeed } from '../ledger/feed';
 import { log } from '../log';
+import { ControlDesk } from './control';
+import type { FigureSources } from './figures';
+import { HeartbeatSender } from './heartbeat';
 import { NodeMetrics } from './metrics';
 import { Readiness } from './ready';
 
@@ -54,6 +57,9 @@ export class DepartmentNode {
   private readonly ledger: Ledger;
   private readonly resender: Resender;
   private readonly resyncer: Resyncer;
+  /** with a centre: its requests, and this node's heartbeat to it */
+  private readonly control?: ControlDesk;
+  private readonly heartbeat?: HeartbeatSender;
 
   private constructor(
     readonly department: Department,
@@ -72,9 +78,15 @@ export class DepartmentNode {
     const me = department.id;
     const queues = [...this.receives.map((f) => ({ queue: ctx.topology.flowQueue(me, f.id), flow: f.id })),
       { queue: ctx.topology.receiptQueue(me), flow: '' }, { queue: ctx.topology.deadQueue(me), flow: '' }];
-    this.metrics = new NodeMetrics({
+    const figures: FigureSources = {
       department: me, db, project: ctx.project, sends: this.sends, receives: this.receives, extractors: this.extractors, broker: ctx.broker, queues, readiness: this.readiness,
-    });
+    };
+    this.metrics = new NodeMetrics(figures);
+    const centre = ctx.project.config.centre;
+    if (centre) {
+      this.control = new ControlDesk(me, db, ctx.keyring, ctx.topology, ctx.publisher, ctx.broker);
+      this.heartbeat = new HeartbeatSender(figures, () => this.ledger.head, ctx.publisher, ctx.topology, centre.heartbeatMs);
+    }
   }
 
   /** Connects, checks every flow against the catalog, and prepares (not yet starts) the node. */
@@ -151,6 +163,8 @@ export class DepartmentNode {
     this.consumers.push(new Consumer(broker, topology.receiptQueue(me), { prefetch, concurrency: 1 }, (msg, signal) => this.onMessage(msg, signal, (m) => answers(m).admits(m), (m, p, raw) => this.metrics.run('receipts', m.flow, () => answers(m).handle(m, p, raw, signal)))));
     this.consumers.push(new Consumer(broker, topology.deadQueue(me), { prefetch: 1, concurrency: 1 }, (msg, signal) => this.onBrokerDeadLetter(msg, signal)));
     for (const c of this.consumers) await c.start();
+    await this.control?.start();
+    this.heartbeat?.start();
     await this.readiness.takingWork();
   }
 
@@ -162,6 +176,8 @@ export class DepartmentNode {
   async stop(now = false, graceMs = 10_000): Promise<void> {
     this.readiness.draining();
     this.resyncer.stop();
+    await this.heartbeat?.stop();
+    await this.control?.stop(now);
     const finishing = Promise.all([
       ...this.consumers.map((c) => c.stop()),
       ...[...this.extractors.values()].map((e) => e.idle()),

@@ -75,7 +75,7 @@ export class Runtime {
     requireKnown(project, { department: wanted });
     const keyring = new Keyring(config.dirs.keys);
     for (const d of wanted) keyring.privateKey(d);
-    const topology = new Topology(config.exchange, config.broker);
+    const topology = Topology.of(config);
     const runtime = new Runtime(project);
     try {
       for (const d of wanted) {

@@ -42,7 +42,7 @@ export async function tap(exchange: TestExchange, source: string, route: string)
 /** The exchange's configuration and broker names. */
 function topologyOf(exchange: TestExchange) {
   const { config } = loadProject(exchange.config).project!;
-  return { config, topology: new Topology(config.exchange, config.broker) };
+  return { config, topology: Topology.of(config) };
 }
 
 /** The broker URL as one department's own user: what its node connects with. */

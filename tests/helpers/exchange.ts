@@ -94,6 +94,33 @@ export class TestExchange {
     };
   }
 
+  /**
+   * Adds a `centre:` to exchange.yaml (before `setUp`), with intervals short enough for a test:
+   * heartbeats every second, a node silent after 3 s.
+   */
+  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string }): void {
+    writeFileSync(this.config, `${readFileSync(this.config, 'utf8')}centre:
+  url: http://127.0.0.1:${centre.port}
+  listen: 127.0.0.1:${centre.port}
+  database: { driver: postgres, url: "${centre.databaseUrl}" }
+  heartbeat: 1s
+  alarms: { silent_after: ${centre.silentAfter ?? '3s'}, lag_over: 5m${centre.webhook ? `, webhook: "${centre.webhook}"` : ''} }
+`);
+  }
+
+  /** `dxg centre` in the background; `stop` sends SIGTERM and waits for it to end. */
+  centre(logLevel = 'warn'): { child: ChildProcess; stop(): Promise<void> } {
+    const child = spawn(process.execPath, [DXG, '--config', this.config, 'centre'], { env: { ...process.env, DXG_LOG_LEVEL: logLevel }, stdio: 'ignore' });
+    const ended = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    return {
+      child,
+      stop: async () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        await ended;
+      },
+    };
+  }
+
   /** keys generate + init */
   async setUp(): Promise<void> {
     await this.ok('keys', 'generate');

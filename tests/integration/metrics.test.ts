@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { waitFor } from '../helpers/broker';
 import { DXG } from '../helpers/exchange';
 import { everySecond, insertItems, itemExchange, validItems, type ItemExchange } from '../helpers/items';
+import { freePort } from '../helpers/ports';
+import { parse, value, type Sample } from '../helpers/prometheus';
 
 /**
  * Every `dxg up` node serves /metrics, /health and /ready on its department's listen address
@@ -150,37 +152,7 @@ describe('node metrics endpoint', () => {
   }
 });
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The Prometheus text format, as far as these tests need it. */
-function parse(text: string): Sample[] {
-  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((line) => {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    return { name: m[1], labels, value: Number(m[3]) };
-  });
-}
-
-/** The one sample of `name` whose labels include these; fails unless there is exactly one. */
-function value(samples: Sample[], name: string, labels: Record<string, string | RegExp>): number {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => (typeof v === 'string' ? s.labels[k] === v : v.test(s.labels[k] ?? ''))));
-  if (found.length !== 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
-  return found[0].value;
-}
-
 const counts = (samples: Sample[]) => samples.filter((s) => s.name === 'dxg_records_total').sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
-
-async function freePort(): Promise<number> {
-  const server = await occupy(0);
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function occupy(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {

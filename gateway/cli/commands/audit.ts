@@ -6,9 +6,14 @@ import { requireKnown } from '../../config/project';
 import { project, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderCsv } from '../table';
-import { collectTrail, trailTable, verifyLedgers, type TrailEntry } from '../trail';
+import { centreCall } from '../../centre/client';
+import { collectTrail, fromJson, trailJson, trailTable, verifyLedgers, type TrailEntry, type TrailJson } from '../trail';
+import { centreUrl } from './login';
 
 interface AuditOptions {
+  centre?: boolean;
+  reveal?: boolean;
+  reason?: string;
   flow?: string;
   department?: string;
   since?: string;
@@ -26,11 +31,15 @@ export function registerAudit(program: Command): void {
     .option('-s, --since <time>', 'from this time: ISO date/time, or an age such as 30m, 12h, 7d')
     .option('-k, --key <record key>', 'only the steps of this record (its key as in the flow)')
     .option('--format <format>', 'table, json or csv', 'table')
-    .option('--limit <n>', 'newest entries per department ledger', wholeNumber(1, 10_000_000), 1000)
+    .option('--limit <n>', 'newest entries per department ledger (with --centre: entries in all)', wholeNumber(1, 10_000_000), 1000)
+    .option('--centre', "ask the exchange centre (every department's ledger at once; needs dxg login)")
+    .option('--reveal', 'with --centre: record keys and personal data unmasked (needs --reason; the look is recorded at the centre)')
+    .option('--reason <text>', 'with --centre: why you look, recorded with who and when')
     .action(async (opts: AuditOptions, cmd: Command) => {
       if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
       const p = project(cmd);
       requireKnown(p, opts);
+      if (opts.centre) return print(await fromCentre(centreUrl(cmd), opts), opts.format);
       const since = opts.since ? parseSince(opts.since) : undefined;
       const rows = await withDatabases(p, async (dbs, unreachable) => {
         for (const [d, why] of unreachable) process.stderr.write(`dxg: ledger of ${d} unavailable: ${why}\n`);
@@ -54,12 +63,30 @@ export function registerAudit(program: Command): void {
     });
 }
 
+/** The same question asked of the centre's collected ledgers: its trail for a key, else its audit search, page by page up to --limit. */
+async function fromCentre(url: string, opts: AuditOptions): Promise<TrailEntry[]> {
+  if (opts.reveal && !opts.reason) throw new DxgError('DXG_USAGE', '--reveal needs --reason: the look is recorded with who and when');
+  const params = new URLSearchParams();
+  if (opts.reveal) params.set('reveal', 'true');
+  if (opts.reason) params.set('reason', opts.reason);
+  if (opts.key) {
+    params.set('key', opts.key);
+    return fromJson((await centreCall<{ entries: TrailJson[] }>(url, `/api/trail?${params}`)).entries);
+  }
+  for (const [k, v] of Object.entries({ flow: opts.flow, department: opts.department, since: opts.since ? parseSince(opts.since) : undefined })) if (v) params.set(k, v);
+  const out: TrailEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { entries: TrailJson[]; next: string | null } = await centreCall(url, `/api/audit?${params}&limit=${Math.min(5000, opts.limit - out.length)}${cursor ? `&cursor=${cursor}` : ''}`);
+    out.push(...fromJson(page.entries));
+    cursor = page.next;
+  } while (cursor && out.length < opts.limit);
+  return out;
+}
+
 function print(rows: TrailEntry[], format: string): void {
   if (format === 'json') {
-    write(JSON.stringify(rows.map((r) => ({
-      ledger: r.ledger, seq: Number(r.seq), at: r.at, kind: r.kind, flow: r.flow, messageId: r.message_id, from: r.from_dept, to: r.to_dept,
-      count: Number(r.record_count), digest: r.digest, keys: r.record_keys ? r.record_keys.split('\n') : [], detail: r.detail ? JSON.parse(r.detail) : null, hash: r.hash,
-    })), null, 2));
+    write(JSON.stringify(trailJson(rows), null, 2));
     return;
   }
   if (format === 'csv') {

@@ -10,14 +10,19 @@ import { flowCounts, type FlowCounts } from '../../ledger/counts';
 import { project, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderTable } from '../table';
+import { centreCall } from '../../centre/client';
+import type { TargetView } from '../../centre/monitor';
+import { centreUrl } from './login';
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('per flow and target: last run, checkpoint, rows behind, messages pending, record counts and whether they reconcile')
     .option('--format <format>', 'table or json', 'table')
-    .action(async (opts: { format: string }, cmd: Command) => {
+    .option('--centre', 'ask the exchange centre: every flow at once, with lag and rates (needs dxg login)')
+    .action(async (opts: { format: string; centre?: boolean }, cmd: Command) => {
       if (!['table', 'json'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table or json, not '${opts.format}'`);
+      if (opts.centre) return centreStatus(centreUrl(cmd), opts.format);
       const p = project(cmd);
       const depths = await queueDepths(p);
       const rows = await withDatabases(p, async (dbs, unreachable) => {
@@ -66,6 +71,20 @@ export function registerStatus(program: Command): void {
     });
 }
 
+/** The centre's view: counts as the sources last reported them, lag and rates from the collected ledgers, backlog from the heartbeats. */
+async function centreStatus(url: string, format: string): Promise<void> {
+  const status = await centreCall<{ generatedAt: string; targets: TargetView[]; openAlarms: number }>(url, '/api/status');
+  if (format === 'json') return write(JSON.stringify(status, null, 2));
+  const n = (v: number | null | undefined) => (v === null || v === undefined ? '?' : v);
+  const head = ['flow', 'target', 'extracted', 'quarantined', 'filtered', 'published', 'applied', 'rejected', 'awaiting receipt', 'outbox', 'queued', 'lag p50/p95 s', 'records/s', 'reconciled'];
+  write(renderTable(head, status.targets.map((t) => [
+    t.flow, t.target, n(t.counts?.extracted), n(t.counts?.quarantined), n(t.counts?.filtered), n(t.counts?.published), n(t.counts?.applied), n(t.counts?.rejected),
+    n(t.backlog.awaitingReceipt), n(t.backlog.outbox), n(t.backlog.queued), t.lag ? `${t.lag.p50.toFixed(2)} / ${t.lag.p95.toFixed(2)}` : '-', t.recordsPerSecond.toFixed(1),
+    t.reconciled === null ? 'no heartbeat from the source' : t.reconciled ? (t.counts?.awaitingReceipt ? 'receipts awaited' : 'yes') : t.counts!.problems.join('; '),
+  ])));
+  write(`from the centre at ${url}, ${status.generatedAt}; open alarms: ${status.openAlarms}`);
+}
+
 type StatusRow = { flow: string; target: string; problem: string } | ({
   flow: string;
   target: string;
@@ -82,7 +101,7 @@ async function queueDepths(p: Project): Promise<Map<string, number>> {
   let broker: Broker | undefined;
   try {
     broker = await Broker.connect(p.config.broker.url, 'status', false, p.config.broker.ca);
-    const topology = new Topology(p.config.exchange, p.config.broker);
+    const topology = Topology.of(p.config);
     for (const flow of p.flows) {
       for (const t of flow.targets) {
         try {

@@ -1,0 +1,201 @@
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Database } from '../../adapters/adapter';
+import { parseSince } from '../cli/commands/audit';
+import { trailJson, type TrailJson } from '../cli/trail';
+import type { Project } from '../config/project';
+import { DxgError, errorMessage } from '../errors';
+import { maskDeep, maskText } from '../mask';
+import { VERSION } from '../version';
+import type { Alarms } from './alarms';
+import type { CentreMetrics } from './metrics';
+import type { Journal } from './journal';
+import type { KeyList } from './keys';
+import type { Monitor } from './monitor';
+import { CursorError, recordTrail, searchAudit } from './search';
+import { authenticate, login, type Role, type User } from './users';
+import type { Verifier } from './verify';
+
+export interface ApiContext {
+  db: Database;
+  project: Project;
+  monitor: Monitor;
+  alarms: Alarms;
+  journal: Journal;
+  verifier: Verifier;
+  keys: KeyList;
+  metrics: CentreMetrics;
+  /** whether the centre takes work: its database answers and its broker connection is up */
+  ready(): Promise<{ ready: boolean; reason?: string }>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: User | null;
+  }
+  interface FastifyContextConfig {
+    /** roles that may call the route; absent: any logged-in user; `public`: no login */
+    roles?: readonly Role[] | 'public';
+  }
+}
+
+const READERS = ['auditor', 'operator', 'approver'] as const;
+const text = { type: 'string', maxLength: 1000 } as const;
+const reveal = {
+  reveal: { type: 'boolean', default: false, description: 'show record keys and personal data unmasked (needs a reason; the look is recorded in the centre journal)' },
+  reason: { ...text, description: 'why you look: recorded with who and when' },
+} as const;
+
+/**
+ * The centre's HTTP API (DESIGN §8): JSON, schema-first (ajv compiles each route's schema once),
+ * an OpenAPI document at /api/openapi.json. Every /api route but login and the document needs a
+ * token (`Authorization: Bearer …`, from POST /api/login); /metrics, /health and /ready need none.
+ */
+export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
+  const app = fastify({ logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } } });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'dxg exchange centre', version: VERSION, description: 'The exchange seen whole: every department\'s ledger, nodes, alarms, audit search.' },
+      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
+      security: [{ token: [] }],
+    },
+  });
+  app.decorateRequest('user', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const roles = req.routeOptions.config?.roles;
+    if (roles === 'public' || !req.routeOptions.url) return;
+    const header = req.headers.authorization ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    req.user = token ? await authenticate(ctx.db, token) : null;
+    if (!req.user) return reply.code(401).send({ code: 'DXG_LOGIN', error: token ? 'token unknown or expired: log in again (dxg login)' : 'not logged in: POST /api/login, or dxg login' });
+    if (roles && !roles.includes(req.user.role)) return reply.code(403).send({ code: 'DXG_FORBIDDEN', error: `the role ${req.user.role} may not do this (it needs: ${roles.join(' or ')})` });
+  });
+
+  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
+    if (err.validation) return reply.code(400).send({ code: 'DXG_REQUEST', error: err.message });
+    if (err instanceof CursorError) return reply.code(400).send({ code: 'DXG_REQUEST', error: err.message });
+    if (err instanceof DxgError) return reply.code(err.code === 'DXG_USAGE' ? 400 : 500).send({ code: err.code, error: err.message });
+    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ code: 'DXG_REQUEST', error: err.message });
+    return reply.code(500).send({ code: 'DXG_INTERNAL', error: errorMessage(err) });
+  });
+
+  const pub = { config: { roles: 'public' as const }, schema: { hide: true } };
+  app.get('/health', pub, async () => ({ status: 'up', version: VERSION, uptimeSeconds: Math.round(process.uptime()) }));
+  app.get('/ready', pub, async (_req, reply) => {
+    const r = await ctx.ready();
+    return reply.code(r.ready ? 200 : 503).send(r);
+  });
+  app.get('/metrics', pub, async (_req, reply) => reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
+  app.get('/api/openapi.json', pub, async () => app.swagger());
+
+  app.post('/api/login', {
+    config: { roles: 'public' },
+    schema: {
+      summary: 'Log in: a token for the Authorization header', security: [],
+      body: { type: 'object', additionalProperties: false, required: ['name', 'password'], properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, password: { type: 'string', minLength: 1, maxLength: 1000 } } },
+    },
+  }, async (req, reply) => {
+    const { name, password } = req.body as { name: string; password: string };
+    const r = await login(ctx.db, name, password);
+    if (!r) return reply.code(401).send({ code: 'DXG_LOGIN', error: 'name or password wrong' });
+    await ctx.journal.record(name, 'login', null, null);
+    return { token: r.token, name: r.user.name, role: r.user.role, department: r.user.department, expiresAt: r.expiresAt };
+  });
+
+  app.get('/api/me', { schema: { summary: 'Who the token is' } }, async (req) => req.user);
+
+  app.get('/api/status', { schema: { summary: 'Every flow target: counts (as dxg status), whether they reconcile, lag, rate, backlog' } }, async () => ({
+    generatedAt: new Date().toISOString(), targets: await ctx.monitor.targets(), openAlarms: (await ctx.alarms.list({ open: true })).length,
+  }));
+
+  app.get('/api/flows', { schema: { summary: 'The flows, their targets and their YAML' } }, async () => ctx.project.flows.map((f) => ({
+    id: f.id, title: f.title, resource: f.resource, source: { department: f.source.department, schedule: f.source.schedule },
+    targets: f.targets.map((t) => ({ department: t.department, table: t.table, mode: t.mode, indicators: Object.keys(t.fields) })), yaml: f.doc.text,
+  })));
+
+  app.get('/api/nodes', { schema: { summary: 'Every department node: heartbeat, version, ledger head, how much of its ledger the centre holds' } }, async () => ctx.monitor.nodes());
+
+  app.get('/api/alarms', {
+    schema: { summary: 'Alarms, newest first', querystring: { type: 'object', additionalProperties: false, properties: { open: { type: 'boolean', default: false }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 200 } } } },
+  }, async (req) => ctx.alarms.list(req.query as { open: boolean; limit: number }));
+
+  app.post('/api/alarms/:id/clear', {
+    config: { roles: ['operator'] },
+    schema: { summary: 'Clear an open alarm (a dead letter dealt with)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } } }, body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: text } } },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!(await ctx.alarms.clearById(id))) return reply.code(404).send({ code: 'DXG_NOT_FOUND', error: `no open alarm ${id}` });
+    await ctx.journal.record(req.user!.name, 'clear alarm', id, (req.body as { reason: string }).reason);
+    return { cleared: id };
+  });
+
+  app.get('/api/audit', {
+    config: { roles: READERS },
+    schema: {
+      summary: 'The collected exchange log, filtered as dxg audit, in time order, cursor-paged',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          flow: text, department: text, kind: text, key: text,
+          since: { ...text, description: 'ISO date/time, or an age: 30m, 12h, 7d' }, until: { ...text, description: 'ISO date/time' },
+          limit: { type: 'integer', minimum: 1, maximum: 10000, default: 500 }, cursor: text, ...reveal,
+        },
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { flow?: string; department?: string; kind?: string; key?: string; since?: string; until?: string; limit: number; cursor?: string; reveal: boolean; reason?: string };
+    requireReason(q);
+    const page = await searchAudit(ctx.db, { ...q, since: q.since ? parseSince(q.since) : undefined, until: q.until ? parseSince(q.until) : undefined });
+    if (q.key || q.reveal) await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: audit' : 'look: audit', describe(q), q.reason ?? null);
+    return { entries: shown(trailJson(page.entries), q.reveal), next: page.next };
+  });
+
+  app.get('/api/trail', {
+    config: { roles: READERS },
+    schema: {
+      summary: "One record's trail across every department (as dxg audit --key)",
+      querystring: { type: 'object', additionalProperties: false, required: ['key'], properties: { key: { ...text, minLength: 1 }, ...reveal } },
+    },
+  }, async (req) => {
+    const q = req.query as { key: string; reveal: boolean; reason?: string };
+    requireReason(q);
+    const entries = await recordTrail(ctx.db, q.key);
+    await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: trail' : 'look: trail', `key ${q.key}`, q.reason ?? null);
+    return { key: q.key, entries: shown(trailJson(entries), q.reveal) };
+  });
+
+  app.get('/api/verify', {
+    config: { roles: READERS },
+    schema: {
+      summary: "Every ledger checked: the centre's copy (chain, signatures), the node's head against it and the heads the centre countersigned, and the node's own check",
+      querystring: { type: 'object', additionalProperties: false, properties: { wait: { type: 'integer', minimum: 0, maximum: 120, default: 10, description: 'seconds to wait for the nodes\' own checks' } } },
+    },
+  }, async (req) => ctx.verifier.verifyAll((req.query as { wait: number }).wait * 1000));
+
+  app.get('/api/keys', { config: { roles: 'public' }, schema: { summary: 'The key list: every department\'s public key, signed by the centre', security: [] } }, async () => ctx.keys.signed());
+
+  app.get('/api/journal', { config: { roles: ['auditor', 'operator'] }, schema: { summary: "The centre's own journal: decisions and looks at personal data", querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 200 } } } } },
+    async (req) => ctx.journal.list((req.query as { limit: number }).limit));
+
+  app.get('/api/departments', { schema: { summary: 'The departments of the exchange' } }, async () =>
+    [...ctx.project.config.departments.values()].map((d) => ({ id: d.id, name: d.name, driver: d.database.driver })));
+
+  await app.ready();
+  return app;
+}
+
+function requireReason(q: { reveal: boolean; reason?: string }): void {
+  if (q.reveal && !q.reason?.trim()) throw new DxgError('DXG_USAGE', 'reveal needs a reason: it is recorded with who looked and when');
+}
+
+function describe(q: Record<string, unknown>): string {
+  return Object.entries(q).filter(([k, v]) => v !== undefined && k !== 'reason' && k !== 'reveal' && k !== 'limit').map(([k, v]) => `${k}=${String(v)}`).join(' ') || 'all';
+}
+
+/** Record keys and details pass the operational mask (identity numbers and the like) unless revealed; hashes and ids never need it. */
+function shown(rows: TrailJson[], reveal: boolean): TrailJson[] {
+  return reveal ? rows : rows.map((r) => ({ ...r, keys: r.keys.map((k) => maskText(k)), detail: maskDeep(r.detail) }));
+}
+
+export type { FastifyReply, FastifyRequest };

@@ -1,0 +1,86 @@
+import type { ConsumeMessage } from 'amqplib';
+import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import type { Broker } from '../broker/connection';
+import { Consumer } from '../broker/consumer';
+import type { Topology } from '../broker/topology';
+import type { FeedEvent } from '../ledger/feed';
+import { log } from '../log';
+import type { Heartbeat } from '../node/heartbeat';
+import type { Alarms } from './alarms';
+import type { LedgerCopy } from './ledger-copy';
+import type { Monitor } from './monitor';
+
+/**
+ * Reads the audit feed of every department from the centre's queue: ledger entries into the copy,
+ * heartbeats to the monitor, answers to the centre's requests. An event is believed only from the
+ * department's own broker user (RabbitMQ validates the user-id; the topic permissions let a
+ * department publish only under its own name); the entries' own signatures are checked as the copy
+ * takes them.
+ */
+export class Collector {
+  private readonly consumer: Consumer;
+
+  constructor(
+    broker: Broker,
+    private readonly db: Database,
+    private readonly topology: Topology,
+    private readonly departments: ReadonlySet<string>,
+    private readonly copy: LedgerCopy,
+    private readonly monitor: Monitor,
+    private readonly alarms: Alarms,
+  ) {
+    this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: 20, concurrency: 1 }, (msg) => this.take(msg));
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
+  }
+
+  private async take(msg: ConsumeMessage): Promise<void> {
+    let event: FeedEvent;
+    try {
+      event = JSON.parse(msg.content.toString('utf8')) as FeedEvent;
+    } catch {
+      log.warn('audit feed: a message that is not JSON, dropped', { routingKey: msg.fields.routingKey });
+      return;
+    }
+    const d = event?.department;
+    if (typeof d !== 'string' || !this.departments.has(d) || msg.properties.userId !== this.topology.user(d)) {
+      log.warn('audit feed: an event not from the department it names, dropped', { department: String(d), userId: String(msg.properties.userId ?? '(none)') });
+      return;
+    }
+    switch (event.type) {
+      case 'entries': {
+        if (!Array.isArray(event.entries) || event.entries.length === 0) return;
+        await this.copy.receive(d, event.entries);
+        for (const e of event.entries) {
+          if (e.kind === 'dead-letter') {
+            await this.alarms.raise('dead-letter', `dead-letter:${d}:${e.seq}`, `${d} took a dead letter${e.message_id ? ` (message ${e.message_id})` : ''}${e.flow ? ` of flow ${e.flow}` : ''}: ${deadReason(e.detail)}`, { department: d, flow: e.flow ?? undefined });
+          }
+        }
+        return;
+      }
+      case 'heartbeat':
+        return this.monitor.heartbeat(d, event.heartbeat as Heartbeat);
+      case 'verified':
+        await this.db.execute(sql`UPDATE centre_departments SET verified = ${JSON.stringify({ request: event.request, result: event.result })}, verified_at = now() WHERE department = ${d}`);
+        return;
+      default:
+        log.warn('audit feed: an event of unknown type, dropped', { department: d, type: String((event as { type?: unknown }).type) });
+    }
+  }
+}
+
+function deadReason(detail: string | null): string {
+  try {
+    const d = JSON.parse(detail ?? '{}') as { reason?: unknown };
+    return typeof d.reason === 'string' ? d.reason : 'see its ledger entry';
+  } catch {
+    return 'see its ledger entry';
+  }
+}

@@ -1,0 +1,42 @@
+import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import { sha256 } from '../envelope/envelope';
+import type { Keyring } from '../envelope/keys';
+import { CENTRE } from '../config/duration';
+
+export interface JournalEntry {
+  seq: string;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  reason: string | null;
+  hash: string;
+}
+
+/**
+ * The centre's own ledger (DESIGN §8): every decision, and every look at record keys or personal
+ * data — who, when, what, the stated reason — hash-chained and signed with the centre's key.
+ */
+export class Journal {
+  constructor(private readonly db: Database, private readonly keyring: Keyring) {}
+
+  async record(actor: string, action: string, subject: string | null, reason: string | null): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      // one writer at a time: entries chain in commit order
+      await tx.execute(sql`LOCK TABLE centre_journal IN EXCLUSIVE MODE`);
+      const [last] = await tx.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_journal ORDER BY seq DESC LIMIT 1`);
+      const seq = last ? BigInt(last.seq) + 1n : 1n;
+      const prev = last?.hash ?? '0'.repeat(64);
+      const at = new Date().toISOString();
+      const hash = sha256(`${prev}\n${JSON.stringify([seq.toString(), at, actor, action, subject, reason])}`);
+      await tx.execute(sql`INSERT INTO centre_journal (seq, at, actor, action, subject, reason, prev_hash, hash, signature)
+        VALUES (${seq.toString()}, ${at}, ${actor}, ${action}, ${subject}, ${reason}, ${prev}, ${hash}, ${this.keyring.sign(CENTRE, hash)})`);
+    });
+  }
+
+  async list(limit = 200): Promise<JournalEntry[]> {
+    const rows = await this.db.query<JournalEntry & Record<string, unknown>>(sql`SELECT seq, at, actor, action, subject, reason, hash FROM centre_journal ORDER BY seq DESC LIMIT ${limit}`);
+    return rows.map((r) => ({ ...r, seq: String(r.seq) }));
+  }
+}

@@ -1,0 +1,204 @@
+import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import type { Publisher } from '../broker/publisher';
+import type { Topology } from '../broker/topology';
+import type { Project } from '../config/project';
+import type { Keyring } from '../envelope/keys';
+import { errorMessage } from '../errors';
+import { receiptsAgree, targetOutcomes, unavailable, type FlowCounts } from '../ledger/counts';
+import { log } from '../log';
+import type { Heartbeat } from '../node/heartbeat';
+import type { ControlRequest } from '../node/control';
+import { CENTRE } from '../config/duration';
+import type { Alarms } from './alarms';
+import type { LedgerCopy } from './ledger-copy';
+
+/** One flow target as the centre sees it: the source's counts, lag from the ledgers, backlog from the heartbeats. */
+export interface TargetView {
+  flow: string;
+  source: string;
+  target: string;
+  counts: FlowCounts | null;
+  reconciled: boolean | null;
+  /** seconds from the envelope's commit at the source to its apply at the target, over the last window */
+  lag: { p50: number; p95: number; envelopes: number } | null;
+  /** records applied per second at the target over the last minute */
+  recordsPerSecond: number;
+  backlog: { outbox: number | null; queued: number | null; awaitingReceipt: number | null };
+  quarantined: number | null;
+  deadLetters: number | null;
+}
+
+export interface NodeView {
+  department: string;
+  name: string;
+  version: string | null;
+  heartbeatAt: string | null;
+  silent: boolean;
+  head: { seq: string; hash: string } | null;
+  /** how much of its ledger the centre holds, complete and checked */
+  collected: string;
+  broken: { seq: string; reason: string } | null;
+  sends: string[];
+  receives: string[];
+  checkpoints: { flow: string; updatedAt: string | null; behind: number | null }[];
+}
+
+/** How far back lag and rates are computed from the ledgers. */
+const LAG_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Watches the nodes through their heartbeats and the collected ledgers: countersigns each head it
+ * can check, asks nodes for the entries its copy lacks, and raises (and clears) the alarms of
+ * DESIGN §8 on every tick.
+ */
+export class Monitor {
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly db: Database,
+    private readonly project: Project,
+    private readonly copy: LedgerCopy,
+    private readonly alarms: Alarms,
+    private readonly keyring: Keyring,
+    private readonly publisher: Publisher,
+    private readonly topology: Topology,
+  ) {}
+
+  async heartbeat(department: string, hb: Heartbeat): Promise<void> {
+    await this.db.execute(sql`INSERT INTO centre_departments (department, heartbeat, heartbeat_at, head_seq, head_hash)
+      VALUES (${department}, ${JSON.stringify(hb)}, now(), ${hb.head.seq}, ${hb.head.hash})
+      ON CONFLICT (department) DO UPDATE SET heartbeat = EXCLUDED.heartbeat, heartbeat_at = now(), head_seq = EXCLUDED.head_seq, head_hash = EXCLUDED.head_hash`);
+    await this.alarms.clear(`silent:${department}`);
+    await this.countersign(department, hb.head);
+  }
+
+  /** The head, once the copy holds that very entry: signed by the centre (an anchor no restore of the department can move). */
+  private async countersign(department: string, head: { seq: string; hash: string }): Promise<void> {
+    if (head.seq === '0') return;
+    const [held] = await this.db.query<{ hash: string }>(sql`SELECT hash FROM centre_ledger WHERE department = ${department} AND seq = ${head.seq}`);
+    if (!held) return;
+    if (held.hash !== head.hash) {
+      const restored = await this.db.query(sql`SELECT 1 FROM centre_ledger WHERE department = ${department} AND kind = 'restored' AND seq <= ${head.seq} LIMIT 1`);
+      if (!restored.length) {
+        await this.alarms.raise('ledger-break', `ledger:${department}`, `ledger of ${department}: its head, entry ${head.seq}, is not the entry the centre collected: the ledger was rewritten`, { department });
+      }
+      return;
+    }
+    const at = new Date().toISOString();
+    const signature = this.keyring.sign(CENTRE, `${department}\n${head.seq}\n${head.hash}\n${at}`);
+    await this.db.execute(sql`INSERT INTO centre_heads (department, seq, hash, at, signature) VALUES (${department}, ${head.seq}, ${head.hash}, ${at}, ${signature}) ON CONFLICT DO NOTHING`);
+  }
+
+  /** One round of checks; each kind of alarm is raised while its condition holds and cleared when it ends. */
+  async tick(): Promise<void> {
+    const { alarms: limits } = this.project.config.centre!;
+    const nodes = await this.db.query<{ department: string; age_ms: string | null; head_seq: string | null; asked_ms: string | null; heartbeat: Heartbeat | null }>(sql`SELECT department,
+      (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age_ms, head_seq, (extract(epoch FROM now() - asked_at) * 1000)::bigint AS asked_ms, heartbeat
+      FROM centre_departments`);
+    const byDept = new Map(nodes.map((n) => [n.department, n]));
+    for (const d of this.project.config.departments.keys()) {
+      const n = byDept.get(d);
+      const age = n?.age_ms === null || n?.age_ms === undefined ? null : Number(n.age_ms);
+      const silentFor = age ?? Date.now() - this.started;
+      if (silentFor > limits.silentAfterMs) {
+        await this.alarms.raise('node-silent', `silent:${d}`, age === null ? `node ${d} has sent no heartbeat since the centre started` : `node ${d} silent for ${Math.round(age / 1000)} s`, { department: d });
+      }
+      await this.askForMissing(d, n?.head_seq ?? null, n?.asked_ms === null || n?.asked_ms === undefined ? null : Number(n.asked_ms));
+    }
+    for (const t of await this.targets()) {
+      const subject = `${t.flow}:${t.target}`;
+      if (t.counts && t.counts.problems.length) await this.alarms.raise('counts', `counts:${subject}`, `flow ${t.flow} to ${t.target}: ${t.counts.problems.join('; ')}`, { department: t.target, flow: t.flow });
+      else if (t.counts) await this.alarms.clear(`counts:${subject}`);
+      if (t.lag && t.lag.p95 * 1000 > limits.lagOverMs) await this.alarms.raise('lag', `lag:${subject}`, `flow ${t.flow} to ${t.target}: p95 lag ${t.lag.p95.toFixed(1)} s is over ${limits.lagOverMs / 1000} s`, { department: t.target, flow: t.flow });
+      else await this.alarms.clear(`lag:${subject}`);
+    }
+  }
+
+  /** Asks a node for the entries the copy lacks, at most once per heartbeat interval. */
+  private async askForMissing(department: string, head: string | null, askedMs: number | null): Promise<void> {
+    if (askedMs !== null && askedMs < this.project.config.centre!.heartbeatMs) return;
+    const gap = await this.copy.missing(department, head);
+    if (!gap) return;
+    const request: ControlRequest = { request: 'ledger', id: `${Date.now()}`, ...gap };
+    try {
+      await this.publisher.publish(this.topology.controlExchange, department, Buffer.from(JSON.stringify(request)), { messageId: `centre:ledger:${department}:${request.id}`, contentType: 'application/json', type: 'dxg.control' });
+      await this.db.execute(sql`UPDATE centre_departments SET asked_at = now() WHERE department = ${department}`);
+      log.info('asked a node for the ledger entries the centre lacks', { department, from: gap.from, to: gap.to });
+    } catch (err) {
+      log.warn('cannot ask a node for its ledger entries', { department, error: errorMessage(err) });
+    }
+  }
+
+  /** Every flow target: counts from its source's last heartbeat, lag and rate from the collected ledgers. */
+  async targets(): Promise<TargetView[]> {
+    const beats = new Map((await this.db.query<{ department: string; heartbeat: Heartbeat | null }>(sql`SELECT department, heartbeat FROM centre_departments`)).map((r) => [r.department, r.heartbeat]));
+    const since = new Date(Date.now() - LAG_WINDOW_MS).toISOString();
+    const lags = await this.db.query<{ flow: string; target: string; p50: number; p95: number; n: string }>(sql`SELECT a.flow, a.department AS target,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.at::timestamptz - p.at::timestamptz)) AS p50,
+      percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM a.at::timestamptz - p.at::timestamptz)) AS p95, count(*) AS n
+      FROM centre_ledger a JOIN centre_ledger p ON p.message_id = a.message_id AND p.department = a.from_dept AND p.kind = 'publish'
+      WHERE a.kind = 'apply' AND a.at >= ${since} GROUP BY a.flow, a.department`);
+    const minute = new Date(Date.now() - 60_000).toISOString();
+    const rates = await this.db.query<{ flow: string; target: string; records: string }>(sql`SELECT flow, department AS target, sum(record_count) AS records
+      FROM centre_ledger WHERE kind = 'apply' AND at >= ${minute} GROUP BY flow, department`);
+    const out: TargetView[] = [];
+    for (const flow of this.project.flows) {
+      const src = beats.get(flow.source.department)?.figures ?? null;
+      for (const t of flow.targets) {
+        const tgt = beats.get(t.department)?.figures ?? null;
+        const counts = await this.reconcile(src?.counts.find((c) => c.flow === flow.id && c.target === t.department) ?? null);
+        const lag = lags.find((l) => l.flow === flow.id && l.target === t.department);
+        const rate = rates.find((r) => r.flow === flow.id && r.target === t.department);
+        const sum = (xs: { items: number }[] | undefined) => (xs ? xs.reduce((n, x) => n + x.items, 0) : null);
+        out.push({
+          flow: flow.id, source: flow.source.department, target: t.department, counts,
+          reconciled: counts ? counts.problems.length === 0 : null,
+          lag: lag ? { p50: Number(lag.p50), p95: Number(lag.p95), envelopes: Number(lag.n) } : null,
+          recordsPerSecond: rate ? Number(rate.records) / 60 : 0,
+          backlog: {
+            outbox: src ? src.outbox.find((o) => o.flow === flow.id)?.envelopes ?? 0 : null,
+            queued: tgt ? tgt.queues.find((q) => q.flow === flow.id)?.messages ?? null : null,
+            awaitingReceipt: counts?.awaitingReceipt ?? null,
+          },
+          quarantined: sum(src?.quarantine.filter((q) => q.stage === 'source' && q.flow === flow.id)),
+          deadLetters: sum(tgt?.quarantine.filter((q) => q.stage === 'dead-letter' && q.flow === flow.id)),
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A source's own counts, checked against the target's ledger as the centre holds it — the check a
+   * node alone cannot make — once the centre's copy of that ledger is complete up to its head.
+   */
+  private async reconcile(reported: FlowCounts | null): Promise<FlowCounts | null> {
+    if (!reported) return null;
+    const c: FlowCounts = { ...reported, problems: reported.problems.filter((p) => p !== unavailable(reported.target)) };
+    const [copy] = await this.db.query<{ contiguous: string; head_seq: string | null }>(sql`SELECT contiguous, head_seq FROM centre_departments WHERE department = ${c.target}`);
+    if (!copy || copy.head_seq === null || BigInt(copy.contiguous) < BigInt(copy.head_seq)) return c;
+    const totals = await this.db.query<{ kind: string; records: string }>(sql`SELECT kind, sum(record_count) AS records FROM centre_ledger
+      WHERE department = ${c.target} AND flow = ${c.flow} AND to_dept = ${c.target} AND kind IN ('apply', 'reject') GROUP BY kind`);
+    const replays = await this.db.query<{ detail: string }>(sql`SELECT detail FROM centre_ledger WHERE department = ${c.target} AND kind = 'replay' AND flow = ${c.flow} AND to_dept = ${c.target}`);
+    receiptsAgree(c, targetOutcomes(totals.map((t) => ({ kind: t.kind, records: Number(t.records) })), replays.map((r) => r.detail)));
+    return c;
+  }
+
+  async nodes(): Promise<NodeView[]> {
+    const rows = await this.db.query<{ department: string; heartbeat: Heartbeat | null; heartbeat_at: string | null; age_ms: string | null; contiguous: string; broken_seq: string | null; broken_reason: string | null }>(
+      sql`SELECT department, heartbeat, heartbeat_at, (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age_ms, contiguous, broken_seq, broken_reason FROM centre_departments`);
+    const byDept = new Map(rows.map((r) => [r.department, r]));
+    const silentAfter = this.project.config.centre!.alarms.silentAfterMs;
+    return [...this.project.config.departments.values()].map((d) => {
+      const r = byDept.get(d.id);
+      const hb = r?.heartbeat ?? null;
+      return {
+        department: d.id, name: d.name, version: hb?.version ?? null, heartbeatAt: r?.heartbeat_at ?? null,
+        silent: !r?.age_ms || Number(r.age_ms) > silentAfter, head: hb?.head ?? null, collected: r ? String(r.contiguous) : '0',
+        broken: r?.broken_seq ? { seq: String(r.broken_seq), reason: r.broken_reason ?? '' } : null,
+        sends: hb?.sends ?? [], receives: hb?.receives ?? [], checkpoints: hb?.figures?.checkpoints ?? [],
+      };
+    });
+  }
+}

@@ -1,0 +1,44 @@
+import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+
+/**
+ * The centre's own database (PostgreSQL). `centre_ledger` is every department's ledger as collected
+ * (one row per department and sequence, exactly as the department wrote it); `centre_record_keys`
+ * indexes it by record key, so one record's trail is an index lookup, not a scan of every entry.
+ * Statements are idempotent: the centre runs them at every start.
+ */
+const TABLES = [
+  `CREATE TABLE IF NOT EXISTS centre_ledger (
+    department text NOT NULL, seq bigint NOT NULL, at text NOT NULL, kind text NOT NULL, flow text, message_id text,
+    from_dept text, to_dept text, record_count integer NOT NULL, digest text, record_keys text, detail text, algorithm text,
+    prev_hash text NOT NULL, hash text NOT NULL, signature text NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
+    id bigserial NOT NULL UNIQUE, PRIMARY KEY (department, seq))`,
+  'CREATE INDEX IF NOT EXISTS centre_ledger_at ON centre_ledger (at)',
+  'CREATE INDEX IF NOT EXISTS centre_ledger_flow ON centre_ledger (flow, at)',
+  'CREATE INDEX IF NOT EXISTS centre_ledger_message ON centre_ledger (message_id)',
+  `CREATE TABLE IF NOT EXISTS centre_record_keys (record_key text NOT NULL, department text NOT NULL, seq bigint NOT NULL,
+    PRIMARY KEY (record_key, department, seq))`,
+  // per department: how far the copy is complete and checked, what the node said of itself
+  `CREATE TABLE IF NOT EXISTS centre_departments (
+    department text PRIMARY KEY, contiguous bigint NOT NULL DEFAULT 0, contiguous_hash text NOT NULL DEFAULT '${'0'.repeat(64)}',
+    broken_seq bigint, broken_reason text, broken_at timestamptz,
+    head_seq bigint, head_hash text, heartbeat jsonb, heartbeat_at timestamptz, asked_at timestamptz,
+    verified jsonb, verified_at timestamptz)`,
+  // the heads the centre collected and countersigned (the anchors of DESIGN §7)
+  `CREATE TABLE IF NOT EXISTS centre_heads (department text NOT NULL, seq bigint NOT NULL, hash text NOT NULL, at text NOT NULL,
+    signature text NOT NULL, PRIMARY KEY (department, seq))`,
+  `CREATE TABLE IF NOT EXISTS centre_alarms (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), kind text NOT NULL,
+    department text, flow text, reason text NOT NULL, subject text NOT NULL, cleared_at timestamptz)`,
+  'CREATE UNIQUE INDEX IF NOT EXISTS centre_alarms_open ON centre_alarms (subject) WHERE cleared_at IS NULL',
+  `CREATE TABLE IF NOT EXISTS centre_users (name text PRIMARY KEY, role text NOT NULL, department text, password text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS centre_tokens (token_hash text PRIMARY KEY, name text NOT NULL REFERENCES centre_users (name) ON DELETE CASCADE,
+    expires_at timestamptz NOT NULL)`,
+  // the centre's own hash-chained journal: every decision, and every look at record keys or personal data
+  `CREATE TABLE IF NOT EXISTS centre_journal (seq bigint PRIMARY KEY, at text NOT NULL, actor text NOT NULL, action text NOT NULL,
+    subject text, reason text, prev_hash text NOT NULL, hash text NOT NULL, signature text NOT NULL)`,
+];
+
+export async function createCentreSchema(db: Database): Promise<void> {
+  for (const statement of TABLES) await db.execute(sql`${sql.raw(statement)}`);
+}

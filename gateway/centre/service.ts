@@ -1,0 +1,146 @@
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { connect, createDatabase } from '../../adapters';
+import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import { BrokerAdmin } from '../broker/admin';
+import { Broker } from '../broker/connection';
+import { brokerPassword } from '../broker/credentials';
+import { Publisher } from '../broker/publisher';
+import { Topology } from '../broker/topology';
+import { withCredentials } from '../broker/urls';
+import { CENTRE } from '../config/duration';
+import type { Project } from '../config/project';
+import { Keyring } from '../envelope/keys';
+import { DxgError, errorMessage } from '../errors';
+import { log } from '../log';
+import { Alarms } from './alarms';
+import { buildApi } from './api';
+import { Collector } from './collector';
+import { Journal } from './journal';
+import { KeyList } from './keys';
+import { LedgerCopy } from './ledger-copy';
+import { CentreMetrics } from './metrics';
+import { Monitor } from './monitor';
+import { createCentreSchema } from './schema';
+import { Verifier } from './verify';
+
+/**
+ * The exchange centre (交换中心, DESIGN §8): one service beside the exchange, never on its data path.
+ * It holds the broker's management credentials (to set up its own broker user, and later to carry
+ * out grants); it reads the audit feed as that user and asks nodes through their control queues.
+ */
+export class Centre {
+  private ticker: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly db: Database,
+    private readonly broker: Broker,
+    private readonly publisher: Publisher,
+    private readonly collector: Collector,
+    readonly monitor: Monitor,
+    private readonly api: FastifyInstance,
+  ) {}
+
+  static async start(project: Project): Promise<Centre> {
+    const { config } = project;
+    const centre = config.centre;
+    if (!centre) throw new DxgError('DXG_CONFIG', `${config.doc.display} names no centre: add centre: (docs/centre.md)`);
+    const keyring = new Keyring(config.dirs.keys);
+    if (keyring.generate([CENTRE]).length) log.info('the centre\'s key pair was created', { dir: config.dirs.keys });
+    keyring.privateKey(CENTRE);
+    const db = await openDatabase(centre.database);
+    const closing: (() => Promise<void>)[] = [() => db.close()];
+    try {
+      await createCentreSchema(db);
+      const topology = Topology.of(config);
+      const user = topology.centreUser;
+      const admin = BrokerAdmin.of(config.broker);
+      await admin.putUser(user, brokerPassword(config, CENTRE, true));
+      await admin.setPermissions(user, topology.centrePermissions());
+      // declared as dxg init declares (with broker.url's credentials): the centre's own user configures nothing
+      const setup = await Broker.connect(config.broker.url, 'centre setup', false, config.broker.ca);
+      try {
+        await setup.withChannel(async (ch) => {
+          await topology.declareExchanges(ch, config.departments.keys());
+          await topology.declareCentre(ch);
+        });
+      } finally {
+        await setup.close();
+      }
+      const broker = await Broker.connect(withCredentials(config.broker.url, user, brokerPassword(config, CENTRE)), 'centre', true, config.broker.ca);
+      closing.push(() => broker.close());
+      const publisher = new Publisher(broker, user);
+      await publisher.start();
+      const alarms = new Alarms(db, centre.alarms.webhook);
+      const copy = new LedgerCopy(db, keyring, alarms);
+      const monitor = new Monitor(db, project, copy, alarms, keyring, publisher, topology);
+      const collector = new Collector(broker, db, topology, new Set(config.departments.keys()), copy, monitor, alarms);
+      const journal = new Journal(db, keyring);
+      const api = await buildApi({
+        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, publisher, topology), keys: new KeyList(config, keyring), metrics: new CentreMetrics(db, monitor),
+        ready: async () => {
+          const reasons: string[] = [];
+          await db.query(sql`SELECT 1`).catch((err) => reasons.push(`database: ${errorMessage(err)}`));
+          if (!publisher.isOpen) reasons.push('broker: not connected (reconnecting)');
+          return { ready: reasons.length === 0, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
+        },
+      });
+      closing.push(() => api.close());
+      await listen(api, centre.listen);
+      await collector.start();
+      const self = new Centre(db, broker, publisher, collector, monitor, api);
+      self.startTicking(Math.max(200, Math.min(centre.heartbeatMs, centre.alarms.silentAfterMs / 3, 5000)));
+      log.info('centre up', { url: self.url, exchange: config.exchange, departments: [...config.departments.keys()] });
+      return self;
+    } catch (err) {
+      for (const close of closing.reverse()) await close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Where it serves (the port it was given, when told port 0). */
+  get url(): string {
+    const { address, port, family } = this.api.server.address() as AddressInfo;
+    return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    await this.ticking;
+    await this.api.close();
+    await this.collector.stop();
+    await this.publisher.stop();
+    await this.broker.close();
+    await this.db.close();
+  }
+
+  private startTicking(everyMs: number): void {
+    this.ticker = setInterval(() => {
+      this.ticking = this.ticking.then(() => this.monitor.tick()).catch((err) => {
+        log.warn('centre checks failed; trying again', { error: errorMessage(err) });
+      });
+    }, everyMs);
+  }
+}
+
+/** The centre's database, created on its server the first time. */
+async function openDatabase(config: { driver: string; url: string; pool: number }): Promise<Database> {
+  try {
+    return await connect(config, 'centre');
+  } catch (err) {
+    if (!/does not exist/.test(errorMessage(err))) throw err;
+    await createDatabase(config);
+    log.info('the centre\'s database was created', { url: config.url });
+    return connect(config, 'centre');
+  }
+}
+
+async function listen(api: FastifyInstance, at: { host: string; port: number }): Promise<void> {
+  try {
+    await api.listen({ host: at.host, port: at.port });
+  } catch (err) {
+    throw new DxgError('DXG_LISTEN', `the centre cannot serve on ${at.host}:${at.port}: ${errorMessage(err)}; set centre.listen to a free host:port`);
+  }
+}

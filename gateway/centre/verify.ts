@@ -1,0 +1,88 @@
+import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import type { Publisher } from '../broker/publisher';
+import type { Topology } from '../broker/topology';
+import type { Project } from '../config/project';
+import { errorMessage } from '../errors';
+import type { VerifyResult } from '../ledger/ledger';
+import type { ControlRequest } from '../node/control';
+import { sleep } from '../time';
+
+export interface LedgerVerdict {
+  department: string;
+  intact: boolean;
+  /** entries the centre holds, complete and checked */
+  collected: string;
+  problems: string[];
+  /** the head the node last reported */
+  head: { seq: string; hash: string } | null;
+  /** the newest head the centre countersigned */
+  countersigned: { seq: string; at: string } | null;
+  /** the node's own check of its ledger, asked now over the broker; null when it did not answer in time */
+  node: VerifyResult | null;
+}
+
+/**
+ * Ledger verification at the centre: its copy of each ledger (checked entry by entry as it came),
+ * the node's reported head against that copy and against the heads the centre countersigned (a ledger
+ * cut short, rolled back or rewritten below them is broken even when its own chain is consistent),
+ * and the node's own check of the ledger where it lives.
+ */
+export class Verifier {
+  constructor(private readonly db: Database, private readonly project: Project, private readonly publisher: Publisher, private readonly topology: Topology) {}
+
+  async verifyAll(waitMs: number): Promise<{ intact: boolean; departments: LedgerVerdict[] }> {
+    const id = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const departments = [...this.project.config.departments.keys()];
+    const asked = new Set<string>();
+    for (const d of departments) {
+      const request: ControlRequest = { request: 'verify', id };
+      try {
+        await this.publisher.publish(this.topology.controlExchange, d, Buffer.from(JSON.stringify(request)), { messageId: `centre:verify:${d}:${id}`, contentType: 'application/json', type: 'dxg.control' });
+        asked.add(d);
+      } catch {
+        // the broker is away: the copy and the heads are still checked
+      }
+    }
+    const deadline = Date.now() + waitMs;
+    let answers = await this.answers(id);
+    while (answers.size < asked.size && Date.now() < deadline) {
+      await sleep(200);
+      answers = await this.answers(id);
+    }
+    const verdicts: LedgerVerdict[] = [];
+    for (const d of departments) verdicts.push(await this.verdict(d, answers.get(d) ?? null, asked.has(d)));
+    return { intact: verdicts.every((v) => v.intact), departments: verdicts };
+  }
+
+  private async answers(id: string): Promise<Map<string, VerifyResult>> {
+    const rows = await this.db.query<{ department: string; verified: { request: string; result: VerifyResult } | null }>(sql`SELECT department, verified FROM centre_departments WHERE verified IS NOT NULL`);
+    return new Map(rows.filter((r) => r.verified?.request === id).map((r) => [r.department, r.verified!.result]));
+  }
+
+  private async verdict(department: string, node: VerifyResult | null, asked: boolean): Promise<LedgerVerdict> {
+    const problems: string[] = [];
+    const [state] = await this.db.query<{ contiguous: string; broken_seq: string | null; broken_reason: string | null; head_seq: string | null; head_hash: string | null }>(
+      sql`SELECT contiguous, broken_seq, broken_reason, head_seq, head_hash FROM centre_departments WHERE department = ${department}`);
+    const [signed] = await this.db.query<{ seq: string; at: string }>(sql`SELECT seq, at FROM centre_heads WHERE department = ${department} ORDER BY seq DESC LIMIT 1`);
+    const head = state?.head_seq ? { seq: String(state.head_seq), hash: state.head_hash ?? '' } : null;
+    if (!state) problems.push('the centre holds nothing of this ledger yet (no entry, no heartbeat)');
+    if (state?.broken_seq) problems.push(`the centre's copy is broken at entry ${state.broken_seq}: ${state.broken_reason}`);
+    try {
+      if (head && head.seq !== '0') {
+        const [held] = await this.db.query<{ hash: string }>(sql`SELECT hash FROM centre_ledger WHERE department = ${department} AND seq = ${head.seq}`);
+        const restored = (await this.db.query(sql`SELECT 1 FROM centre_ledger WHERE department = ${department} AND kind = 'restored' LIMIT 1`)).length > 0;
+        if (held && held.hash !== head.hash && !restored) problems.push(`the node's head, entry ${head.seq}, is not the entry the centre collected: rewritten`);
+        if (signed && BigInt(signed.seq) > BigInt(head.seq) && !restored) problems.push(`the ledger ends at entry ${head.seq}, but the centre countersigned entry ${signed.seq} of it (${signed.at}): cut short or rolled back`);
+      }
+    } catch (err) {
+      problems.push(`cannot compare with the node's head: ${errorMessage(err)}`);
+    }
+    if (node?.broken) problems.push(`the node's own check: broken at entry ${node.broken.seq}: ${node.broken.reason}`);
+    if (!node && asked) problems.push('the node did not answer the request to check its ledger in time (is it running?)');
+    return {
+      department, intact: problems.length === 0, collected: state ? String(state.contiguous) : '0', problems, head,
+      countersigned: signed ? { seq: String(signed.seq), at: signed.at } : null, node,
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { connect } from '../../../adapters';
+import { Centre } from '../../centre/service';
+import { createCentreSchema } from '../../centre/schema';
+import { listUsers, putUser, ROLES, type Role } from '../../centre/users';
+import type { Project } from '../../config/project';
+import { requireKnown } from '../../config/project';
+import { DxgError } from '../../errors';
+import { log } from '../../log';
+import { project, write } from '../context';
+import { readSecret } from '../secret-input';
+import { renderTable } from '../table';
+
+export function registerCentre(program: Command): void {
+  const centre = program
+    .command('centre')
+    .description('run the exchange centre until stopped (SIGTERM stops it cleanly): collects every ledger, watches the nodes, serves the API')
+    .action(async (_opts, cmd: Command) => {
+      const p = project(cmd);
+      const service = await Centre.start(p);
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping) process.exit(0);
+          stopping = true;
+          log.info('centre stopping', { signal });
+          service.stop().catch((err) => {
+            log.error('centre stop failed', { error: String(err) });
+          }).then(resolve, resolve);
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      log.info('centre stopped');
+    });
+
+  const users = centre.command('users').description("the centre's users: auditor (reads), operator (also acts on nodes), approver (answers for one department)");
+  users
+    .command('add <name>')
+    .description('create a user, or give an existing one a new role and password (the password is read from standard input, or generated and printed once)')
+    .requiredOption('-r, --role <role>', `${ROLES.join(', ')}`)
+    .option('-d, --department <id>', "an approver's department")
+    .option('--generate', 'generate a password and print it once, instead of reading one')
+    .action(async (name: string, opts: { role: string; department?: string; generate?: boolean }, cmd: Command) => {
+      if (!ROLES.includes(opts.role as Role)) throw new DxgError('DXG_USAGE', `--role must be one of: ${ROLES.join(', ')}, not '${opts.role}'`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/.test(name)) throw new DxgError('DXG_USAGE', `user name '${name}': letters, digits, _ . @ - (at most 100)`);
+      const p = project(cmd);
+      requireKnown(p, { department: opts.department });
+      const password = opts.generate ? randomBytes(12).toString('base64url') : await readSecret(`password for ${name}: `);
+      await withCentreDb(p, (db) => putUser(db, { name, role: opts.role as Role, department: opts.department ?? null }, password));
+      write(`user ${name}: ${opts.role}${opts.department ? ` of ${opts.department}` : ''}${opts.generate ? `; password: ${password}` : ''}`);
+    });
+  users
+    .command('list')
+    .description('the users and their roles')
+    .action(async (_opts, cmd: Command) => {
+      const rows = await withCentreDb(project(cmd), listUsers);
+      write(renderTable(['name', 'role', 'department'], rows.map((u) => [u.name, u.role, u.department ?? ''])));
+    });
+}
+
+async function withCentreDb<T>(p: Project, fn: (db: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+  const centre = p.config.centre;
+  if (!centre) throw new DxgError('DXG_CONFIG', `${p.config.doc.display} names no centre: add centre: (docs/centre.md)`);
+  const db = await connect(centre.database, 'centre');
+  try {
+    await createCentreSchema(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,96 @@
+import type { ConsumeMessage } from 'amqplib';
+import type { Database, Row } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import { Consumer } from '../broker/consumer';
+import type { Broker } from '../broker/connection';
+import type { Publisher } from '../broker/publisher';
+import type { Topology } from '../broker/topology';
+import type { Keyring } from '../envelope/keys';
+import { log } from '../log';
+import { publishFeedEvent } from '../ledger/feed';
+import { verifyLedger, type StoredEntry } from '../ledger/ledger';
+
+/** What the centre may ask a node (DESIGN §8): its ledger entries again, or a check of its ledger. */
+export type ControlRequest =
+  | { request: 'ledger'; id: string; from: string; to: string }
+  | { request: 'verify'; id: string };
+
+/** Entries per feed message when a range is sent again. */
+const PAGE = 500;
+/** Most entries one request sends: the centre asks again for the rest. */
+const MOST = 20_000;
+
+/**
+ * A department node's side of the centre: it takes requests from its control queue, only from the
+ * centre's broker user (RabbitMQ validates the user-id), and answers on the audit feed as itself.
+ * A request that cannot be read is dropped with a log line: it asks for nothing that is owed.
+ */
+export class ControlDesk {
+  private readonly consumer: Consumer;
+
+  constructor(
+    private readonly department: string,
+    private readonly db: Database,
+    private readonly keyring: Keyring,
+    private readonly topology: Topology,
+    private readonly publisher: Publisher,
+    broker: Broker,
+  ) {
+    this.consumer = new Consumer(broker, topology.controlQueue(department), { prefetch: 1, concurrency: 1 }, (msg) => this.handle(msg));
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(now = false): Promise<void> {
+    return this.consumer.stop(now);
+  }
+
+  private async handle(msg: ConsumeMessage): Promise<void> {
+    if (msg.properties.userId !== this.topology.centreUser) {
+      log.warn('control request refused: not from the centre', { department: this.department, userId: String(msg.properties.userId ?? '(none)') });
+      return;
+    }
+    let req: ControlRequest;
+    try {
+      req = JSON.parse(msg.content.toString('utf8')) as ControlRequest;
+    } catch {
+      log.warn('control request refused: not JSON', { department: this.department });
+      return;
+    }
+    if (req.request === 'ledger' && /^\d+$/.test(String(req.from)) && /^\d+$/.test(String(req.to))) return this.sendLedger(req);
+    if (req.request === 'verify') return this.verify(req.id);
+    log.warn('control request refused: unknown request', { department: this.department, request: String((req as { request?: unknown }).request) });
+  }
+
+  /** Sends entries from..to again (at most MOST of them), in pages, as they are in the ledger now. */
+  private async sendLedger(req: { id: string; from: string; to: string }): Promise<void> {
+    let from = BigInt(req.from);
+    const to = BigInt(req.to) < from + BigInt(MOST) ? BigInt(req.to) : from + BigInt(MOST) - 1n;
+    let sent = 0;
+    while (from <= to) {
+      const rows = await this.db.query<Row & StoredEntry>(this.db.sql.limit(sql`SELECT * FROM dxg_ledger WHERE seq >= ${from.toString()} AND seq <= ${to.toString()} ORDER BY seq`, PAGE));
+      if (rows.length === 0) break;
+      const entries = rows.map(stored);
+      await publishFeedEvent(this.publisher, this.topology, { type: 'entries', department: this.department, entries, resent: true }, `${this.department}:resent:${req.id}:${entries[0].seq}`);
+      sent += entries.length;
+      from = BigInt(entries[entries.length - 1].seq) + 1n;
+    }
+    log.info('ledger entries sent again to the centre', { department: this.department, from: req.from, to: to.toString(), sent });
+  }
+
+  private async verify(id: string): Promise<void> {
+    const result = await verifyLedger(this.db, this.keyring, this.department);
+    await publishFeedEvent(this.publisher, this.topology, { type: 'verified', department: this.department, request: String(id), result }, `${this.department}:verified:${id}`);
+  }
+}
+
+/** A ledger row as the feed carries it: numbers and text as the ledger's canonical form reads them. */
+function stored(r: StoredEntry): StoredEntry {
+  return {
+    seq: String(r.seq), at: String(r.at), kind: r.kind, flow: r.flow, message_id: r.message_id, from_dept: r.from_dept, to_dept: r.to_dept,
+    record_count: Number(r.record_count), digest: r.digest, record_keys: r.record_keys, detail: r.detail, algorithm: r.algorithm,
+    prev_hash: r.prev_hash, hash: r.hash, signature: r.signature,
+  };
+}

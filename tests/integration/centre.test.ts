@@ -1,0 +1,236 @@
+import amqp from 'amqplib';
+import { createServer, type Server } from 'node:http';
+import { sql } from '../../adapters/sql';
+import { Topology } from '../../gateway/broker/topology';
+import { loadProject } from '../../gateway/config/project';
+import { departmentBrokerUrl, waitFor } from '../helpers/broker';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases';
+import { everySecond, insertItems, itemExchange, validItems, type ItemExchange } from '../helpers/items';
+import { freePort } from '../helpers/ports';
+import { parse, value } from '../helpers/prometheus';
+
+/**
+ * The exchange centre (DESIGN §8), run as `dxg centre` beside `dxg up`: its copy of every ledger
+ * equals the departments' own, also after it was down and its feed lost messages; it raises alarms
+ * (kept, and POSTed to a webhook) for silent nodes and broken ledgers; its figures equal dxg status;
+ * it answers only to a login, and records every look at record keys.
+ */
+describe('exchange centre', () => {
+  let x: ItemExchange;
+  let centreDb: TestDatabase;
+  let port: number;
+  let hook: Server;
+  const posted: { kind: string; department: string | null; reason: string }[] = [];
+  let base: string;
+  let password = '';
+  let token = '';
+  const dbs = () => ({ src: x.src, full: x.full, part: x.part });
+
+  beforeAll(async () => {
+    x = await itemExchange('ce', { flow: everySecond });
+    centreDb = await createTestDatabase('postgres', 'cecentre');
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        posted.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    x.ex.addCentre({ databaseUrl: centreDb.url, port, webhook: `http://127.0.0.1:${(hook.address() as { port: number }).port}/alarms` });
+    await x.ex.setUp();
+    const added = await x.ex.ok('centre', 'users', 'add', 'auditor1', '--role', 'auditor', '--generate');
+    password = /password: (\S+)/.exec(added)![1];
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => hook?.close(r));
+    await x?.destroy();
+    await centreDb?.drop();
+  });
+
+  it('collects every ledger, catches up after a stop and lost feed messages, alarms on a silent node and a tampered ledger', async () => {
+    let centre = x.ex.centre();
+    let nodes = x.ex.up();
+    try {
+      await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'auditor1', password }) });
+      expect(login.status).toBe(200);
+      token = ((await login.json()) as { token: string }).token;
+
+      await insertItems(x.src, validItems(40));
+      await waitFor('every item applied', async () => (await x.full.query(sql`SELECT count(*) AS n FROM t_full`))[0].n === '40', 60_000);
+      await converged();
+
+      // the centre stops; the exchange goes on without it
+      await centre.stop();
+      await insertItems(x.src, validItems(30, 100));
+      await waitFor('the new items applied with the centre down', async () => (await x.full.query(sql`SELECT count(*) AS n FROM t_full`))[0].n === '70', 60_000);
+      // what the feed carried meanwhile is lost: the centre must ask the nodes for it
+      const { config } = loadProject(x.ex.config).project!;
+      const queue = Topology.of(config).centreQueue;
+      const purged = await purge(queue);
+      expect(purged).toBeGreaterThan(0);
+      centre = x.ex.centre();
+      await waitFor('the centre again', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      await converged();
+
+      // figures: as dxg status, in the API and in /metrics
+      const status = JSON.parse(await x.ex.ok('status', '--format', 'json')) as { target: string; extracted: number; published: number; applied: number; rejected: number; filtered: number }[];
+      const view = await waitFor('the source\'s heartbeat with every receipt in', async () => {
+        const v = await api<{ targets: { target: string; counts: { extracted: number; published: number; applied: number; rejected: number; awaitingReceipt: number } | null; reconciled: boolean }[] }>('/api/status');
+        return v.targets.every((t) => t.counts && t.counts.awaitingReceipt === 0 && t.counts.extracted === 70) && v;
+      }, 30_000);
+      for (const row of status) {
+        const t = view.targets.find((v) => v.target === row.target)!;
+        expect(t.counts).toMatchObject({ extracted: row.extracted, published: row.published, applied: row.applied, rejected: row.rejected });
+        expect(t.reconciled).toBe(true);
+      }
+      const samples = parse(await (await fetch(`${base}/metrics`)).text());
+      for (const row of status) expect(value(samples, 'dxg_records_total', { flow: 'items', target: row.target, outcome: 'applied' })).toBe(row.applied);
+
+      // the command line asks the centre for the same
+      const cli = await dxgWith({ XDG_CONFIG_HOME: x.ex.dir }, 'status', '--centre');
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toContain('not logged in');
+      const env = { DXG_CENTRE_TOKEN: token };
+      const trailCli = JSON.parse(await okWith(env, 'audit', '--centre', '--key', 'AB0001', '--reveal', '--reason', 'test of the trail', '--format', 'json')) as { ledger: string; seq: number; hash: string }[];
+      const trailLocal = JSON.parse(await x.ex.ok('audit', '--key', 'AB0001', '--format', 'json')) as { ledger: string; seq: number; hash: string }[];
+      expect(trailCli.map((e) => `${e.ledger}:${e.seq}:${e.hash}`)).toEqual(trailLocal.map((e) => `${e.ledger}:${e.seq}:${e.hash}`));
+      expect(trailCli.length).toBeGreaterThanOrEqual(4);
+      const journal = await api<{ actor: string; action: string; reason: string | null }[]>('/api/journal');
+      expect(journal).toContainEqual(expect.objectContaining({ actor: 'auditor1', action: 'look unmasked: trail', reason: 'test of the trail' }));
+      expect((await okWith(env, 'status', '--centre'))).toMatch(/items\s*│\s*full/);
+
+      // a node that stops is silent: an alarm, kept and POSTed
+      await nodes.stop();
+      const silent = await waitFor('silent alarms', async () => {
+        const alarms = await api<{ kind: string; department: string; clearedAt: string | null }[]>('/api/alarms?open=true');
+        return alarms.filter((a) => a.kind === 'node-silent').length === 3 && alarms;
+      }, 30_000);
+      expect(silent.map((a) => a.department).sort()).toEqual(['full', 'part', 'src']);
+      await waitFor('the webhook told', async () => posted.filter((p) => p.kind === 'node-silent').length === 3, 10_000);
+
+      // a ledger tampered with where it lives: found by the centre
+      await x.src.execute(sql`UPDATE dxg_ledger SET record_count = record_count + 1 WHERE seq = 3`);
+      nodes = x.ex.up();
+      const verdict = await waitFor('a verdict with the node\'s own check', async () => {
+        const v = await api<{ intact: boolean; departments: { department: string; intact: boolean; problems: string[]; node: unknown }[] }>('/api/verify?wait=10');
+        return v.departments.every((d) => d.node) && v;
+      }, 60_000);
+      expect(verdict.intact).toBe(false);
+      const src = verdict.departments.find((d) => d.department === 'src')!;
+      expect(src.intact).toBe(false);
+      expect(src.problems.join('\n')).toContain("the node's own check: broken at entry 3");
+      expect(verdict.departments.filter((d) => d.department !== 'src').every((d) => d.intact)).toBe(true);
+      // the silence ends with the heartbeats
+      await waitFor('silent alarms cleared', async () => (await api<{ kind: string }[]>('/api/alarms?open=true')).every((a) => a.kind !== 'node-silent'), 30_000);
+    } finally {
+      await nodes.stop();
+      await centre.stop();
+    }
+  });
+
+  it('answers only to a login, and to each role only what it may do', async () => {
+    const centre = x.ex.centre();
+    try {
+      await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      expect((await fetch(`${base}/api/status`)).status).toBe(401);
+      expect((await fetch(`${base}/api/status`, { headers: { authorization: 'Bearer forged' } })).status).toBe(401);
+      const wrong = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'auditor1', password: 'not-it-at-all' }) });
+      expect(wrong.status).toBe(401);
+      // an auditor reads, but clears no alarm
+      const clear = await fetch(`${base}/api/alarms/1/clear`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'x' }) });
+      expect(clear.status).toBe(403);
+      // keys are masked unless revealed with a reason
+      const noReason = await fetch(`${base}/api/trail?key=AB0001&reveal=true`, { headers: { authorization: `Bearer ${token}` } });
+      expect(noReason.status).toBe(400);
+      expect(((await noReason.json()) as { error: string }).error).toContain('reveal needs a reason');
+      const openapi = (await (await fetch(`${base}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(openapi.openapi).toMatch(/^3\./);
+      expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/status', '/api/audit', '/api/trail', '/api/verify', '/api/nodes', '/api/alarms', '/api/keys']));
+      const keys = (await (await fetch(`${base}/api/keys`)).json()) as { keys: { department: string }[]; signature: string };
+      expect(keys.keys.map((k) => k.department).sort()).toEqual(['full', 'part', 'src']);
+      expect(keys.signature).toMatch(/^[A-Za-z0-9+/=]{80,}$/);
+    } finally {
+      await centre.stop();
+    }
+  });
+
+  it('is out of reach of a department: its feed and its requests to the nodes refuse a department\'s credentials', async () => {
+    const { config } = loadProject(x.ex.config).project!;
+    const topology = Topology.of(config);
+    const conn = await amqp.connect(departmentBrokerUrl(x.ex, 'full'));
+    try {
+      const refused = async (what: (ch: amqp.ConfirmChannel) => Promise<unknown>) => {
+        const ch = await conn.createConfirmChannel();
+        let closedWith = '';
+        ch.on('error', (err: Error) => (closedWith = err.message));
+        const r = await what(ch).then(() => 'allowed', (err: Error) => `${err.message} ${closedWith}`);
+        await ch.close().catch(() => undefined);
+        return r;
+      };
+      expect(await refused((ch) => ch.consume(topology.centreQueue, () => undefined))).toMatch(/ACCESS_REFUSED/);
+      expect(await refused(async (ch) => {
+        ch.publish(topology.controlExchange, 'src', Buffer.from('{"request":"ledger","id":"1","from":"1","to":"9"}'), { userId: topology.user('full') });
+        await ch.waitForConfirms();
+      })).toMatch(/ACCESS_REFUSED/);
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
+  });
+
+  /** Every department's ledger, entry for entry, in the centre's copy, complete and checked. */
+  async function converged(): Promise<void> {
+    await waitFor('the centre holding every ledger whole', async () => {
+      for (const [d, db] of Object.entries(dbs())) {
+        const [head] = await db.query<{ seq: string }>(sql`SELECT seq FROM dxg_ledger_head WHERE id = 1`);
+        const [state] = await centreDb.query<{ contiguous: string }>(sql`SELECT contiguous FROM centre_departments WHERE department = ${d}`);
+        if (!state || String(state.contiguous) !== String(head.seq)) return false;
+      }
+      return true;
+    }, 60_000);
+    for (const [d, db] of Object.entries(dbs())) {
+      const own = await db.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM dxg_ledger ORDER BY seq`);
+      const copy = await centreDb.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_ledger WHERE department = ${d} ORDER BY seq`);
+      expect([d, copy.map((r) => `${r.seq}:${r.hash}`)]).toEqual([d, own.map((r) => `${r.seq}:${r.hash}`)]);
+    }
+  }
+
+  async function api<T>(path: string): Promise<T> {
+    const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  async function dxgWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      return await x.ex.dxg(...args);
+    } finally {
+      process.env = saved;
+    }
+  }
+
+  async function okWith(env: Record<string, string>, ...args: string[]): Promise<string> {
+    const r = await dxgWith(env, ...args);
+    if (r.code !== 0) throw new Error(`dxg ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  }
+
+  async function purge(queue: string): Promise<number> {
+    const { config } = loadProject(x.ex.config).project!;
+    const conn = await amqp.connect(config.broker.url);
+    try {
+      const ch = await conn.createChannel();
+      const { messageCount } = await ch.purgeQueue(queue);
+      return messageCount;
+    } finally {
+      await conn.close();
+    }
+  }
+});
