@@ -44,6 +44,15 @@ export interface NodeView {
   checkpoints: { flow: string; updatedAt: string | null; behind: number | null }[];
 }
 
+type DepartmentRow = Record<string, unknown> & {
+  department: string;
+  heartbeat: Heartbeat | null;
+  contiguous: string;
+  head_seq: string | null;
+  /** when the centre took its last heartbeat, by the centre's clock */
+  heartbeat_ms: string | null;
+};
+
 /** How far back lag and rates are computed from the ledgers. */
 const LAG_WINDOW_MS = 15 * 60_000;
 
@@ -132,7 +141,9 @@ export class Monitor {
 
   /** Every flow target: counts from its source's last heartbeat, lag and rate from the collected ledgers. */
   async targets(): Promise<TargetView[]> {
-    const beats = new Map((await this.db.query<{ department: string; heartbeat: Heartbeat | null }>(sql`SELECT department, heartbeat FROM centre_departments`)).map((r) => [r.department, r.heartbeat]));
+    const state = new Map((await this.db.query<DepartmentRow>(sql`SELECT department, heartbeat, contiguous, head_seq,
+      (extract(epoch FROM heartbeat_at) * 1000)::bigint AS heartbeat_ms FROM centre_departments`)).map((r) => [r.department, r]));
+    const beats = new Map([...state].map(([d, r]) => [d, r.heartbeat]));
     const since = new Date(Date.now() - LAG_WINDOW_MS).toISOString();
     const lags = await this.db.query<{ flow: string; target: string; p50: number; p95: number; n: string }>(sql`SELECT a.flow, a.department AS target,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.at::timestamptz - p.at::timestamptz)) AS p50,
@@ -147,7 +158,7 @@ export class Monitor {
       const src = beats.get(flow.source.department)?.figures ?? null;
       for (const t of flow.targets) {
         const tgt = beats.get(t.department)?.figures ?? null;
-        const counts = await this.reconcile(src?.counts.find((c) => c.flow === flow.id && c.target === t.department) ?? null);
+        const counts = await this.reconcile(src?.counts.find((c) => c.flow === flow.id && c.target === t.department) ?? null, state);
         const lag = lags.find((l) => l.flow === flow.id && l.target === t.department);
         const rate = rates.find((r) => r.flow === flow.id && r.target === t.department);
         const sum = (xs: { items: number }[] | undefined) => (xs ? xs.reduce((n, x) => n + x.items, 0) : null);
@@ -171,15 +182,23 @@ export class Monitor {
 
   /**
    * A source's own counts, checked against the target's ledger as the centre holds it — the check a
-   * node alone cannot make — once the centre's copy of that ledger is complete up to its head.
+   * node alone cannot make. The two are taken at one moment without any clock: the target's entries
+   * about the envelopes the source had published up to the head its heartbeat named, once the
+   * centre's copies hold both ledgers that far and the target has spoken since the source did.
    */
-  private async reconcile(reported: FlowCounts | null): Promise<FlowCounts | null> {
+  private async reconcile(reported: FlowCounts | null, state: Map<string, DepartmentRow>): Promise<FlowCounts | null> {
     if (!reported) return null;
     const c: FlowCounts = { ...reported, problems: reported.problems.filter((p) => p !== unavailable(reported.target)) };
-    const [copy] = await this.db.query<{ contiguous: string; head_seq: string | null }>(sql`SELECT contiguous, head_seq FROM centre_departments WHERE department = ${c.target}`);
-    if (!copy || copy.head_seq === null || BigInt(copy.contiguous) < BigInt(copy.head_seq)) return c;
-    const totals = await this.db.query<{ kind: string; records: string }>(sql`SELECT kind, sum(record_count) AS records FROM centre_ledger
-      WHERE department = ${c.target} AND flow = ${c.flow} AND to_dept = ${c.target} AND kind IN ('apply', 'reject') GROUP BY kind`);
+    const src = state.get(c.source);
+    const tgt = state.get(c.target);
+    const comparable = src?.heartbeat && tgt?.heartbeat && tgt.head_seq !== null && BigInt(src.contiguous) >= BigInt(src.heartbeat.head.seq)
+      && BigInt(tgt.contiguous) >= BigInt(tgt.head_seq) && Number(tgt.heartbeat_ms) >= Number(src.heartbeat_ms);
+    if (!comparable) return c;
+    const totals = await this.db.query<{ kind: string; records: string }>(sql`SELECT t.kind, sum(t.record_count) AS records FROM centre_ledger t
+      WHERE t.department = ${c.target} AND t.flow = ${c.flow} AND t.to_dept = ${c.target} AND t.kind IN ('apply', 'reject')
+      AND t.message_id IN (SELECT p.message_id FROM centre_ledger p WHERE p.department = ${c.source} AND p.kind = 'publish' AND p.flow = ${c.flow}
+        AND p.to_dept = ${c.target} AND p.seq <= ${src.heartbeat!.head.seq})
+      GROUP BY t.kind`);
     const replays = await this.db.query<{ detail: string }>(sql`SELECT detail FROM centre_ledger WHERE department = ${c.target} AND kind = 'replay' AND flow = ${c.flow} AND to_dept = ${c.target}`);
     receiptsAgree(c, targetOutcomes(totals.map((t) => ({ kind: t.kind, records: Number(t.records) })), replays.map((r) => r.detail)));
     return c;

@@ -9,6 +9,8 @@ import { log } from '../log';
 import { initExchange } from '../node/init';
 import { Runtime, type FlowRun } from '../node/runtime';
 import { buildDepartments, closeAll } from './build';
+import { centreView, DEMO_LOGINS, startDemoCentre } from './centre';
+import { Topology } from '../broker/topology';
 import { applyChanges, planChanges } from './changes';
 import { firstReasons } from './excerpt';
 import { generateEnterprises, generatePersons } from './generate';
@@ -64,7 +66,14 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
     out(`key pairs: ${created.length ? `created for ${created.join(', ')}` : 'all present'} (${project.config.dirs.keys}); `
       + `bookkeeping tables in ${init.departments.length} databases; ${init.queues.length} queues declared and emptied; each department on its own broker user (${init.users.join(', ')})`);
 
-    const runtime = await Runtime.start(project, { label: 'demo' });
+    // the centre follows the exchange live from the start: it is never on the data path
+    const centre = await startDemoCentre(project);
+    if (centre) out(`the exchange centre serves ${centre.url} (dxg centre), on its own database and broker user (${Topology.of(project.config).centreUser})`);
+    let centreText: { text: string; ok: boolean } | null = null;
+    const runtime = await Runtime.start(project, { label: 'demo' }).catch(async (err) => {
+      await centre?.centre.stop();
+      throw err;
+    });
     try {
       t = Date.now();
       const first = await round(runtime, options.timeoutMs);
@@ -78,8 +87,11 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       out(heading(4, 'Second exchange: incremental — only the changed records travel', Date.now() - t));
       out(describeChanges(changes));
       out(runSummary(project, second));
+      // while the nodes still run: the centre asks them to check their own ledgers
+      if (centre) centreText = await withDatabases(project, (dbs) => centreView(centre, dbs, traced.credit_code));
     } finally {
       await runtime.stop();
+      await centre?.centre.stop();
     }
 
     out(heading(5, 'What the receiving departments hold now'));
@@ -105,7 +117,11 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       out(`Ledger verification (\`${dxg}audit verify\`):`);
       const verified = await verifyLedgers(dbs, unreachable, keyring);
       out(verified.lines.map((l) => `  ${l}`).join('\n'));
-      return verified.broken === 0 && accounts.every((a) => a.problems.length === 0 && a.awaitingReceipt === 0);
+      if (centreText) {
+        out(heading(8, 'The exchange centre (交换中心)'));
+        out(centreText.text);
+      }
+      return verified.broken === 0 && accounts.every((a) => a.problems.length === 0 && a.awaitingReceipt === 0) && (centreText?.ok ?? true);
     });
 
     out(`\nNext:\n${renderHints([
@@ -113,7 +129,12 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       [`${dxg}audit --flow enterprise-basic`, 'the exchange log of one flow'],
       [`${dxg}audit --key ${traced.credit_code}`, "one record's steps through every department"],
       [`${dxg}audit verify`, "every ledger's hash chain and signatures"],
+      ...(centreText ? [
+        [`${dxg}centre`, 'the exchange centre, serving until stopped (its API, /metrics; its copy is rebuilt by the next demo)'],
+        [`${dxg}login --user auditor`, `then ${dxg}status --centre and ${dxg}audit --centre`],
+      ] as [string, string][] : []),
     ])}`);
+    if (centreText) out(`Demo logins of the centre (for the demo only): ${DEMO_LOGINS.map((l) => `${l.name} / ${l.password} (${l.role}${l.department ? ` of ${l.department}` : ''})`).join(', ')}`);
     return ok;
   } finally {
     await closeAll(built);

@@ -36,11 +36,16 @@ export function demoDatabase(department: Department): DemoDatabase {
   if (driver !== 'postgres' && driver !== 'mysql') {
     throw new DxgError('DXG_CONFIG', `the demo builds PostgreSQL and MySQL/MariaDB databases, not ${driver}`, `department ${department.id}`);
   }
+  return { department, engine: driver, name: resettableName(url, `department ${department.id}`) };
+}
+
+/** The name of a database the demo may drop: only `dxg_*` (letters, digits, _). */
+export function resettableName(url: string, where: string): string {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
   if (!/^dxg_\w+$/.test(name)) {
-    throw new DxgError('DXG_CONFIG', `the demo only resets databases named dxg_* (letters, digits, _); refusing to drop '${name || '(none)'}' at ${maskText(url)}`, `department ${department.id}`);
+    throw new DxgError('DXG_CONFIG', `the demo only resets databases named dxg_* (letters, digits, _); refusing to drop '${name || '(none)'}' at ${maskText(url)}`, where);
   }
-  return { department, engine: driver, name };
+  return name;
 }
 
 /** Drops and creates the department's database on its server, then connects to the new one. */

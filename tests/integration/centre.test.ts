@@ -114,9 +114,13 @@ describe('exchange centre', () => {
       expect(silent.map((a) => a.department).sort()).toEqual(['full', 'part', 'src']);
       await waitFor('the webhook told', async () => posted.filter((p) => p.kind === 'node-silent').length === 3, 10_000);
 
-      // a ledger tampered with where it lives: found by the centre
+      // receipts that no longer agree with the target's ledger, and a ledger tampered with where it lives: found by the centre
+      await x.src.execute(sql`UPDATE dxg_receipts SET applied = applied - 1 WHERE message_id = (SELECT min(message_id) FROM dxg_receipts WHERE to_dept = 'full' AND applied > 0)`);
       await x.src.execute(sql`UPDATE dxg_ledger SET record_count = record_count + 1 WHERE seq = 3`);
       nodes = x.ex.up();
+      await waitFor('an alarm on the counts', async () => (await api<{ kind: string; flow: string; department: string }[]>('/api/alarms?open=true'))
+        .some((a) => a.kind === 'counts' && a.flow === 'items' && a.department === 'full'), 30_000);
+      await waitFor('the webhook told of the counts', async () => posted.some((p) => p.kind === 'counts' && p.reason.includes('the ledger of full says applied')), 10_000);
       const verdict = await waitFor('a verdict with the node\'s own check', async () => {
         const v = await api<{ intact: boolean; departments: { department: string; intact: boolean; problems: string[]; node: unknown }[] }>('/api/verify?wait=10');
         return v.departments.every((d) => d.node) && v;

@@ -5,6 +5,7 @@ import { planChanges } from '../../gateway/demo/changes';
 import { generateEnterprises, generatePersons } from '../../gateway/demo/generate';
 import { MYSQL_SERVER, PG_SERVER } from '../helpers/databases';
 import { ROOT, TestExchange } from '../helpers/exchange';
+import { freePort } from '../helpers/ports';
 
 /**
  * `dxg demo` as a newcomer runs it, on small numbers, against the shipped flows and indicator sets but
@@ -57,12 +58,14 @@ describe('dxg demo', () => {
 
   beforeAll(async () => {
     ex = new TestExchange(Object.fromEntries(Object.entries(ENGINES).map(([d, driver]) => [d, { driver, url: urlOf(d as Dept) }])), FLOWS);
+    ex.addCentre({ databaseUrl: `${PG_SERVER}/${dbName('centre')}`, port: await freePort() });
     run = await ex.dxg('demo', '--enterprises', String(N), '--persons', String(N), '--seed', String(SEED));
   });
 
   afterAll(async () => {
     await ex.destroy();
     for (const d of Object.keys(ENGINES) as Dept[]) await dropDatabase({ driver: ENGINES[d], url: urlOf(d) });
+    await dropDatabase({ driver: 'postgres', url: `${PG_SERVER}/${dbName('centre')}` });
   });
 
   it('runs end to end and says the accounts reconcile and the ledgers verify', () => {
@@ -71,6 +74,19 @@ describe('dxg demo', () => {
     expect(run.stdout).not.toMatch(/NOT reconciled|MISMATCH|BROKEN/);
     for (const d of Object.keys(ENGINES)) expect(run.stdout).toMatch(new RegExp(`^  ${d}: \\d+ entries, chain and signatures intact$`, 'm'));
     expect(run.stdout).toContain(`audit --key ${changes.renames[0].credit_code}`);
+  });
+
+  it('runs the exchange centre beside it: every ledger collected whole, the counts reconciled there too, no alarm', () => {
+    const centre = run.stdout.slice(run.stdout.indexOf('8. The exchange centre'));
+    expect(centre).toContain('every ledger intact');
+    expect(centre).toContain('Open alarms: none');
+    for (const d of Object.keys(ENGINES)) expect(centre).toMatch(new RegExp(`│ ${d}\\s.*│ complete │`));
+    expect(centre).not.toMatch(/│ no\s|behind|BROKEN/);
+    // the centre's trail of the traced record is the one the department ledgers give
+    const entries = [...run.stdout.matchAll(/^(\d+) entries$/gm)].map((m) => Number(m[1]));
+    expect(entries).toHaveLength(2);
+    expect(entries[1]).toBe(entries[0]);
+    expect(run.stdout).toContain('auditor / demo-auditor');
   });
 
   const entCols = ['credit_code', 'ent_name', 'legal_rep', 'reg_capital', 'status_code', 'est_date', 'industry_code', 'region_code', 'address', 'business_scope', 'employees', 'is_listed', 'updated_at'];
