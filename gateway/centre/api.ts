@@ -10,7 +10,7 @@ import { VERSION } from '../version';
 import type { Alarms } from './alarms';
 import type { CentreMetrics } from './metrics';
 import type { Journal } from './journal';
-import type { KeyList } from './keys';
+import type { KeyRegistry } from './registry';
 import type { Monitor } from './monitor';
 import { CursorError, recordTrail, searchAudit } from './search';
 import { authenticate, login, type Role, type User } from './users';
@@ -23,7 +23,7 @@ export interface ApiContext {
   alarms: Alarms;
   journal: Journal;
   verifier: Verifier;
-  keys: KeyList;
+  registry: KeyRegistry;
   metrics: CentreMetrics;
   /** whether the centre takes work: its database answers and its broker connection is up */
   ready(): Promise<{ ready: boolean; reason?: string }>;
@@ -173,7 +173,31 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     },
   }, async (req) => ctx.verifier.verifyAll((req.query as { wait: number }).wait * 1000));
 
-  app.get('/api/keys', { config: { roles: 'public' }, schema: { summary: 'The key list: every department\'s public key, signed by the centre', security: [] } }, async () => ctx.keys.signed());
+  app.get('/api/keys', { config: { roles: 'public' }, schema: { summary: "The key list: every department's public keys with their validity, signed by the centre", security: [] } }, async () => ctx.registry.signed());
+
+  const pem = { type: 'string', minLength: 40, maxLength: 4000, pattern: '-----BEGIN PUBLIC KEY-----' } as const;
+  app.post('/api/keys/replace', {
+    config: { roles: ['operator'] },
+    schema: {
+      summary: "Replace a department's lost or compromised key (its other keys end now); recorded with the reason",
+      body: { type: 'object', additionalProperties: false, required: ['department', 'publicKey', 'reason'], properties: { department: text, publicKey: pem, reason: { ...text, minLength: 1 } } },
+    },
+  }, async (req) => {
+    const b = req.body as { department: string; publicKey: string; reason: string };
+    return ctx.registry.replace(b.department, b.publicKey, req.user!.name, b.reason);
+  });
+
+  app.post('/api/keys/revoke', {
+    config: { roles: ['operator'] },
+    schema: {
+      summary: 'Revoke one key of a department; recorded with the reason',
+      body: { type: 'object', additionalProperties: false, required: ['department', 'id', 'reason'], properties: { department: text, id: { type: 'string', pattern: '^[0-9a-f]{64}$' }, reason: { ...text, minLength: 1 } } },
+    },
+  }, async (req, reply) => {
+    const b = req.body as { department: string; id: string; reason: string };
+    if (!(await ctx.registry.revoke(b.department, b.id, req.user!.name, b.reason))) return reply.code(404).send({ code: 'DXG_NOT_FOUND', error: `no unrevoked key ${b.id} of ${b.department}` });
+    return { revoked: b.id };
+  });
 
   app.get('/api/journal', { config: { roles: ['auditor', 'operator'] }, schema: { summary: "The centre's own journal: decisions and looks at personal data", querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 200 } } } } },
     async (req) => ctx.journal.list((req.query as { limit: number }).limit));

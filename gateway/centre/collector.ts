@@ -10,6 +10,7 @@ import type { Heartbeat } from '../node/heartbeat';
 import type { Alarms } from './alarms';
 import type { LedgerCopy } from './ledger-copy';
 import type { Monitor } from './monitor';
+import type { KeyRegistry } from './registry';
 
 /**
  * Reads the audit feed of every department from the centre's queue: ledger entries into the copy,
@@ -29,6 +30,7 @@ export class Collector {
     private readonly copy: LedgerCopy,
     private readonly monitor: Monitor,
     private readonly alarms: Alarms,
+    private readonly registry: KeyRegistry,
   ) {
     this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: 20, concurrency: 1 }, (msg) => this.take(msg));
   }
@@ -67,6 +69,9 @@ export class Collector {
       }
       case 'heartbeat':
         return this.monitor.heartbeat(d, event.heartbeat as Heartbeat);
+      case 'key':
+        await this.registry.register(d, event.announcement);
+        return;
       case 'verified':
         await this.db.execute(sql`UPDATE centre_departments SET verified = ${JSON.stringify({ request: event.request, result: event.result })}, verified_at = now() WHERE department = ${d}`);
         return;

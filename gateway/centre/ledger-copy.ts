@@ -112,7 +112,7 @@ export class LedgerCopy {
     if (r.algorithm && r.algorithm !== ALGORITHM) return `entry ${r.seq} names algorithm '${r.algorithm}', which this centre cannot check`;
     if (chainHash(prev, canonical(r)) !== r.hash) return `entry ${r.seq}: content does not match its hash (altered)`;
     try {
-      if (!this.keyring.verify(department, r.hash, r.signature)) return `entry ${r.seq}: signature does not verify with the key of '${department}'`;
+      if (!this.keyring.verify(department, r.hash, r.signature, 'any')) return `entry ${r.seq}: signature does not verify with the key of '${department}'`;
     } catch (err) {
       return `entry ${r.seq}: cannot check its signature (${errorMessage(err)})`;
     }

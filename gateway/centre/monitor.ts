@@ -12,6 +12,7 @@ import type { ControlRequest } from '../node/control';
 import { CENTRE } from '../config/duration';
 import type { Alarms } from './alarms';
 import type { LedgerCopy } from './ledger-copy';
+import type { KeyRegistry } from './registry';
 
 /** One flow target as the centre sees it: the source's counts, lag from the ledgers, backlog from the heartbeats. */
 export interface TargetView {
@@ -72,6 +73,7 @@ export class Monitor {
     private readonly keyring: Keyring,
     private readonly publisher: Publisher,
     private readonly topology: Topology,
+    private readonly registry: KeyRegistry,
   ) {}
 
   async heartbeat(department: string, hb: Heartbeat): Promise<void> {
@@ -80,6 +82,7 @@ export class Monitor {
       ON CONFLICT (department) DO UPDATE SET heartbeat = EXCLUDED.heartbeat, heartbeat_at = now(), head_seq = EXCLUDED.head_seq, head_hash = EXCLUDED.head_hash`);
     await this.alarms.clear(`silent:${department}`);
     await this.countersign(department, hb.head);
+    await this.registry.sendTo(department, hb.keyList ?? 0).catch((err) => log.warn('key list not sent', { department, error: errorMessage(err) }));
   }
 
   /** The head, once the copy holds that very entry: signed by the centre (an anchor no restore of the department can move). */

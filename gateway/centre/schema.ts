@@ -34,6 +34,10 @@ const TABLES = [
     created_at timestamptz NOT NULL DEFAULT now())`,
   `CREATE TABLE IF NOT EXISTS centre_tokens (token_hash text PRIMARY KEY, name text NOT NULL REFERENCES centre_users (name) ON DELETE CASCADE,
     expires_at timestamptz NOT NULL)`,
+  // the key registry: every department key with its validity; `change` orders the versions of the key list
+  'CREATE SEQUENCE IF NOT EXISTS centre_key_changes',
+  `CREATE TABLE IF NOT EXISTS centre_keys (department text NOT NULL, id text NOT NULL, public_key text NOT NULL, valid_from text NOT NULL,
+    valid_until text, revoked_at text, revoked_reason text, change bigint NOT NULL, PRIMARY KEY (department, id))`,
   // the centre's own hash-chained journal: every decision, and every look at record keys or personal data
   `CREATE TABLE IF NOT EXISTS centre_journal (seq bigint PRIMARY KEY, at text NOT NULL, actor text NOT NULL, action text NOT NULL,
     subject text, reason text, prev_hash text NOT NULL, hash text NOT NULL, signature text NOT NULL)`,

@@ -18,7 +18,7 @@ import { Alarms } from './alarms';
 import { buildApi } from './api';
 import { Collector } from './collector';
 import { Journal } from './journal';
-import { KeyList } from './keys';
+import { KeyRegistry } from './registry';
 import { LedgerCopy } from './ledger-copy';
 import { CentreMetrics } from './metrics';
 import { Monitor } from './monitor';
@@ -74,12 +74,14 @@ export class Centre {
       const publisher = new Publisher(broker, user);
       await publisher.start();
       const alarms = new Alarms(db, centre.alarms.webhook);
-      const copy = new LedgerCopy(db, keyring, alarms);
-      const monitor = new Monitor(db, project, copy, alarms, keyring, publisher, topology);
-      const collector = new Collector(broker, db, topology, new Set(config.departments.keys()), copy, monitor, alarms);
       const journal = new Journal(db, keyring);
+      const registry = new KeyRegistry(db, config, keyring, journal, publisher, topology);
+      await registry.importFolder();
+      const copy = new LedgerCopy(db, keyring, alarms);
+      const monitor = new Monitor(db, project, copy, alarms, keyring, publisher, topology, registry);
+      const collector = new Collector(broker, db, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry);
       const api = await buildApi({
-        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, publisher, topology), keys: new KeyList(config, keyring), metrics: new CentreMetrics(db, monitor),
+        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, publisher, topology), registry, metrics: new CentreMetrics(db, monitor),
         ready: async () => {
           const reasons: string[] = [];
           await db.query(sql`SELECT 1`).catch((err) => reasons.push(`database: ${errorMessage(err)}`));

@@ -3,7 +3,7 @@ import { withDatabases } from '../cli/databases';
 import { runSummary } from '../cli/summary';
 import { collectTrail, trailTable, verifyLedgers } from '../cli/trail';
 import type { Project } from '../config/project';
-import { Keyring } from '../envelope/keys';
+import { exchangeKeyring } from '../envelope/keys';
 import { DxgError } from '../errors';
 import { log } from '../log';
 import { initExchange } from '../node/init';
@@ -54,7 +54,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
     out(planted(enterprises, persons));
 
     t = Date.now();
-    const keyring = new Keyring(project.config.dirs.keys);
+    const keyring = exchangeKeyring(project.config);
     const created = keyring.generate(project.config.departments.keys());
     const init = await initExchange(project);
     const failed = init.departments.filter((d) => !d.ok);

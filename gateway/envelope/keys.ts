@@ -3,6 +3,21 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { DxgError } from '../errors';
 import { refuseShared } from '../secrets';
+import { CENTRE } from '../config/duration';
+import { keyId, listSignedBy, usableKeys, type SignedKeyList } from './key-list';
+
+/**
+ * The keyring of an exchange: its keys folder, and with a centre, the centre's key list the last run
+ * kept there (until the centre sends a newer one).
+ */
+export function exchangeKeyring(config: { dirs: { keys: string }; centre: unknown }): Keyring {
+  const keyring = new Keyring(config.dirs.keys);
+  if (config.centre) keyring.loadKeptList();
+  return keyring;
+}
+
+/** Where a node keeps the last key list the centre sent it, in its keys folder. */
+const KEY_LIST = 'keylist.json';
 
 /**
  * One Ed25519 key pair per department: `<dept>.key` (private, PKCS#8 PEM, mode 0600) and
@@ -13,6 +28,9 @@ import { refuseShared } from '../secrets';
 export class Keyring {
   private readonly privateKeys = new Map<string, KeyObject>();
   private readonly publicKeys = new Map<string, KeyObject>();
+  private list: SignedKeyList | null = null;
+  /** a rotated key waiting in `<dept>.next.key` to be named valid by the key list */
+  private readonly nextKeys = new Map<string, { id: string; key: KeyObject | null } | null>();
 
   constructor(readonly dir: string) {}
 
@@ -20,17 +38,82 @@ export class Keyring {
     return sign(null, Buffer.from(data), this.privateKey(department)).toString('base64');
   }
 
-  verify(department: string, data: Buffer | string, signature: string): boolean {
+  /**
+   * With a key list from the centre that names the department: any of its keys usable `when` (see
+   * usableKeys); otherwise the department's public key file.
+   */
+  verify(department: string, data: Buffer | string, signature: string, when: 'now' | 'any' = 'now'): boolean {
+    const listed = this.list?.keys.some((k) => k.department === department) ? usableKeys(this.list, department, when) : null;
+    const check = (key: KeyObject) => {
+      try {
+        return verify(null, Buffer.from(data), key, Buffer.from(signature, 'base64'));
+      } catch {
+        return false;
+      }
+    };
+    if (listed) return listed.some(check);
+    return check(this.publicKey(department));
+  }
+
+  /** The rotated key, once the key list in force names it valid now. */
+  private nextKey(department: string): KeyObject | null {
+    if (!this.list) return null;
+    let next = this.nextKeys.get(department);
+    if (next === undefined) {
+      // read once per key list: signing is on the hot path
+      const pub = this.file(department, 'next.pub');
+      next = existsSync(pub) ? { id: keyId(readFileSync(pub, 'utf8')), key: null } : null;
+      this.nextKeys.set(department, next);
+    }
+    if (!next) return null;
+    const { id } = next;
+    const now = new Date().toISOString();
+    if (!this.list.keys.some((k) => k.department === department && k.id === id && !k.revokedAt && k.validFrom <= now && (k.validUntil === null || k.validUntil > now))) return null;
+    if (!next.key) {
+      refuseShared(this.file(department, 'next.key'), 'private key');
+      next.key = createPrivateKey(readFileSync(this.file(department, 'next.key'), 'utf8'));
+    }
+    return next.key;
+  }
+
+  /** The key list in force (the centre's, last received), if any. */
+  get keyList(): SignedKeyList | null {
+    return this.list;
+  }
+
+  /**
+   * Takes a key list from the centre if the centre signed it (checked with `<keys>/centre.pub`) and it
+   * is newer than the one held; keeps it in `<keys>/keylist.json` for the next start. Returns whether
+   * it was taken.
+   */
+  adopt(list: SignedKeyList, keep = true): boolean {
+    if (this.list && list.version <= this.list.version) return false;
+    if (!listSignedBy(list, this.publicKey(CENTRE))) throw new DxgError('DXG_KEYS', `a key list (version ${list.version}) not signed by the centre's key (${this.file(CENTRE, 'pub')})`);
+    this.list = list;
+    // a rotation made since is looked for again with the list that may name it
+    this.nextKeys.clear();
+    if (keep) writeFileSync(join(this.dir, KEY_LIST), JSON.stringify(list, null, 2));
+    return true;
+  }
+
+  /** The list kept by an earlier run, if there is one and the centre signed it. */
+  loadKeptList(): void {
+    const file = join(this.dir, KEY_LIST);
+    if (!existsSync(file) || !existsSync(this.file(CENTRE, 'pub'))) return;
     try {
-      return verify(null, Buffer.from(data), this.publicKey(department), Buffer.from(signature, 'base64'));
-    } catch (err) {
-      if (err instanceof DxgError) throw err;
-      return false;
+      this.adopt(JSON.parse(readFileSync(file, 'utf8')) as SignedKeyList, false);
+    } catch {
+      // unreadable or unsigned: the key files stand until the centre sends a list
     }
   }
 
-  /** The department's private key; refused when others than its owner can read the file. */
+  /**
+   * The department's private key; refused when others than its owner can read the file. After a
+   * rotation (`dxg keys rotate`) the next key signs from the moment the centre's list names it valid.
+   */
   privateKey(department: string): KeyObject {
+    const next = this.nextKey(department);
+    if (next) return next;
     let key = this.privateKeys.get(department);
     if (!key) {
       const text = this.read(department, 'key');
@@ -69,7 +152,7 @@ export class Keyring {
     return created;
   }
 
-  private file(department: string, ext: 'key' | 'pub'): string {
+  file(department: string, ext: 'key' | 'pub' | 'next.key' | 'next.pub'): string {
     return join(this.dir, `${department}.${ext}`);
   }
 

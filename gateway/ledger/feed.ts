@@ -3,12 +3,14 @@ import type { Topology } from '../broker/topology';
 import { errorMessage } from '../errors';
 import { log } from '../log';
 import type { StoredEntry } from './ledger';
+import type { KeyAnnouncement } from '../envelope/key-list';
 
 /** What a node tells the centre on the audit feed (routing key `<department>.<type>`), one JSON body per message. */
 export type FeedEvent =
   | { type: 'entries'; department: string; entries: StoredEntry[]; resent?: boolean }
   | { type: 'heartbeat'; department: string; heartbeat: unknown }
-  | { type: 'verified'; department: string; request: string; result: unknown };
+  | { type: 'verified'; department: string; request: string; result: unknown }
+  | { type: 'key'; department: string; announcement: KeyAnnouncement };
 
 /** Publishes one event on the exchange's audit topic exchange, as the department. */
 export function publishFeedEvent(publisher: Publisher, topology: Topology, event: FeedEvent, messageId: string): Promise<void> {

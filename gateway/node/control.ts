@@ -5,7 +5,9 @@ import { Consumer } from '../broker/consumer';
 import type { Broker } from '../broker/connection';
 import type { Publisher } from '../broker/publisher';
 import type { Topology } from '../broker/topology';
+import type { SignedKeyList } from '../envelope/key-list';
 import type { Keyring } from '../envelope/keys';
+import { errorMessage } from '../errors';
 import { log } from '../log';
 import { publishFeedEvent } from '../ledger/feed';
 import { verifyLedger, type StoredEntry } from '../ledger/ledger';
@@ -13,7 +15,8 @@ import { verifyLedger, type StoredEntry } from '../ledger/ledger';
 /** What the centre may ask a node (DESIGN §8): its ledger entries again, or a check of its ledger. */
 export type ControlRequest =
   | { request: 'ledger'; id: string; from: string; to: string }
-  | { request: 'verify'; id: string };
+  | { request: 'verify'; id: string }
+  | { request: 'keys'; id: string; list: SignedKeyList };
 
 /** Entries per feed message when a range is sent again. */
 const PAGE = 500;
@@ -61,6 +64,7 @@ export class ControlDesk {
     }
     if (req.request === 'ledger' && /^\d+$/.test(String(req.from)) && /^\d+$/.test(String(req.to))) return this.sendLedger(req);
     if (req.request === 'verify') return this.verify(req.id);
+    if (req.request === 'keys') return this.adopt(req.list);
     log.warn('control request refused: unknown request', { department: this.department, request: String((req as { request?: unknown }).request) });
   }
 
@@ -78,6 +82,15 @@ export class ControlDesk {
       from = BigInt(entries[entries.length - 1].seq) + 1n;
     }
     log.info('ledger entries sent again to the centre', { department: this.department, from: req.from, to: to.toString(), sent });
+  }
+
+  /** The centre's key list: taken when the centre signed it and it is newer than the one held (kept for the next start). */
+  private adopt(list: SignedKeyList): void {
+    try {
+      if (this.keyring.adopt(list)) log.info('key list from the centre taken', { department: this.department, version: list.version, keys: list.keys.length });
+    } catch (err) {
+      log.warn('key list refused', { department: this.department, error: errorMessage(err) });
+    }
   }
 
   private async verify(id: string): Promise<void> {

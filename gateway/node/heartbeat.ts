@@ -20,6 +20,8 @@ export interface Heartbeat {
   figures: Figures | null;
   /** why the figures are missing */
   problem?: string;
+  /** the version of the centre's key list this node holds (none: 0) */
+  keyList: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export class HeartbeatSender {
     private readonly publisher: Publisher,
     private readonly topology: Topology,
     private readonly everyMs: number,
+    private readonly keyList: () => number,
   ) {}
 
   start(): void {
@@ -68,7 +71,7 @@ export class HeartbeatSender {
       problem = `bookkeeping unreadable: ${errorMessage(err)}`;
     }
     const heartbeat: Heartbeat = {
-      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: this.head(), figures, ...(problem ? { problem } : {}),
+      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: this.head(), figures, ...(problem ? { problem } : {}), keyList: this.keyList(),
     };
     await publishFeedEvent(this.publisher, this.topology, { type: 'heartbeat', department, heartbeat }, `${department}:heartbeat:${process.pid}:${++this.beats}`);
   }

@@ -8,7 +8,7 @@ import { routesOf, Topology } from '../broker/topology';
 import type { Project } from '../config/project';
 import { DxgError, errorMessage } from '../errors';
 import { bindSource, bindTarget, CatalogError } from '../flow/binding';
-import { Keyring } from '../envelope/keys';
+import { exchangeKeyring } from '../envelope/keys';
 import { changeChannel } from '../flow/extract';
 import { requestResyncs } from '../flow/resync';
 import { Ledger } from '../ledger/ledger';
@@ -99,7 +99,7 @@ const upgraded = (r: BookkeepingReport): string =>
  */
 export async function declareRestored(project: Project, departments: string[]): Promise<string[]> {
   const { config, flows } = project;
-  const keyring = new Keyring(config.dirs.keys);
+  const keyring = exchangeKeyring(config);
   const topology = Topology.of(config);
   const lines: string[] = [];
   for (const id of departments) {

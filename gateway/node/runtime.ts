@@ -5,7 +5,7 @@ import { Publisher } from '../broker/publisher';
 import { departmentUrl } from '../broker/credentials';
 import { routesOf, Topology } from '../broker/topology';
 import { requireKnown, type Project } from '../config/project';
-import { Keyring } from '../envelope/keys';
+import { exchangeKeyring } from '../envelope/keys';
 import { DxgError, errorMessage } from '../errors';
 import { addStats, changeChannel, type CycleStats } from '../flow/extract';
 import { Backoff } from '../backoff';
@@ -73,7 +73,7 @@ export class Runtime {
     const { config } = project;
     const wanted = options.departments?.length ? options.departments : [...config.departments.keys()];
     requireKnown(project, { department: wanted });
-    const keyring = new Keyring(config.dirs.keys);
+    const keyring = exchangeKeyring(config);
     for (const d of wanted) keyring.privateKey(d);
     const topology = Topology.of(config);
     const runtime = new Runtime(project);

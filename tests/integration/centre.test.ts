@@ -1,4 +1,8 @@
 import amqp from 'amqplib';
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { announced, keyId } from '../../gateway/envelope/key-list';
 import { createServer, type Server } from 'node:http';
 import { sql } from '../../adapters/sql';
 import { Topology } from '../../gateway/broker/topology';
@@ -115,7 +119,8 @@ describe('exchange centre', () => {
       await waitFor('the webhook told', async () => posted.filter((p) => p.kind === 'node-silent').length === 3, 10_000);
 
       // receipts that no longer agree with the target's ledger, and a ledger tampered with where it lives: found by the centre
-      await x.src.execute(sql`UPDATE dxg_receipts SET applied = applied - 1 WHERE message_id = (SELECT min(message_id) FROM dxg_receipts WHERE to_dept = 'full' AND applied > 0)`);
+      const [receipt] = await x.src.query<{ message_id: string }>(sql`SELECT min(message_id) AS message_id FROM dxg_receipts WHERE to_dept = 'full' AND applied > 0`);
+      await x.src.execute(sql`UPDATE dxg_receipts SET applied = applied - 1 WHERE message_id = ${receipt.message_id}`);
       await x.src.execute(sql`UPDATE dxg_ledger SET record_count = record_count + 1 WHERE seq = 3`);
       nodes = x.ex.up();
       await waitFor('an alarm on the counts', async () => (await api<{ kind: string; flow: string; department: string }[]>('/api/alarms?open=true'))
@@ -130,6 +135,9 @@ describe('exchange centre', () => {
       expect(src.intact).toBe(false);
       expect(src.problems.join('\n')).toContain("the node's own check: broken at entry 3");
       expect(verdict.departments.filter((d) => d.department !== 'src').every((d) => d.intact)).toBe(true);
+      // put back as it was, for the tests after this one
+      await x.src.execute(sql`UPDATE dxg_ledger SET record_count = record_count - 1 WHERE seq = 3`);
+      await x.src.execute(sql`UPDATE dxg_receipts SET applied = applied + 1 WHERE message_id = ${receipt.message_id}`);
       // the silence ends with the heartbeats
       await waitFor('silent alarms cleared', async () => (await api<{ kind: string }[]>('/api/alarms?open=true')).every((a) => a.kind !== 'node-silent'), 30_000);
     } finally {
@@ -160,6 +168,56 @@ describe('exchange centre', () => {
       expect(keys.keys.map((k) => k.department).sort()).toEqual(['full', 'part', 'src']);
       expect(keys.signature).toMatch(/^[A-Za-z0-9+/=]{80,}$/);
     } finally {
+      await centre.stop();
+    }
+  });
+
+  it('keeps the key registry: the signed list reaches the nodes, a rotation endorsed by the current key is taken, one that is not is refused', async () => {
+    const centre = x.ex.centre();
+    let nodes = x.ex.up();
+    try {
+      await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      type List = { version: number; keys: { department: string; id: string; validUntil: string | null }[]; signature: string };
+      const first = (await (await fetch(`${base}/api/keys`)).json()) as List;
+      expect(first.keys.map((k) => k.department).sort()).toEqual(['full', 'part', 'src']);
+      // every node holds the list the centre signed (sent after its heartbeat), kept for its next start
+      const kept = () => JSON.parse(readFileSync(join(x.ex.dir, 'keys', 'keylist.json'), 'utf8')) as List;
+      await waitFor('the key list at the nodes', async () => existsSync(join(x.ex.dir, 'keys', 'keylist.json')) && kept().version === first.version, 30_000);
+
+      // a new key for full, not endorsed by its current key: refused, the list unchanged
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      await publishKey('full', { publicKey: pem, proof: sign(null, Buffer.from(announced('full', keyId(pem))), privateKey).toString('base64') });
+      await waitFor('the refusal in the journal', async () => (await api<{ action: string; subject: string }[]>('/api/journal')).some((j) => j.action === 'key refused' && j.subject.startsWith('full ')), 30_000);
+      expect(((await (await fetch(`${base}/api/keys`)).json()) as List).version).toBe(first.version);
+
+      // src rotates: the new key is endorsed by the current one; the old stays valid through the overlap
+      await x.ex.ok('keys', 'rotate', '--department', 'src');
+      const rotated = await waitFor('the rotation in the list', async () => {
+        const l = (await (await fetch(`${base}/api/keys`)).json()) as List;
+        return l.keys.filter((k) => k.department === 'src').length === 2 && l;
+      }, 30_000);
+      const [old, next] = [rotated.keys.find((k) => k.department === 'src' && k.validUntil)!, rotated.keys.find((k) => k.department === 'src' && !k.validUntil)!];
+      expect(old.id).toBe(keyId(readFileSync(join(x.ex.dir, 'keys', 'src.pub'), 'utf8')));
+      expect(next.id).toBe(keyId(readFileSync(join(x.ex.dir, 'keys', 'src.next.pub'), 'utf8')));
+      expect((await api<{ action: string }[]>('/api/journal')).some((j) => j.action === 'key rotated')).toBe(true);
+      await waitFor('the rotated list at the nodes', async () => kept().version === rotated.version, 30_000);
+
+      // src signs with its new key from now on, and its targets take what it signs
+      const before = Number((await x.full.query(sql`SELECT count(*) AS n FROM t_full`))[0].n);
+      await insertItems(x.src, validItems(5, 900));
+      await waitFor('the items signed with the new key applied', async () => Number((await x.full.query(sql`SELECT count(*) AS n FROM t_full`))[0].n) === before + 5, 60_000);
+      const [last] = await x.src.query<{ hash: string; signature: string }>(sql`SELECT hash, signature FROM dxg_ledger ORDER BY seq DESC LIMIT 1`);
+      const nextKey = createPublicKey(readFileSync(join(x.ex.dir, 'keys', 'src.next.pub'), 'utf8'));
+      expect(verify(null, Buffer.from(last.hash), nextKey, Buffer.from(last.signature, 'base64'))).toBe(true);
+      // every ledger still verifies: entries before the rotation with the old key, after it with the new
+      await nodes.stop();
+      expect(await x.ex.ok('audit', 'verify')).toMatch(/src: \d+ entries, chain and signatures intact/);
+      nodes = x.ex.up();
+      const verdict = await api<{ intact: boolean }>('/api/verify?wait=10');
+      expect(verdict.intact).toBe(true);
+    } finally {
+      await nodes.stop();
       await centre.stop();
     }
   });
@@ -205,6 +263,10 @@ describe('exchange centre', () => {
   }
 
   async function api<T>(path: string): Promise<T> {
+    if (!token) {
+      const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'auditor1', password }) });
+      token = ((await login.json()) as { token: string }).token;
+    }
     const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
@@ -224,6 +286,20 @@ describe('exchange centre', () => {
     const r = await dxgWith(env, ...args);
     if (r.code !== 0) throw new Error(`dxg ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
+  }
+
+  /** A key announcement on the audit feed, as the department's own broker user could send it. */
+  async function publishKey(department: string, announcement: { publicKey: string; proof: string; endorsement?: string }): Promise<void> {
+    const { config } = loadProject(x.ex.config).project!;
+    const topology = Topology.of(config);
+    const conn = await amqp.connect(departmentBrokerUrl(x.ex, department));
+    try {
+      const ch = await conn.createConfirmChannel();
+      ch.publish(topology.auditExchange, `${department}.key`, Buffer.from(JSON.stringify({ type: 'key', department, announcement })), { userId: topology.user(department), messageId: 'k1' });
+      await ch.waitForConfirms();
+    } finally {
+      await conn.close();
+    }
   }
 
   async function purge(queue: string): Promise<number> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { wholeNumber } from '../options';
-import { Keyring } from '../../envelope/keys';
+import { exchangeKeyring } from '../../envelope/keys';
 import { DxgError } from '../../errors';
 import { requireKnown } from '../../config/project';
 import { project, write } from '../context';
@@ -53,7 +53,7 @@ export function registerAudit(program: Command): void {
     .description("recompute every department ledger's hash chain and signatures; exit 1 at the first broken entry")
     .action(async (_opts, cmd: Command) => {
       const p = project(cmd);
-      const keyring = new Keyring(p.config.dirs.keys);
+      const keyring = exchangeKeyring(p.config);
       const broken = await withDatabases(p, async (dbs, unreachable) => {
         const report = await verifyLedgers(dbs, unreachable, keyring);
         for (const line of report.lines) write(line);

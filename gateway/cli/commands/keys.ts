@@ -3,7 +3,16 @@ import { Keyring } from '../../envelope/keys';
 import { loadExchange } from '../../config/exchange';
 import { formatProblem } from '../../config/problems';
 import { DxgError } from '../../errors';
-import { configFile, write } from '../context';
+import { configFile, project, write } from '../context';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { Broker } from '../../broker/connection';
+import { departmentUrl } from '../../broker/credentials';
+import { Publisher } from '../../broker/publisher';
+import { Topology } from '../../broker/topology';
+import { requireKnown, type Project } from '../../config/project';
+import { announced, keyId, type KeyAnnouncement } from '../../envelope/key-list';
+import { publishFeedEvent } from '../../ledger/feed';
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('department signing keys (Ed25519)');
@@ -21,4 +30,55 @@ export function registerKeys(program: Command): void {
       const created = keyring.generate(wanted);
       for (const d of wanted) write(`${d}: ${created.includes(d) ? 'created' : 'exists'} (${config.dirs.keys}/${d}.key, .pub)`);
     });
+
+  keys
+    .command('register')
+    .description("send the department's public key to the exchange centre's key registry, as the department over the broker (its first key; later ones: dxg keys rotate)")
+    .requiredOption('-d, --department <id>', 'the department whose key it is (this machine holds its private key)')
+    .action(async (opts: { department: string }, cmd: Command) => {
+      const p = project(cmd);
+      requireKnown(p, { department: [opts.department] });
+      const keyring = new Keyring(p.config.dirs.keys);
+      const publicKey = readFileSync(keyring.file(opts.department, 'pub'), 'utf8');
+      const text = announced(opts.department, keyId(publicKey));
+      await announce(p, opts.department, { publicKey, proof: keyring.sign(opts.department, text) });
+      write(`${opts.department}: key ${keyId(publicKey).slice(0, 16)}… sent to the centre's registry; its key list names it once accepted (GET /api/keys)`);
+    });
+  keys
+    .command('rotate')
+    .description('make a new key pair (<d>.next.key), endorsed by the current key, and register it at the centre; the node signs with it once the key list names it valid, and the old key stays valid through an overlap')
+    .requiredOption('-d, --department <id>', 'the department whose key is rotated')
+    .action(async (opts: { department: string }, cmd: Command) => {
+      const p = project(cmd);
+      requireKnown(p, { department: [opts.department] });
+      const keyring = new Keyring(p.config.dirs.keys);
+      const d = opts.department;
+      if (!existsSync(keyring.file(d, 'next.key'))) {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        writeFileSync(keyring.file(d, 'next.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+        chmodSync(keyring.file(d, 'next.key'), 0o600);
+        writeFileSync(keyring.file(d, 'next.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+      }
+      const publicKey = readFileSync(keyring.file(d, 'next.pub'), 'utf8');
+      const text = announced(d, keyId(publicKey));
+      const proof = sign(null, Buffer.from(text), createPrivateKey(readFileSync(keyring.file(d, 'next.key'), 'utf8'))).toString('base64');
+      await announce(p, d, { publicKey, proof, endorsement: keyring.sign(d, text) });
+      write(`${d}: new key ${keyId(publicKey).slice(0, 16)}… (${keyring.file(d, 'next.key')}) endorsed by the current key and sent to the centre's registry`);
+    });
+}
+
+/** A key announcement on the audit feed, as the department's own broker user: the registry believes the broker's validated user-id. */
+async function announce(p: Project, department: string, announcement: KeyAnnouncement): Promise<void> {
+  if (!p.config.centre) throw new DxgError('DXG_CONFIG', `${p.config.doc.display} names no centre: keys are then exchanged as files in ${p.config.dirs.keys}`);
+  const topology = Topology.of(p.config);
+  const user = topology.user(department);
+  const broker = await Broker.connect(departmentUrl(p.config, department, user), `keys ${department}`, false, p.config.broker.ca);
+  const publisher = new Publisher(broker, user);
+  try {
+    await publisher.start();
+    await publishFeedEvent(publisher, topology, { type: 'key', department, announcement }, `${department}:key:${keyId(announcement.publicKey)}`);
+  } finally {
+    await publisher.stop();
+    await broker.close();
+  }
 }
