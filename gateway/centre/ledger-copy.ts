@@ -28,7 +28,11 @@ export interface CopyState {
 export class LedgerCopy {
   constructor(private readonly db: Database, private readonly keyring: Keyring, private readonly alarms: Alarms) {}
 
-  async receive(department: string, entries: readonly StoredEntry[]): Promise<void> {
+  async receive(department: string, received: readonly StoredEntry[]): Promise<void> {
+    // entries already archived came again (a late feed message): they left the database for good
+    const [archived] = await this.db.query<{ to: string | null }>(sql`SELECT max(to_seq) AS to FROM centre_archives WHERE department = ${department}`);
+    const entries = archived?.to ? received.filter((e) => BigInt(e.seq) > BigInt(archived.to!)) : received;
+    if (entries.length === 0) return;
     const restore = entries.find((e) => e.kind === 'restored');
     await this.db.transaction(async (tx) => {
       await ensure(tx, department);

@@ -38,6 +38,8 @@ const TABLES = [
   'CREATE SEQUENCE IF NOT EXISTS centre_key_changes',
   `CREATE TABLE IF NOT EXISTS centre_keys (department text NOT NULL, id text NOT NULL, public_key text NOT NULL, valid_from text NOT NULL,
     valid_until text, revoked_at text, revoked_reason text, change bigint NOT NULL, PRIMARY KEY (department, id))`,
+  `CREATE TABLE IF NOT EXISTS centre_archives (department text NOT NULL, from_seq bigint NOT NULL, to_seq bigint NOT NULL, file text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (department, from_seq))`,
   // the centre's own hash-chained journal: every decision, and every look at record keys or personal data
   `CREATE TABLE IF NOT EXISTS centre_journal (seq bigint PRIMARY KEY, at text NOT NULL, actor text NOT NULL, action text NOT NULL,
     subject text, reason text, prev_hash text NOT NULL, hash text NOT NULL, signature text NOT NULL)`,

@@ -15,6 +15,7 @@ import { Keyring } from '../envelope/keys';
 import { DxgError, errorMessage } from '../errors';
 import { log } from '../log';
 import { Alarms } from './alarms';
+import { Archiver } from './archive';
 import { buildApi } from './api';
 import { Collector } from './collector';
 import { Journal } from './journal';
@@ -41,7 +42,12 @@ export class Centre {
     private readonly collector: Collector,
     readonly monitor: Monitor,
     private readonly api: FastifyInstance,
+    private readonly archiver: Archiver,
+    /** archive entries older than this (null: never) */
+    private readonly archiveAfterMs: number | null,
   ) {}
+
+  private archivedAt = 0;
 
   static async start(project: Project): Promise<Centre> {
     const { config } = project;
@@ -92,7 +98,7 @@ export class Centre {
       closing.push(() => api.close());
       await listen(api, centre.listen);
       await collector.start();
-      const self = new Centre(db, broker, publisher, collector, monitor, api);
+      const self = new Centre(db, broker, publisher, collector, monitor, api, new Archiver(db, config, keyring, journal), centre.archive?.afterMs ?? null);
       self.startTicking(Math.max(200, Math.min(centre.heartbeatMs, centre.alarms.silentAfterMs / 3, 5000)));
       log.info('centre up', { url: self.url, exchange: config.exchange, departments: [...config.departments.keys()] });
       return self;
@@ -118,9 +124,16 @@ export class Centre {
     await this.db.close();
   }
 
+  /** Archiving runs at most twice per archive age, and at least hourly. */
+  private async archiveWhenDue(): Promise<void> {
+    if (this.archiveAfterMs === null || Date.now() - this.archivedAt < Math.min(this.archiveAfterMs / 2, 3_600_000)) return;
+    this.archivedAt = Date.now();
+    await this.archiver.run();
+  }
+
   private startTicking(everyMs: number): void {
     this.ticker = setInterval(() => {
-      this.ticking = this.ticking.then(() => this.monitor.tick()).catch((err) => {
+      this.ticking = this.ticking.then(() => this.monitor.tick()).then(() => this.archiveWhenDue()).catch((err) => {
         log.warn('centre checks failed; trying again', { error: errorMessage(err) });
       });
     }, everyMs);

@@ -5,8 +5,8 @@
 /** Ids name broker queues, key files and database identifiers: letters, digits, `_`, `-`, `.`. */
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 export const ID_MAX = 48;
-/** A span of time as written in YAML: 500ms, 30s, 5m, 1h. */
-export const DURATION_PATTERN = '^[0-9]+(ms|s|m|h)$';
+/** A span of time as written in YAML: 500ms, 30s, 5m, 1h, 90d. */
+export const DURATION_PATTERN = '^[0-9]+(ms|s|m|h|d)$';
 
 export const exchangeSpec = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -108,6 +108,16 @@ export const exchangeSpec = {
         heartbeat: {
           type: 'string', pattern: DURATION_PATTERN, default: '30s',
           description: 'How often every node under dxg up sends the centre its heartbeat (version, flows, checkpoints, backlog, ledger head), e.g. 30s; at most 30s.',
+        },
+        archive: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['after', 'dir'],
+          description: 'Collected entries older than `after` leave the centre\'s database for signed archive files (one per department and run) that dxg audit verify --archive FILE checks offline. Without it, entries stay in the database.',
+          properties: {
+            after: { type: 'string', pattern: DURATION_PATTERN, description: 'Age at which a checked entry is archived, e.g. 90d.' },
+            dir: { type: 'string', description: 'Folder of the archive files, relative to this file.' },
+          },
         },
         alarms: {
           type: 'object',

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { brokerUrlProblems, splitBrokerUrls } from '../broker/urls';
 import { SourceDocument } from './document';
-import { exchangeSpec } from './exchange.spec';
+import { DURATION_PATTERN, exchangeSpec } from './exchange.spec';
 import { CENTRE, durationMs } from './duration';
 import type { CentreConfig, Department, ExchangeConfig, ListenAddress } from './model';
 import { specChecker } from './spec-check';
 
 const checkSpec = specChecker(exchangeSpec);
+const DURATION = new RegExp(DURATION_PATTERN);
 
 interface RawExchange {
   exchange: string;
@@ -17,6 +18,7 @@ interface RawExchange {
     url: string; listen: string; heartbeat: string;
     database: { driver: string; url: string; pool: number };
     alarms: { silent_after: string; lag_over: string; webhook?: string };
+    archive?: { after: string; dir: string };
   };
   flows: string;
   schemas: string;
@@ -83,7 +85,10 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
 /** `centre:` with its durations in milliseconds; the name `centre` is then the centre's own on the broker, no department's. */
 function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<string, Department>): CentreConfig | null {
   const c = raw.centre;
-  if (!c || typeof c !== 'object') return null;
+  if (!c || typeof c !== 'object' || typeof c.database !== 'object' || c.database === null) return null;
+  // a duration the spec refused is reported there already: no centre config to build from it
+  const durations = [c.heartbeat, c.alarms?.silent_after, c.alarms?.lag_over, ...(c.archive ? [c.archive.after] : [])];
+  if (durations.some((d) => typeof d !== 'string' || !DURATION.test(d))) return null;
   if (departments.has(CENTRE)) doc.problem(['departments', CENTRE], `department id '${CENTRE}' is the exchange centre's own name on the broker once centre: is configured; rename the department`);
   const heartbeatMs = durationMs(c.heartbeat);
   if (heartbeatMs > 30_000) doc.problem(['centre', 'heartbeat'], 'centre.heartbeat: nodes must send their ledger head at least every 30s');
@@ -95,6 +100,7 @@ function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<st
     database: { ...c.database },
     heartbeatMs,
     alarms: { silentAfterMs: durationMs(c.alarms.silent_after), lagOverMs: durationMs(c.alarms.lag_over), webhook: c.alarms.webhook?.trim() || null },
+    archive: c.archive ? { afterMs: durationMs(c.archive.after), dir: resolve(dirname(doc.path), c.archive.dir) } : null,
   };
 }
 

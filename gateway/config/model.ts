@@ -38,6 +38,8 @@ export interface CentreConfig {
   database: DatabaseConfig;
   heartbeatMs: number;
   alarms: { silentAfterMs: number; lagOverMs: number; webhook: string | null };
+  /** collected entries older than `afterMs` go to signed files in `dir` */
+  archive: { afterMs: number; dir: string } | null;
 }
 
 export interface ExchangeConfig {

@@ -98,14 +98,14 @@ export class TestExchange {
    * Adds a `centre:` to exchange.yaml (before `setUp`), with intervals short enough for a test:
    * heartbeats every second, a node silent after 3 s.
    */
-  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string }): void {
+  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string; archiveAfter?: string }): void {
     writeFileSync(this.config, `${readFileSync(this.config, 'utf8')}centre:
   url: http://127.0.0.1:${centre.port}
   listen: 127.0.0.1:${centre.port}
   database: { driver: postgres, url: "${centre.databaseUrl}" }
   heartbeat: 1s
   alarms: { silent_after: ${centre.silentAfter ?? '3s'}, lag_over: 5m${centre.webhook ? `, webhook: "${centre.webhook}"` : ''} }
-`);
+${centre.archiveAfter ? `  archive: { after: ${centre.archiveAfter}, dir: archive }\n` : ''}`);
   }
 
   /** `dxg centre` in the background; `stop` sends SIGTERM and waits for it to end. */

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { wholeNumber } from '../options';
 import { exchangeKeyring } from '../../envelope/keys';
-import { DxgError } from '../../errors';
+import { DxgError, errorMessage } from '../../errors';
+import { verifyArchive } from '../../ledger/archive-file';
 import { requireKnown } from '../../config/project';
 import { project, write } from '../context';
 import { withDatabases } from '../databases';
@@ -51,8 +52,10 @@ export function registerAudit(program: Command): void {
   audit
     .command('verify')
     .description("recompute every department ledger's hash chain and signatures; exit 1 at the first broken entry")
-    .action(async (_opts, cmd: Command) => {
+    .option('--archive <file...>', "check archive files of the centre offline instead: the centre's signature, the chain and every entry's signature")
+    .action(async (opts: { archive?: string[] }, cmd: Command) => {
       const p = project(cmd);
+      if (opts.archive) return verifyArchives(opts.archive, exchangeKeyring(p.config));
       const keyring = exchangeKeyring(p.config);
       const broken = await withDatabases(p, async (dbs, unreachable) => {
         const report = await verifyLedgers(dbs, unreachable, keyring);
@@ -95,6 +98,26 @@ function print(rows: TrailEntry[], format: string): void {
     return;
   }
   write(trailTable(rows));
+}
+
+function verifyArchives(files: string[], keyring: ReturnType<typeof exchangeKeyring>): void {
+  for (const file of files) {
+    let r;
+    try {
+      r = verifyArchive(file, keyring);
+    } catch (err) {
+      write(`${file}: cannot check: ${errorMessage(err)}`);
+      process.exitCode = 1;
+      continue;
+    }
+    const what = `${r.header.department}, entries ${r.header.from}..${r.header.to}`;
+    if (r.broken) {
+      write(`${file}: BROKEN (${what}): ${r.broken}`);
+      process.exitCode = 1;
+    } else {
+      write(`${file}: ${what}: ${r.checked} entries, signed by the centre, chain and signatures intact`);
+    }
+  }
 }
 
 /** ISO date/time as given, or an age (30m, 12h, 7d) back from now, as the ledger's UTC ISO text. */
