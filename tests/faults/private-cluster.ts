@@ -157,6 +157,8 @@ export class ClusterNode {
 
 /** What the management API says of a quorum queue. */
 interface QueueInfo {
+  name: string;
+  type?: string;
   leader?: string;
   node?: string;
   members?: string[];
@@ -239,6 +241,12 @@ export class PrivateCluster {
       }
     }
     throw new Error(`no running node answers for queue ${name}: ${String(last)}`);
+  }
+
+  /** Every queue whose name starts with `prefix`, as a running node's management API lists them. */
+  async queues(prefix: string, vhost = '/'): Promise<QueueInfo[]> {
+    const all = await this.alive()[0].api<QueueInfo[]>(`/api/queues/${encodeURIComponent(vhost)}`);
+    return all.filter((q) => q.name.startsWith(prefix));
   }
 
   /** The node leading a quorum queue now. */
