@@ -15,6 +15,8 @@ import type { Monitor } from './monitor';
 import { CursorError, recordTrail, searchAudit } from './search';
 import { authenticate, login, type Role, type User } from './users';
 import type { Verifier } from './verify';
+import type { Asker } from './asker';
+import type { ReplayReport } from '../node/replay';
 
 export interface ApiContext {
   db: Database;
@@ -23,6 +25,7 @@ export interface ApiContext {
   alarms: Alarms;
   journal: Journal;
   verifier: Verifier;
+  asker: Asker;
   registry: KeyRegistry;
   metrics: CentreMetrics;
   /** whether the centre takes work: its database answers and its broker connection is up */
@@ -173,6 +176,50 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     },
   }, async (req) => ctx.verifier.verifyAll((req.query as { wait: number }).wait * 1000));
 
+  const stage = { type: 'string', enum: ['source', 'target', 'dead-letter'] } as const;
+  app.get('/api/quarantine', {
+    config: { roles: READERS },
+    schema: {
+      summary: 'What was set aside, with the reason, asked of the departments\' nodes (records masked unless revealed)',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { department: text, flow: text, stage, all: { type: 'boolean', default: false }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 500 }, wait: { type: 'integer', minimum: 1, maximum: 60, default: 10 }, ...reveal },
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { department?: string; flow?: string; stage?: 'source' | 'target' | 'dead-letter'; all: boolean; limit: number; wait: number; reveal: boolean; reason?: string };
+    requireReason(q);
+    const departments = q.department ? [known(ctx, q.department)] : [...ctx.project.config.departments.keys()];
+    const answers = await ctx.asker.ask<Record<string, unknown>[] | { error: string }>(departments, { request: 'quarantine', filter: { flow: q.flow, stage: q.stage, all: q.all, limit: q.limit } }, q.wait * 1000);
+    await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: quarantine' : 'look: quarantine', describe(q), q.reason ?? null);
+    const items: Record<string, unknown>[] = [...answers].flatMap(([department, a]) => (Array.isArray(a) ? a.map((i) => ({ department, ...i })) : []));
+    return {
+      items: q.reveal ? items : items.map((i) => ({ ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, record: maskDeep(i.record) })),
+      unanswered: departments.filter((d) => !answers.has(d)),
+      errors: Object.fromEntries([...answers].filter(([, a]) => !Array.isArray(a)).map(([d, a]) => [d, (a as { error: string }).error])),
+    };
+  });
+
+  app.post('/api/replay', {
+    config: { roles: ['operator'] },
+    schema: {
+      summary: 'Send quarantined items of one department again (carried out by its node, as dxg replay there); recorded with the reason',
+      body: {
+        type: 'object', additionalProperties: false, required: ['department', 'reason'],
+        properties: { department: text, flow: text, stage, ids: { type: 'array', items: { type: 'integer', minimum: 1 }, maxItems: 10000 }, reason: { ...text, minLength: 1 }, wait: { type: 'integer', minimum: 1, maximum: 120, default: 30 } },
+      },
+    },
+  }, async (req, reply) => {
+    const b = req.body as { department: string; flow?: string; stage?: 'source' | 'target' | 'dead-letter'; ids?: number[]; reason: string; wait: number };
+    known(ctx, b.department);
+    await ctx.journal.record(req.user!.name, 'replay', `${b.department}${b.flow ? ` flow ${b.flow}` : ''}${b.stage ? ` stage ${b.stage}` : ''}${b.ids ? ` items ${b.ids.join(',')}` : ''}`, b.reason);
+    const answers = await ctx.asker.ask<ReplayReport[] | { error: string }>([b.department], { request: 'replay', filter: { flow: b.flow, stage: b.stage, ids: b.ids } }, b.wait * 1000);
+    const answer = answers.get(b.department);
+    if (!answer) return reply.code(504).send({ code: 'DXG_NO_ANSWER', error: `the node of ${b.department} did not answer within ${b.wait} s (is it running?); the request stays in its queue and is carried out when it runs` });
+    if (!Array.isArray(answer)) return reply.code(502).send({ code: 'DXG_NODE', error: `the node of ${b.department} could not replay: ${answer.error}` });
+    return { department: b.department, reports: answer };
+  });
+
   app.get('/api/keys', { config: { roles: 'public' }, schema: { summary: "The key list: every department's public keys with their validity, signed by the centre", security: [] } }, async () => ctx.registry.signed());
 
   const pem = { type: 'string', minLength: 40, maxLength: 4000, pattern: '-----BEGIN PUBLIC KEY-----' } as const;
@@ -207,6 +254,11 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
+}
+
+function known(ctx: ApiContext, department: string): string {
+  if (!ctx.project.config.departments.has(department)) throw new DxgError('DXG_USAGE', `no department '${department}' in the exchange`);
+  return department;
 }
 
 function requireReason(q: { reveal: boolean; reason?: string }): void {

@@ -1,6 +1,4 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { Database } from '../../adapters/adapter';
-import { sql } from '../../adapters/sql';
 import type { Broker } from '../broker/connection';
 import { Consumer } from '../broker/consumer';
 import type { Topology } from '../broker/topology';
@@ -11,6 +9,7 @@ import type { Alarms } from './alarms';
 import type { LedgerCopy } from './ledger-copy';
 import type { Monitor } from './monitor';
 import type { KeyRegistry } from './registry';
+import type { Asker } from './asker';
 
 /**
  * Reads the audit feed of every department from the centre's queue: ledger entries into the copy,
@@ -24,13 +23,13 @@ export class Collector {
 
   constructor(
     broker: Broker,
-    private readonly db: Database,
     private readonly topology: Topology,
     private readonly departments: ReadonlySet<string>,
     private readonly copy: LedgerCopy,
     private readonly monitor: Monitor,
     private readonly alarms: Alarms,
     private readonly registry: KeyRegistry,
+    private readonly asker: Asker,
   ) {
     this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: 20, concurrency: 1 }, (msg) => this.take(msg));
   }
@@ -72,9 +71,8 @@ export class Collector {
       case 'key':
         await this.registry.register(d, event.announcement);
         return;
-      case 'verified':
-        await this.db.execute(sql`UPDATE centre_departments SET verified = ${JSON.stringify({ request: event.request, result: event.result })}, verified_at = now() WHERE department = ${d}`);
-        return;
+      case 'answer':
+        return this.asker.answered(d, String(event.request), event.body);
       default:
         log.warn('audit feed: an event of unknown type, dropped', { department: d, type: String((event as { type?: unknown }).type) });
     }

@@ -22,8 +22,7 @@ const TABLES = [
   `CREATE TABLE IF NOT EXISTS centre_departments (
     department text PRIMARY KEY, contiguous bigint NOT NULL DEFAULT 0, contiguous_hash text NOT NULL DEFAULT '${'0'.repeat(64)}',
     broken_seq bigint, broken_reason text, broken_at timestamptz,
-    head_seq bigint, head_hash text, heartbeat jsonb, heartbeat_at timestamptz, asked_at timestamptz,
-    verified jsonb, verified_at timestamptz)`,
+    head_seq bigint, head_hash text, heartbeat jsonb, heartbeat_at timestamptz, asked_at timestamptz)`,
   // the heads the centre collected and countersigned (the anchors of DESIGN §7)
   `CREATE TABLE IF NOT EXISTS centre_heads (department text NOT NULL, seq bigint NOT NULL, hash text NOT NULL, at text NOT NULL,
     signature text NOT NULL, PRIMARY KEY (department, seq))`,
@@ -40,6 +39,9 @@ const TABLES = [
     valid_until text, revoked_at text, revoked_reason text, change bigint NOT NULL, PRIMARY KEY (department, id))`,
   `CREATE TABLE IF NOT EXISTS centre_archives (department text NOT NULL, from_seq bigint NOT NULL, to_seq bigint NOT NULL, file text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (department, from_seq))`,
+  // the nodes' answers to the centre's questions (verify, quarantine, replay), kept until read
+  `CREATE TABLE IF NOT EXISTS centre_answers (request text NOT NULL, department text NOT NULL, body jsonb, at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (request, department))`,
   // the centre's own hash-chained journal: every decision, and every look at record keys or personal data
   `CREATE TABLE IF NOT EXISTS centre_journal (seq bigint PRIMARY KEY, at text NOT NULL, actor text NOT NULL, action text NOT NULL,
     subject text, reason text, prev_hash text NOT NULL, hash text NOT NULL, signature text NOT NULL)`,

@@ -16,6 +16,7 @@ import { DxgError, errorMessage } from '../errors';
 import { log } from '../log';
 import { Alarms } from './alarms';
 import { Archiver } from './archive';
+import { Asker } from './asker';
 import { buildApi } from './api';
 import { Collector } from './collector';
 import { Journal } from './journal';
@@ -85,9 +86,10 @@ export class Centre {
       await registry.importFolder();
       const copy = new LedgerCopy(db, keyring, alarms);
       const monitor = new Monitor(db, project, copy, alarms, keyring, publisher, topology, registry);
-      const collector = new Collector(broker, db, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry);
+      const asker = new Asker(db, publisher, topology);
+      const collector = new Collector(broker, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry, asker);
       const api = await buildApi({
-        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, publisher, topology), registry, metrics: new CentreMetrics(db, monitor),
+        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, asker), asker, registry, metrics: new CentreMetrics(db, monitor),
         ready: async () => {
           const reasons: string[] = [];
           await db.query(sql`SELECT 1`).catch((err) => reasons.push(`database: ${errorMessage(err)}`));

@@ -1,12 +1,9 @@
 import type { Database } from '../../adapters/adapter';
 import { sql } from '../../adapters/sql';
-import type { Publisher } from '../broker/publisher';
-import type { Topology } from '../broker/topology';
 import type { Project } from '../config/project';
 import { errorMessage } from '../errors';
 import type { VerifyResult } from '../ledger/ledger';
-import type { ControlRequest } from '../node/control';
-import { sleep } from '../time';
+import type { Asker } from './asker';
 
 export interface LedgerVerdict {
   department: string;
@@ -29,38 +26,18 @@ export interface LedgerVerdict {
  * and the node's own check of the ledger where it lives.
  */
 export class Verifier {
-  constructor(private readonly db: Database, private readonly project: Project, private readonly publisher: Publisher, private readonly topology: Topology) {}
+  constructor(private readonly db: Database, private readonly project: Project, private readonly asker: Asker) {}
 
   async verifyAll(waitMs: number): Promise<{ intact: boolean; departments: LedgerVerdict[] }> {
-    const id = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const departments = [...this.project.config.departments.keys()];
-    const asked = new Set<string>();
-    for (const d of departments) {
-      const request: ControlRequest = { request: 'verify', id };
-      try {
-        await this.publisher.publish(this.topology.controlExchange, d, Buffer.from(JSON.stringify(request)), { messageId: `centre:verify:${d}:${id}`, contentType: 'application/json', type: 'dxg.control' });
-        asked.add(d);
-      } catch {
-        // the broker is away: the copy and the heads are still checked
-      }
-    }
-    const deadline = Date.now() + waitMs;
-    let answers = await this.answers(id);
-    while (answers.size < asked.size && Date.now() < deadline) {
-      await sleep(200);
-      answers = await this.answers(id);
-    }
+    const answers = await this.asker.ask<VerifyResult | { error: string }>(departments, { request: 'verify' }, waitMs);
     const verdicts: LedgerVerdict[] = [];
-    for (const d of departments) verdicts.push(await this.verdict(d, answers.get(d) ?? null, asked.has(d)));
+    for (const d of departments) verdicts.push(await this.verdict(d, answers.get(d) ?? null));
     return { intact: verdicts.every((v) => v.intact), departments: verdicts };
   }
 
-  private async answers(id: string): Promise<Map<string, VerifyResult>> {
-    const rows = await this.db.query<{ department: string; verified: { request: string; result: VerifyResult } | null }>(sql`SELECT department, verified FROM centre_departments WHERE verified IS NOT NULL`);
-    return new Map(rows.filter((r) => r.verified?.request === id).map((r) => [r.department, r.verified!.result]));
-  }
-
-  private async verdict(department: string, node: VerifyResult | null, asked: boolean): Promise<LedgerVerdict> {
+  private async verdict(department: string, answer: VerifyResult | { error: string } | null): Promise<LedgerVerdict> {
+    const node = answer && !('error' in answer) ? answer : null;
     const problems: string[] = [];
     const [state] = await this.db.query<{ contiguous: string; broken_seq: string | null; broken_reason: string | null; head_seq: string | null; head_hash: string | null }>(
       sql`SELECT contiguous, broken_seq, broken_reason, head_seq, head_hash FROM centre_departments WHERE department = ${department}`);
@@ -79,7 +56,8 @@ export class Verifier {
       problems.push(`cannot compare with the node's head: ${errorMessage(err)}`);
     }
     if (node?.broken) problems.push(`the node's own check: broken at entry ${node.broken.seq}: ${node.broken.reason}`);
-    if (!node && asked) problems.push('the node did not answer the request to check its ledger in time (is it running?)');
+    if (answer && 'error' in answer) problems.push(`the node could not check its ledger: ${answer.error}`);
+    if (!answer) problems.push('the node did not answer the request to check its ledger in time (is it running?)');
     return {
       department, intact: problems.length === 0, collected: state ? String(state.contiguous) : '0', problems, head,
       countersigned: signed ? { seq: String(signed.seq), at: signed.at } : null, node,

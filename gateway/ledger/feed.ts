@@ -9,7 +9,7 @@ import type { KeyAnnouncement } from '../envelope/key-list';
 export type FeedEvent =
   | { type: 'entries'; department: string; entries: StoredEntry[]; resent?: boolean }
   | { type: 'heartbeat'; department: string; heartbeat: unknown }
-  | { type: 'verified'; department: string; request: string; result: unknown }
+  | { type: 'answer'; department: string; request: string; body: unknown }
   | { type: 'key'; department: string; announcement: KeyAnnouncement };
 
 /** Publishes one event on the exchange's audit topic exchange, as the department. */

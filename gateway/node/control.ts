@@ -9,6 +9,9 @@ import type { SignedKeyList } from '../envelope/key-list';
 import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
 import { log } from '../log';
+import { listQuarantine, type Stage } from '../bookkeeping/quarantine';
+import type { DepartmentNode } from './node';
+import { replay } from './replay';
 import { publishFeedEvent } from '../ledger/feed';
 import { verifyLedger, type StoredEntry } from '../ledger/ledger';
 
@@ -16,7 +19,12 @@ import { verifyLedger, type StoredEntry } from '../ledger/ledger';
 export type ControlRequest =
   | { request: 'ledger'; id: string; from: string; to: string }
   | { request: 'verify'; id: string }
-  | { request: 'keys'; id: string; list: SignedKeyList };
+  | { request: 'keys'; id: string; list: SignedKeyList }
+  | { request: 'quarantine'; id: string; filter: { flow?: string; stage?: Stage; all?: boolean; limit: number } }
+  | { request: 'replay'; id: string; filter: { flow?: string; stage?: Stage; ids?: number[] } };
+
+/** A request the centre waits for an answer to. */
+export type Question = Extract<ControlRequest, { request: 'verify' | 'quarantine' | 'replay' }>;
 
 /** Entries per feed message when a range is sent again. */
 const PAGE = 500;
@@ -30,6 +38,7 @@ const MOST = 20_000;
  */
 export class ControlDesk {
   private readonly consumer: Consumer;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly department: string,
@@ -38,6 +47,8 @@ export class ControlDesk {
     private readonly topology: Topology,
     private readonly publisher: Publisher,
     broker: Broker,
+    /** the node itself, for a replay (it is built after its desk) */
+    private readonly node: () => DepartmentNode,
   ) {
     this.consumer = new Consumer(broker, topology.controlQueue(department), { prefetch: 1, concurrency: 1 }, (msg) => this.handle(msg));
   }
@@ -47,6 +58,7 @@ export class ControlDesk {
   }
 
   stop(now = false): Promise<void> {
+    if (now) this.stopping.abort();
     return this.consumer.stop(now);
   }
 
@@ -63,8 +75,8 @@ export class ControlDesk {
       return;
     }
     if (req.request === 'ledger' && /^\d+$/.test(String(req.from)) && /^\d+$/.test(String(req.to))) return this.sendLedger(req);
-    if (req.request === 'verify') return this.verify(req.id);
     if (req.request === 'keys') return this.adopt(req.list);
+    if (req.request === 'verify' || req.request === 'quarantine' || req.request === 'replay') return this.answer(req);
     log.warn('control request refused: unknown request', { department: this.department, request: String((req as { request?: unknown }).request) });
   }
 
@@ -93,9 +105,30 @@ export class ControlDesk {
     }
   }
 
-  private async verify(id: string): Promise<void> {
-    const result = await verifyLedger(this.db, this.keyring, this.department);
-    await publishFeedEvent(this.publisher, this.topology, { type: 'verified', department: this.department, request: String(id), result }, `${this.department}:verified:${id}`);
+  /** Answers on the audit feed; a question it cannot answer gets the reason as its answer. */
+  private async answer(q: Question): Promise<void> {
+    let body: unknown;
+    try {
+      body = await this.answerOf(q);
+    } catch (err) {
+      body = { error: errorMessage(err) };
+    }
+    await publishFeedEvent(this.publisher, this.topology, { type: 'answer', department: this.department, request: String(q.id), body }, `${this.department}:answer:${q.id}`);
+  }
+
+  private async answerOf(q: Question): Promise<unknown> {
+    switch (q.request) {
+      case 'verify':
+        return verifyLedger(this.db, this.keyring, this.department);
+      case 'quarantine': {
+        const rows = await listQuarantine(this.db, { ...q.filter, limit: Math.min(Number(q.filter.limit) || 1000, 10_000) });
+        // the message bodies stay here: what was set aside, and why, is what the centre shows
+        return rows.map(({ body, headers, record, ...r }) => ({ ...r, record: record ? JSON.parse(record) : null }));
+      }
+      case 'replay':
+        log.info('replay asked by the centre', { department: this.department, filter: q.filter });
+        return replay([this.node()], q.filter, this.stopping.signal);
+    }
   }
 }
 

@@ -84,7 +84,7 @@ export class DepartmentNode {
     this.metrics = new NodeMetrics(figures);
     const centre = ctx.project.config.centre;
     if (centre) {
-      this.control = new ControlDesk(me, db, ctx.keyring, ctx.topology, ctx.publisher, ctx.broker);
+      this.control = new ControlDesk(me, db, ctx.keyring, ctx.topology, ctx.publisher, ctx.broker, () => this);
       this.heartbeat = new HeartbeatSender(figures, () => this.ledger.head, ctx.publisher, ctx.topology, centre.heartbeatMs, () => ctx.keyring.keyList?.version ?? 0);
     }
   }

@@ -1,7 +1,6 @@
 import { listQuarantine, type QuarantineRow, type Stage } from '../bookkeeping/quarantine';
 import { DxgError } from '../errors';
 import type { DepartmentNode } from './node';
-import type { Runtime } from './runtime';
 
 export interface ReplayFilter {
   flow?: string;
@@ -32,8 +31,8 @@ const PAGE = 10_000;
  * there again; dead letters go back on their queue. The items are closed as replayed and the ledger
  * records the new attempt beside the first.
  */
-export async function replay(runtime: Runtime, filter: ReplayFilter): Promise<ReplayReport[]> {
-  const nodes = [...runtime.nodes.values()].filter((n) => !filter.department || n.department.id === filter.department);
+export async function replay(running: Iterable<DepartmentNode>, filter: ReplayFilter, signal: AbortSignal): Promise<ReplayReport[]> {
+  const nodes = [...running].filter((n) => !filter.department || n.department.id === filter.department);
   if (filter.department && nodes.length === 0) throw new DxgError('DXG_USAGE', `unknown department '${filter.department}'`);
   const reports: ReplayReport[] = [];
   for (const node of nodes) {
@@ -43,12 +42,12 @@ export async function replay(runtime: Runtime, filter: ReplayFilter): Promise<Re
       const k = `${item.stage}\u0000${item.flow ?? ''}`;
       groups.set(k, [...(groups.get(k) ?? []), item]);
     }
-    for (const group of groups.values()) reports.push(await replayGroup(node, group, runtime));
+    for (const group of groups.values()) reports.push(await replayGroup(node, group, signal));
   }
   return reports;
 }
 
-async function replayGroup(node: DepartmentNode, items: QuarantineRow[], runtime: Runtime): Promise<ReplayReport> {
+async function replayGroup(node: DepartmentNode, items: QuarantineRow[], signal: AbortSignal): Promise<ReplayReport> {
   const { stage, flow } = items[0];
   const report: ReplayReport = { department: node.department.id, stage, flow: flow ?? '?', items: items.length, done: 0, again: 0, notes: [], awaiting: [] };
   if (stage === 'dead-letter') {
@@ -64,7 +63,7 @@ async function replayGroup(node: DepartmentNode, items: QuarantineRow[], runtime
     const r = await extractor.replay(items);
     Object.assign(report, { done: r.sent, again: r.again, awaiting: r.messageIds });
   } else if (stage === 'target' && applier) {
-    const r = await applier.replay(items, runtime.signal);
+    const r = await applier.replay(items, signal);
     Object.assign(report, { done: r.applied, again: r.again, awaiting: r.receipts });
   } else {
     report.again = items.length;

@@ -222,6 +222,41 @@ describe('exchange centre', () => {
     }
   });
 
+  it('shows what was set aside and has the owning node replay it, for an operator only', async () => {
+    const added = await x.ex.ok('centre', 'users', 'add', 'operator1', '--role', 'operator', '--generate');
+    const centre = x.ex.centre();
+    const nodes = x.ex.up();
+    try {
+      await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      const operator = await loginAs('operator1', /password: (\S+)/.exec(added)![1]);
+      // a title too long for part's register: rejected there, set aside with the reason
+      await insertItems(x.src, [{ ...validItems(1, 700)[0], title: '一个名称很长的测试条目超过十个字' }]);
+      const set = await waitFor('the reject at part, seen from the centre', async () => {
+        const q = await api<{ items: { department: string; stage: string; id: number; reason: string; record_key: string }[]; unanswered: string[] }>('/api/quarantine?stage=target');
+        return q.items.some((i) => i.department === 'part' && i.record_key === 'AB0700') && q;
+      }, 60_000);
+      expect(set.unanswered).toEqual([]);
+      const item = set.items.find((i) => i.department === 'part' && i.record_key === 'AB0700')!;
+      expect(item.reason).toMatch(/too long|value too long/i);
+
+      const replay = (who: string) => fetch(`${base}/api/replay`, {
+        method: 'POST', headers: { authorization: `Bearer ${who}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ department: 'part', stage: 'target', ids: [item.id], reason: 'mc widened to 100 characters' }),
+      });
+      expect((await replay(token)).status).toBe(403);
+      await x.part.run('ALTER TABLE t_part ALTER COLUMN mc TYPE varchar(100)');
+      const res = await replay(operator);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { reports: { stage: string; done: number }[] }).reports).toEqual([expect.objectContaining({ stage: 'target', done: 1 })]);
+      const [row] = await x.part.query<{ mc: string }>(sql`SELECT mc FROM t_part WHERE bh = 'AB0700'`);
+      expect(row.mc).toBe('一个名称很长的测试条目超过十个字');
+      expect((await api<{ actor: string; action: string; reason: string }[]>('/api/journal'))).toContainEqual(expect.objectContaining({ actor: 'operator1', action: 'replay', reason: 'mc widened to 100 characters' }));
+    } finally {
+      await nodes.stop();
+      await centre.stop();
+    }
+  });
+
   it('is out of reach of a department: its feed and its requests to the nodes refuse a department\'s credentials', async () => {
     const { config } = loadProject(x.ex.config).project!;
     const topology = Topology.of(config);
@@ -260,6 +295,12 @@ describe('exchange centre', () => {
       const copy = await centreDb.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_ledger WHERE department = ${d} ORDER BY seq`);
       expect([d, copy.map((r) => `${r.seq}:${r.hash}`)]).toEqual([d, own.map((r) => `${r.seq}:${r.hash}`)]);
     }
+  }
+
+  async function loginAs(name: string, pw: string): Promise<string> {
+    const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: pw }) });
+    if (r.status !== 200) throw new Error(`login of ${name}: ${r.status}`);
+    return ((await r.json()) as { token: string }).token;
   }
 
   async function api<T>(path: string): Promise<T> {

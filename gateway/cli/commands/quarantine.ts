@@ -71,7 +71,7 @@ export function registerQuarantine(program: Command): void {
       const runtime = await Runtime.start(p, { label: 'replay' });
       const receipts = runtime.collectReceipts();
       try {
-        const reports = await replay(runtime, { flow: opts.flow, department: opts.department, stage: opts.stage, ids: opts.id });
+        const reports = await replay(runtime.nodes.values(), { flow: opts.flow, department: opts.department, stage: opts.stage, ids: opts.id }, runtime.signal);
         const missing = await receipts.wait(reports.flatMap((r) => r.awaiting), opts.timeout * 1000);
         const answered = [...receipts.arrived.values()];
         write(renderTable(['department', 'stage', 'flow', 'items', 'sent / applied', 'set aside again', 'notes'], reports.map((r) => {

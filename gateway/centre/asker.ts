@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../../adapters/adapter';
+import { sql } from '../../adapters/sql';
+import type { Publisher } from '../broker/publisher';
+import type { Topology } from '../broker/topology';
+import type { Question } from '../node/control';
+import { sleep } from '../time';
+
+type Asked = Question extends infer Q ? (Q extends Question ? Omit<Q, 'id'> : never) : never;
+
+/**
+ * Questions to department nodes over their control queues, answered on the audit feed (the
+ * collector stores each answer): the centre reads nothing of a department's database itself.
+ */
+export class Asker {
+  constructor(private readonly db: Database, private readonly publisher: Publisher, private readonly topology: Topology) {}
+
+  /** Asks each department; resolves with the answers that came within `waitMs` (a department that did not answer is absent). */
+  async ask<T>(departments: readonly string[], question: Asked, waitMs: number): Promise<Map<string, T>> {
+    const id = randomUUID();
+    const asked: string[] = [];
+    for (const d of departments) {
+      const body = Buffer.from(JSON.stringify({ ...question, id }));
+      try {
+        await this.publisher.publish(this.topology.controlExchange, d, body, { messageId: `centre:${question.request}:${d}:${id}`, contentType: 'application/json', type: 'dxg.control' });
+        asked.push(d);
+      } catch {
+        // the broker is away: no answer from this one
+      }
+    }
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const rows = await this.db.query<{ department: string; body: T }>(sql`SELECT department, body FROM centre_answers WHERE request = ${id}`);
+      if (rows.length >= asked.length || Date.now() > deadline) {
+        await this.db.execute(sql`DELETE FROM centre_answers WHERE request = ${id} OR at < now() - interval '1 hour'`);
+        return new Map(rows.map((r) => [r.department, r.body]));
+      }
+      await sleep(100);
+    }
+  }
+
+  /** An answer as the collector takes it from the feed. */
+  async answered(department: string, request: string, body: unknown): Promise<void> {
+    await this.db.execute(sql`INSERT INTO centre_answers (request, department, body) VALUES (${request}, ${department}, ${JSON.stringify(body)}) ON CONFLICT DO NOTHING`);
+  }
+}
