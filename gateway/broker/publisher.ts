@@ -97,6 +97,11 @@ export class Publisher {
       if (this.channel !== ch) return;
       this.channel = null;
       this.drained = Promise.resolve();
+      // the broker closed the channel but not the connection (a publish to an exchange not there, 404):
+      // a new channel after a pause; a lost connection's reconnection opens its own
+      setTimeout(() => {
+        if (this.model === model && !this.channel) this.open(model).catch(() => undefined);
+      }, RENEW_MS).unref();
     });
     const before = this.channel;
     this.channel = ch;

@@ -76,4 +76,14 @@ describe('Publisher after a nack', () => {
     }, 15_000);
     expect(after).toHaveLength(1);
   });
+
+  it('goes on publishing after the broker closed its channel over an exchange that is not there', async () => {
+    const err = await publisher.publish(`${name}.missing`, 'k', Buffer.from('x'), { messageId: 'lost' }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/closed|NOT_FOUND/);
+    await broker.withChannel((ch) => ch.purgeQueue(name));
+    // the connection stays; a new channel takes the next publish
+    await publisher.publish(name, 'k', Buffer.from('after'), { messageId: 'after' });
+    const got = await broker.withChannel((ch) => ch.get(name, { noAck: true }));
+    expect(got && got.content.toString()).toBe('after');
+  });
 });
