@@ -1,5 +1,6 @@
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import { readFileSync } from 'node:fs';
 import type { Database } from '../../adapters/adapter';
 import { parseSince } from '../cli/commands/audit';
 import { trailJson, type TrailJson } from '../cli/trail';
@@ -55,7 +56,9 @@ const reveal = {
  * token (`Authorization: Bearer …`, from POST /api/login); /metrics, /health and /ready need none.
  */
 export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
-  const app = fastify({ logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } } });
+  const tls = ctx.project.config.centre?.tls;
+  const options = { logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } } };
+  const app = (tls ? fastify({ ...options, https: { cert: readPem(tls.cert), key: readPem(tls.key) } }) : fastify(options)) as unknown as FastifyInstance;
   await app.register(swagger, {
     openapi: {
       info: { title: 'dxg exchange centre', version: VERSION, description: 'The exchange seen whole: every department\'s ledger, nodes, alarms, audit search.' },
@@ -254,6 +257,14 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
+}
+
+function readPem(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new DxgError('DXG_CONFIG', `centre.tls: cannot read ${file}: ${errorMessage(err)}`);
+  }
 }
 
 function known(ctx: ApiContext, department: string): string {

@@ -87,6 +87,14 @@ export class Monitor {
 
   /** The head, once the copy holds that very entry: signed by the centre (an anchor no restore of the department can move). */
   private async countersign(department: string, head: { seq: string; hash: string }): Promise<void> {
+    const [signed] = await this.db.query<{ seq: string; at: string }>(sql`SELECT seq, at FROM centre_heads WHERE department = ${department} ORDER BY seq DESC LIMIT 1`);
+    if (signed && BigInt(head.seq) < BigInt(signed.seq)) {
+      const restored = await this.db.query(sql`SELECT 1 FROM centre_ledger WHERE department = ${department} AND kind = 'restored' AND at > ${signed.at} LIMIT 1`);
+      if (!restored.length) {
+        await this.alarms.raise('ledger-break', `ledger:${department}`, `ledger of ${department}: it ends at entry ${head.seq}, but the centre countersigned entry ${signed.seq} of it (${signed.at}): cut short or rolled back`, { department });
+      }
+      return;
+    }
     if (head.seq === '0') return;
     const [held] = await this.db.query<{ hash: string }>(sql`SELECT hash FROM centre_ledger WHERE department = ${department} AND seq = ${head.seq}`);
     if (!held) return;

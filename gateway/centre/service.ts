@@ -46,6 +46,7 @@ export class Centre {
     private readonly archiver: Archiver,
     /** archive entries older than this (null: never) */
     private readonly archiveAfterMs: number | null,
+    private readonly tls: boolean,
   ) {}
 
   private archivedAt = 0;
@@ -100,7 +101,7 @@ export class Centre {
       closing.push(() => api.close());
       await listen(api, centre.listen);
       await collector.start();
-      const self = new Centre(db, broker, publisher, collector, monitor, api, new Archiver(db, config, keyring, journal), centre.archive?.afterMs ?? null);
+      const self = new Centre(db, broker, publisher, collector, monitor, api, new Archiver(db, config, keyring, journal), centre.archive?.afterMs ?? null, centre.tls !== null);
       self.startTicking(Math.max(200, Math.min(centre.heartbeatMs, centre.alarms.silentAfterMs / 3, 5000)));
       log.info('centre up', { url: self.url, exchange: config.exchange, departments: [...config.departments.keys()] });
       return self;
@@ -113,7 +114,7 @@ export class Centre {
   /** Where it serves (the port it was given, when told port 0). */
   get url(): string {
     const { address, port, family } = this.api.server.address() as AddressInfo;
-    return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+    return `${this.tls ? 'https' : 'http'}://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
   }
 
   async stop(): Promise<void> {

@@ -109,6 +109,16 @@ export const exchangeSpec = {
           type: 'string', pattern: DURATION_PATTERN, default: '30s',
           description: 'How often every node under dxg up sends the centre its heartbeat (version, flows, checkpoints, backlog, ledger head), e.g. 30s; at most 30s.',
         },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['cert', 'key'],
+          description: 'Serve https with this certificate (PEM files, relative to this file); centre.url is then https://…. The command line trusts a private authority through NODE_EXTRA_CA_CERTS.',
+          properties: {
+            cert: { type: 'string', description: "The centre's certificate (with its chain), PEM." },
+            key: { type: 'string', description: "The certificate's private key, PEM (readable by the centre only)." },
+          },
+        },
         archive: {
           type: 'object',
           additionalProperties: false,

@@ -19,6 +19,7 @@ interface RawExchange {
     database: { driver: string; url: string; pool: number };
     alarms: { silent_after: string; lag_over: string; webhook?: string };
     archive?: { after: string; dir: string };
+    tls?: { cert: string; key: string };
   };
   flows: string;
   schemas: string;
@@ -101,6 +102,7 @@ function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<st
     heartbeatMs,
     alarms: { silentAfterMs: durationMs(c.alarms.silent_after), lagOverMs: durationMs(c.alarms.lag_over), webhook: c.alarms.webhook?.trim() || null },
     archive: c.archive ? { afterMs: durationMs(c.archive.after), dir: resolve(dirname(doc.path), c.archive.dir) } : null,
+    tls: c.tls ? { cert: resolve(dirname(doc.path), c.tls.cert), key: resolve(dirname(doc.path), c.tls.key) } : null,
   };
 }
 

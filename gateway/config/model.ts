@@ -40,6 +40,8 @@ export interface CentreConfig {
   alarms: { silentAfterMs: number; lagOverMs: number; webhook: string | null };
   /** collected entries older than `afterMs` go to signed files in `dir` */
   archive: { afterMs: number; dir: string } | null;
+  /** PEM files: serve https */
+  tls: { cert: string; key: string } | null;
 }
 
 export interface ExchangeConfig {

@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sleep } from '../../gateway/time';
@@ -16,16 +16,7 @@ export function rabbitBin(): string {
   return dir;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A timer that does not keep the process alive (for races against an exit). */
 const unrefSleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());

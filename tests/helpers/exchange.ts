@@ -19,6 +19,13 @@ export interface Department {
   listen?: string;
 }
 
+/** A dxg command running in the background. */
+export interface Background {
+  child: ChildProcess;
+  /** SIGTERM, and wait for it to end */
+  stop(): Promise<void>;
+}
+
 /**
  * A throw-away exchange on disk: exchange.yaml, flows/, keys/ (and schemas/ when given; otherwise the
  * product's own indicator sets). The exchange name is unique, so its broker queues are its own.
@@ -82,35 +89,31 @@ export class TestExchange {
   }
 
   /** `dxg up` (every department in one process) in the background; `stop` sends SIGTERM and waits for it to end. */
-  up(logLevel = 'warn'): { child: ChildProcess; stop(): Promise<void> } {
-    const child = spawn(process.execPath, [DXG, '--config', this.config, 'up'], { env: { ...process.env, DXG_LOG_LEVEL: logLevel }, stdio: 'ignore' });
-    const ended = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    return {
-      child,
-      stop: async () => {
-        if (child.exitCode === null) child.kill('SIGTERM');
-        await ended;
-      },
-    };
+  up(logLevel = 'warn'): Background {
+    return this.background(['up'], logLevel);
   }
 
   /**
    * Adds a `centre:` to exchange.yaml (before `setUp`), with intervals short enough for a test:
    * heartbeats every second, a node silent after 3 s.
    */
-  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string; archiveAfter?: string }): void {
+  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string; lagOver?: string; archiveAfter?: string; tls?: { cert: string; key: string } }): void {
     writeFileSync(this.config, `${readFileSync(this.config, 'utf8')}centre:
-  url: http://127.0.0.1:${centre.port}
+  url: ${centre.tls ? 'https' : 'http'}://127.0.0.1:${centre.port}
   listen: 127.0.0.1:${centre.port}
   database: { driver: postgres, url: "${centre.databaseUrl}" }
   heartbeat: 1s
-  alarms: { silent_after: ${centre.silentAfter ?? '3s'}, lag_over: 5m${centre.webhook ? `, webhook: "${centre.webhook}"` : ''} }
-${centre.archiveAfter ? `  archive: { after: ${centre.archiveAfter}, dir: archive }\n` : ''}`);
+  alarms: { silent_after: ${centre.silentAfter ?? '3s'}, lag_over: ${centre.lagOver ?? '5m'}${centre.webhook ? `, webhook: "${centre.webhook}"` : ''} }
+${centre.archiveAfter ? `  archive: { after: ${centre.archiveAfter}, dir: archive }\n` : ''}${centre.tls ? `  tls: { cert: "${centre.tls.cert}", key: "${centre.tls.key}" }\n` : ''}`);
   }
 
   /** `dxg centre` in the background; `stop` sends SIGTERM and waits for it to end. */
-  centre(logLevel = 'warn'): { child: ChildProcess; stop(): Promise<void> } {
-    const child = spawn(process.execPath, [DXG, '--config', this.config, 'centre'], { env: { ...process.env, DXG_LOG_LEVEL: logLevel }, stdio: 'ignore' });
+  centre(logLevel = 'warn'): Background {
+    return this.background(['centre'], logLevel);
+  }
+
+  private background(args: string[], logLevel: string): Background {
+    const child = spawn(process.execPath, [DXG, '--config', this.config, ...args], { env: { ...process.env, DXG_LOG_LEVEL: logLevel }, stdio: 'ignore' });
     const ended = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     return {
       child,

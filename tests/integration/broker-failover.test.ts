@@ -1,20 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BROKER_URL } from '../helpers/exchange';
+import { freePort } from '../helpers/ports';
 import { insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
 
 /** A port nothing listens on: the node of a cluster that is down. */
-function deadPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+const deadPort = freePort;
 
 /**
  * broker.url may list a cluster's nodes: a node (and every command) whose first URL is down connects

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { sql } from '../../adapters/sql';
 import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
-import { departmentBrokerUrl, waitFor } from '../helpers/broker';
+import { departmentBrokerUrl, inject, waitFor } from '../helpers/broker';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases';
 import { everySecond, insertItems, itemExchange, validItems, type ItemExchange } from '../helpers/items';
 import { freePort } from '../helpers/ports';
@@ -109,11 +109,17 @@ describe('exchange centre', () => {
       expect(journal).toContainEqual(expect.objectContaining({ actor: 'auditor1', action: 'look unmasked: trail', reason: 'test of the trail' }));
       expect((await okWith(env, 'status', '--centre'))).toMatch(/items\s*│\s*full/);
 
+      // a message a target cannot take becomes a dead letter there, and an alarm here
+      await inject(Topology.of(loadProject(x.ex.config).project!.config).flowQueue('full', 'items'), Buffer.from('not an envelope'), { messageId: 'garbage-1' });
+      await waitFor('a dead-letter alarm', async () => (await api<{ kind: string; department: string; reason: string }[]>('/api/alarms?open=true'))
+        .some((a) => a.kind === 'dead-letter' && a.department === 'full' && a.reason.includes('garbage-1')), 30_000);
+
       // a node that stops is silent: an alarm, kept and POSTed
       await nodes.stop();
       const silent = await waitFor('silent alarms', async () => {
         const alarms = await api<{ kind: string; department: string; clearedAt: string | null }[]>('/api/alarms?open=true');
-        return alarms.filter((a) => a.kind === 'node-silent').length === 3 && alarms;
+        const silentNodes = alarms.filter((a) => a.kind === 'node-silent');
+        return silentNodes.length === 3 && silentNodes;
       }, 30_000);
       expect(silent.map((a) => a.department).sort()).toEqual(['full', 'part', 'src']);
       await waitFor('the webhook told', async () => posted.filter((p) => p.kind === 'node-silent').length === 3, 10_000);
