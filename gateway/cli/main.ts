@@ -5,6 +5,7 @@ import { log } from '../log';
 import { maskText } from '../mask';
 import { EXIT } from './options';
 import { registerAudit } from './commands/audit';
+import { registerCatalog } from './commands/catalog';
 import { registerCentre } from './commands/centre';
 import { registerDemo } from './commands/demo';
 import { registerInit } from './commands/init';
@@ -31,6 +32,7 @@ export function program(): Command {
   registerAudit(cmd);
   registerQuarantine(cmd);
   registerKeys(cmd);
+  registerCatalog(cmd);
   registerCentre(cmd);
   registerLogin(cmd);
   registerDemo(cmd);

@@ -143,6 +143,10 @@ export const exchangeSpec = {
       },
     },
     flows: { type: 'string', default: '../flows', description: 'Folder of flow files, relative to this file.' },
+    catalog: {
+      type: 'string',
+      description: 'Folder of the resource catalog (信息资源目录): one YAML file per resource (docs/catalog.md), relative to this file. With it, every flow must move a resource of the catalog, from its provider, and only indicators its entry lists. Without it, flows are not checked against a catalog.',
+    },
     schemas: { type: 'string', default: '../schemas', description: 'Folder of indicator sets (<resource>.json), relative to this file.' },
     keys: { type: 'string', default: '../var/keys', description: 'Folder of department Ed25519 key pairs, relative to this file.' },
   },

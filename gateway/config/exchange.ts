@@ -24,6 +24,7 @@ interface RawExchange {
   flows: string;
   schemas: string;
   keys: string;
+  catalog?: string;
 }
 
 /**
@@ -49,7 +50,10 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
   if (typeof raw.departments !== 'object' || raw.departments === null || typeof raw.broker !== 'object' || raw.broker === null) return { doc, config: null };
 
   const base = dirname(doc.path);
-  const dirs = { flows: resolve(base, String(raw.flows)), schemas: resolve(base, String(raw.schemas)), keys: resolve(base, String(raw.keys)) };
+  const dirs = {
+    flows: resolve(base, String(raw.flows)), schemas: resolve(base, String(raw.schemas)), keys: resolve(base, String(raw.keys)),
+    catalog: typeof raw.catalog === 'string' ? resolve(base, raw.catalog) : null,
+  };
   for (const name of ['flows', 'schemas'] as const) {
     if (!existsSync(dirs[name])) doc.problem([name], `folder ${dirs[name]} does not exist`);
   }

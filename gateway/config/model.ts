@@ -52,7 +52,7 @@ export interface ExchangeConfig {
   departments: Map<string, Department>;
   /** the exchange centre, when the configuration names one */
   centre: CentreConfig | null;
-  dirs: { flows: string; schemas: string; keys: string };
+  dirs: { flows: string; schemas: string; keys: string; catalog: string | null };
 }
 
 export type WhereCondition = string | number | boolean | null | { [operator: string]: unknown };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DxgError } from '../errors';
 import { IndicatorRegistry } from '../indicators/registry';
 import { checkFlows } from './checks';
+import { checkFlowsAgainstCatalog, loadCatalog, type CatalogEntry } from '../catalog/catalog';
 import type { SourceDocument } from './document';
 import { loadExchange } from './exchange';
 import { loadFlow } from './flow';
@@ -14,6 +15,8 @@ export interface Project {
   config: ExchangeConfig;
   flows: Flow[];
   indicators: IndicatorRegistry;
+  /** the resource catalog, when the configuration names one */
+  catalog: CatalogEntry[] | null;
 }
 
 /** A flow or department named on the command line that is not in the exchange: say so, rather than find nothing. */
@@ -45,10 +48,17 @@ export function loadProject(configFile: string, env: NodeJS.ProcessEnv = process
     if (loaded.flow) flows.push(loaded.flow);
   }
   checkFlows(config, flows, indicators);
+  let catalog: CatalogEntry[] | null = null;
+  if (config.dirs.catalog) {
+    const loaded = loadCatalog(config.dirs.catalog, config, indicators, env);
+    docs.push(...loaded.docs);
+    catalog = loaded.entries;
+    checkFlowsAgainstCatalog(flows, catalog, config.dirs.catalog);
+  }
   for (const name of schemaFiles(config.dirs.schemas)) indicators.get(name);
   docs.push(...indicators.documents.values());
   const problems = collect(docs);
-  return { project: hasErrors(problems) ? null : { config, flows, indicators }, problems };
+  return { project: hasErrors(problems) ? null : { config, flows, indicators, catalog }, problems };
 }
 
 function flowFiles(dir: string): string[] {

@@ -2,12 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exchangeSpec } from './exchange.spec';
 import { flowSpec } from './flow.spec';
+import { catalogSpec } from '../catalog/entry.spec';
 import { reference } from './reference';
 
 /** The editor schemas of the two YAML file kinds, as committed in schemas/: generated from the specs. */
 export const editorSchemas = {
   'dxg-exchange.schema.json': exchangeSpec,
   'dxg-flow.schema.json': flowSpec,
+  'dxg-catalog.schema.json': catalogSpec,
 };
 
 export const schemaText = (spec: object): string => `${JSON.stringify(spec, null, 2)}\n`;
@@ -20,6 +22,7 @@ export const referenceText = (): string => [
   '',
   reference('Exchange configuration (`config/exchange.yaml`)', exchangeSpec),
   reference('Exchange flow (`flows/*.yaml`)', flowSpec),
+  reference('Resource catalog entry (`catalog/*.yaml`)', catalogSpec),
 ].join('\n');
 
 /** `npm run schemas`: rewrites schemas/dxg-*.schema.json after a spec changed. */

@@ -7,7 +7,7 @@ import { configFile, write } from '../context';
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check the configuration, flows and indicator sets; problems as file:line:col: message')
+    .description('check the configuration, flows, indicator sets and catalog entries; problems as file:line:col: message')
     .action(async (_opts, cmd: Command) => {
       const loaded = loadProject(configFile(cmd));
       const { project } = loaded;
@@ -20,6 +20,6 @@ export function registerValidate(program: Command): void {
         return;
       }
       const resources = new Set(project.flows.map((f) => f.resource));
-      write(`ok: ${project.config.departments.size} departments, ${project.flows.length} flows, ${resources.size} indicator sets${problems.length ? `, ${problems.length} warning(s)` : ''}`);
+      write(`ok: ${project.config.departments.size} departments, ${project.flows.length} flows, ${resources.size} indicator sets${project.catalog ? `, ${project.catalog.length} catalog entries` : ''}${problems.length ? `, ${problems.length} warning(s)` : ''}`);
     });
 }
