@@ -124,7 +124,8 @@ export class Topology {
 
   /** The centre's queue, bound to everything on the audit feed (a classic queue would lose entries to a broker restart). */
   async declareCentre(ch: Channel): Promise<void> {
-    await ch.assertQueue(this.centreQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    // a message the centre cannot take is not redelivered for ever (the node sends the entries again on request)
+    await ch.assertQueue(this.centreQueue, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 5 } });
     await ch.bindQueue(this.centreQueue, this.auditExchange, '#');
   }
 

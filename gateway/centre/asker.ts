@@ -22,7 +22,9 @@ export class Asker {
     for (const d of departments) {
       const body = Buffer.from(JSON.stringify({ ...question, id }));
       try {
-        await this.publisher.publish(this.topology.controlExchange, d, body, { messageId: `centre:${question.request}:${d}:${id}`, contentType: 'application/json', type: 'dxg.control' });
+        // a replay waits in the queue for a node that is down; a question nobody waits for any more expires
+        const expiration = question.request === 'replay' ? undefined : String(waitMs);
+        await this.publisher.publish(this.topology.controlExchange, d, body, { messageId: `centre:${question.request}:${d}:${id}`, contentType: 'application/json', type: 'dxg.control', ...(expiration ? { expiration } : {}) });
         asked.push(d);
       } catch {
         // the broker is away: no answer from this one

@@ -55,9 +55,13 @@ export class Collector {
       log.warn('audit feed: an event not from the department it names, dropped', { department: String(d), userId: String(msg.properties.userId ?? '(none)') });
       return;
     }
+    const malformed = problemOf(event);
+    if (malformed) {
+      log.warn('audit feed: a malformed event, dropped', { department: d, type: String(event.type), problem: malformed });
+      return;
+    }
     switch (event.type) {
       case 'entries': {
-        if (!Array.isArray(event.entries) || event.entries.length === 0) return;
         await this.copy.receive(d, event.entries);
         for (const e of event.entries) {
           if (e.kind === 'dead-letter') {
@@ -76,6 +80,33 @@ export class Collector {
       default:
         log.warn('audit feed: an event of unknown type, dropped', { department: d, type: String((event as { type?: unknown }).type) });
     }
+  }
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Longest record key the centre indexes: a key is an identifier, not a document. */
+export const KEY_MAX = 1000;
+
+/** Why an event cannot be what its type says, or null. What a node sends always passes. */
+function problemOf(event: FeedEvent): string | null {
+  switch (event.type) {
+    case 'entries': {
+      if (!Array.isArray(event.entries) || event.entries.length === 0 || event.entries.length > 20_000) return 'entries: not a list of 1 to 20,000 entries';
+      const bad = event.entries.find((e) => typeof e !== 'object' || e === null || !/^\d{1,18}$/.test(String(e.seq)) || typeof e.at !== 'string' || typeof e.kind !== 'string'
+        || !HEX64.test(String(e.hash)) || !HEX64.test(String(e.prev_hash)) || typeof e.signature !== 'string' || !Number.isSafeInteger(Number(e.record_count))
+        || (e.record_keys !== null && e.record_keys !== undefined && (typeof e.record_keys !== 'string' || e.record_keys.split('\n').some((k) => k.length > KEY_MAX))));
+      return bad ? `entry ${String((bad as { seq?: unknown })?.seq)} is not a ledger entry (or holds a record key over ${KEY_MAX} characters)` : null;
+    }
+    case 'heartbeat': {
+      const hb = event.heartbeat as { head?: { seq?: unknown; hash?: unknown } } | null;
+      return hb && typeof hb === 'object' && hb.head && /^\d{1,18}$/.test(String(hb.head.seq)) && typeof hb.head.hash === 'string' ? null : 'heartbeat: no ledger head';
+    }
+    case 'answer':
+      return typeof event.request === 'string' ? null : 'answer: names no request';
+    case 'key':
+      return event.announcement && typeof event.announcement.publicKey === 'string' && typeof event.announcement.proof === 'string' ? null : 'key: no public key and proof';
+    default:
+      return null;
   }
 }
 

@@ -36,24 +36,30 @@ export class LedgerCopy {
     const restore = entries.find((e) => e.kind === 'restored');
     await this.db.transaction(async (tx) => {
       await ensure(tx, department);
-      const fresh = new Set<string>();
-      await inChunks(entries, 200, async (chunk) => {
-        const rows = chunk.map((e) => sql.list(COLUMNS.map((c) => (c === 'department' ? department : c === 'seq' ? String(e.seq) : c === 'record_count' ? Number(e.record_count) : e[c] ?? null))));
-        const inserted = await tx.query<{ seq: string }>(sql`INSERT INTO centre_ledger (${sql.ids(COLUMNS)}) VALUES ${sql.join(rows)} ON CONFLICT (department, seq) DO NOTHING RETURNING seq`);
-        for (const r of inserted) fresh.add(String(r.seq));
-      });
-      const keys = entries.filter((e) => fresh.has(String(e.seq)) && e.record_keys).flatMap((e) => e.record_keys!.split('\n').map((k) => [k, department, String(e.seq)]));
-      await inChunks(keys, 1000, async (chunk) => {
-        await tx.execute(sql`INSERT INTO centre_record_keys (record_key, department, seq) VALUES ${sql.join(chunk.map((k) => sql.list(k)))} ON CONFLICT DO NOTHING`);
-      });
+      const fresh = await this.store(tx, department, entries);
       const again = entries.filter((e) => !fresh.has(String(e.seq)));
-      if (again.length) await this.compare(tx, department, again, restore);
+      if (again.length) await this.compare(tx, department, again, restore, entries);
     });
     await this.advance(department);
   }
 
+  /** Stores the entries the copy does not hold yet, with their record keys; returns the sequences it stored. */
+  private async store(tx: Tx, department: string, entries: readonly StoredEntry[]): Promise<Set<string>> {
+    const fresh = new Set<string>();
+    await inChunks(entries, 200, async (chunk) => {
+      const rows = chunk.map((e) => sql.list(COLUMNS.map((c) => (c === 'department' ? department : c === 'seq' ? String(e.seq) : c === 'record_count' ? Number(e.record_count) : e[c] ?? null))));
+      const inserted = await tx.query<{ seq: string }>(sql`INSERT INTO centre_ledger (${sql.ids(COLUMNS)}) VALUES ${sql.join(rows)} ON CONFLICT (department, seq) DO NOTHING RETURNING seq`);
+      for (const r of inserted) fresh.add(String(r.seq));
+    });
+    const keys = entries.filter((e) => fresh.has(String(e.seq)) && e.record_keys).flatMap((e) => e.record_keys!.split('\n').map((k) => [k, department, String(e.seq)]));
+    await inChunks(keys, 1000, async (chunk) => {
+      await tx.execute(sql`INSERT INTO centre_record_keys (record_key, department, seq) VALUES ${sql.join(chunk.map((k) => sql.list(k)))} ON CONFLICT DO NOTHING`);
+    });
+    return fresh;
+  }
+
   /** Entries that came again must be the ones the copy holds; a declared restore replaces what it rolled back. */
-  private async compare(tx: Tx, department: string, again: readonly StoredEntry[], restore: StoredEntry | undefined): Promise<void> {
+  private async compare(tx: Tx, department: string, again: readonly StoredEntry[], restore: StoredEntry | undefined, batch: readonly StoredEntry[]): Promise<void> {
     const held = new Map<string, string>();
     await inChunks(again.map((e) => String(e.seq)), 500, async (chunk) => {
       const rows = await tx.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_ledger WHERE department = ${department} AND seq IN ${sql.list(chunk)}`);
@@ -67,10 +73,11 @@ export class LedgerCopy {
       await tx.execute(sql`DELETE FROM centre_ledger WHERE department = ${department} AND seq >= ${String(restore.seq)}`);
       await tx.execute(sql`UPDATE centre_departments SET contiguous = LEAST(contiguous, ${String(BigInt(restore.seq) - 1n)}),
         contiguous_hash = CASE WHEN contiguous >= ${String(restore.seq)} THEN ${restore.prev_hash} ELSE contiguous_hash END WHERE department = ${department}`);
-      const rows = again.filter((e) => BigInt(e.seq) >= BigInt(restore.seq)).map((e) => sql.list(COLUMNS.map((c) => (c === 'department' ? department : c === 'seq' ? String(e.seq) : c === 'record_count' ? Number(e.record_count) : e[c] ?? null))));
-      await inChunks(rows, 200, async (chunk) => {
-        await tx.execute(sql`INSERT INTO centre_ledger (${sql.ids(COLUMNS)}) VALUES ${sql.join(chunk)} ON CONFLICT (department, seq) DO NOTHING`);
-      });
+      // a break the rolled-back entries caused is no break once the restore is declared
+      const cleared = await tx.query(sql`UPDATE centre_departments SET broken_seq = NULL, broken_reason = NULL, broken_at = NULL
+        WHERE department = ${department} AND broken_seq >= ${String(restore.seq)} RETURNING department`);
+      if (cleared.length) tx.afterCommit(() => void this.alarms.clear(`ledger:${department}`));
+      await this.store(tx, department, batch.filter((e) => BigInt(e.seq) >= BigInt(restore.seq)));
       return;
     }
     const first = differing[0];
@@ -96,6 +103,11 @@ export class LedgerCopy {
           }
           const reason = this.check(department, r, prev);
           if (reason) {
+            // a restore the node declared, not collected yet, explains a chain that goes another way: wait for it
+            if (await restorePending(tx, department, String(r.seq))) {
+              gap = true;
+              break;
+            }
             broken = { seq: String(r.seq), reason };
             await this.broken(tx, department, String(r.seq), reason);
             break;
@@ -128,17 +140,21 @@ export class LedgerCopy {
     tx.afterCommit(() => void this.alarms.raise('ledger-break', `ledger:${department}`, `ledger of ${department}: ${reason}`, { department }));
   }
 
-  /** The range the copy lacks next, below what the department's head (or a later entry) shows exists; null when none. */
+  /**
+   * The range the copy lacks next, up to the head the department's node reported (an entry that
+   * arrived beyond it proves nothing: anyone holding the department's broker user can send one);
+   * null when none.
+   */
   async missing(department: string, head: string | null): Promise<{ from: string; to: string } | null> {
-    const [row] = await this.db.query<{ contiguous: string; broken_seq: string | null; next: string | null; top: string | null }>(sql`SELECT d.contiguous, d.broken_seq,
-      (SELECT min(seq) FROM centre_ledger l WHERE l.department = d.department AND l.seq > d.contiguous) AS next,
-      (SELECT max(seq) FROM centre_ledger l WHERE l.department = d.department) AS top
+    const [row] = await this.db.query<{ contiguous: string; broken_seq: string | null; next: string | null }>(sql`SELECT d.contiguous, d.broken_seq,
+      (SELECT min(seq) FROM centre_ledger l WHERE l.department = d.department AND l.seq > d.contiguous) AS next
       FROM centre_departments d WHERE d.department = ${department}`);
-    if (!row || row.broken_seq) return null;
+    if (!row || row.broken_seq || head === null) return null;
     const from = BigInt(row.contiguous) + 1n;
-    const known = [head, row.top].filter((x): x is string => x !== null).map(BigInt).reduce((a, b) => (b > a ? b : a), 0n);
+    const known = BigInt(head);
     if (known < from) return null;
-    const to = row.next !== null && BigInt(row.next) > from ? BigInt(row.next) - 1n : row.next === null ? known : null;
+    const next = row.next === null ? null : BigInt(row.next);
+    const to = next === null || next > known ? known : next > from ? next - 1n : null;
     return to === null ? null : { from: from.toString(), to: to.toString() };
   }
 
@@ -147,6 +163,14 @@ export class LedgerCopy {
       sql`SELECT department, contiguous, broken_seq, broken_reason FROM centre_departments ORDER BY department`);
     return rows.map((r) => ({ department: r.department, contiguous: String(r.contiguous), broken: r.broken_seq ? { seq: String(r.broken_seq), reason: r.broken_reason ?? '' } : null }));
   }
+}
+
+/** Whether the node's last heartbeat names a restore at or below `seq` whose entry the copy does not hold yet. */
+async function restorePending(tx: Pick<Tx, 'query'>, department: string, seq: string): Promise<boolean> {
+  const [row] = await tx.query<{ restored: string | null }>(sql`SELECT heartbeat->>'restored' AS restored FROM centre_departments WHERE department = ${department}`);
+  if (!row?.restored || BigInt(row.restored) > BigInt(seq)) return false;
+  const [held] = await tx.query<{ kind: string }>(sql`SELECT kind FROM centre_ledger WHERE department = ${department} AND seq = ${row.restored}`);
+  return held?.kind !== 'restored';
 }
 
 async function ensure(tx: Pick<Tx, 'execute'>, department: string): Promise<void> {

@@ -81,8 +81,22 @@ export class Monitor {
       VALUES (${department}, ${JSON.stringify(hb)}, now(), ${hb.head.seq}, ${hb.head.hash})
       ON CONFLICT (department) DO UPDATE SET heartbeat = EXCLUDED.heartbeat, heartbeat_at = now(), head_seq = EXCLUDED.head_seq, head_hash = EXCLUDED.head_hash`);
     await this.alarms.clear(`silent:${department}`);
-    await this.countersign(department, hb.head);
     await this.registry.sendTo(department, hb.keyList ?? 0).catch((err) => log.warn('key list not sent', { department, error: errorMessage(err) }));
+    // a restore the copy does not hold yet: asked for, and the heads are checked once it is in
+    if (hb.restored && !(await this.restored(department, hb.restored, hb.head.seq))) return;
+    await this.countersign(department, hb.head);
+  }
+
+  /**
+   * A restore declared at the node that the copy does not hold yet: the node is asked for it and what
+   * follows, which replaces what the restore rolled back. True once the copy holds it.
+   */
+  private async restored(department: string, seq: string, head: string): Promise<boolean> {
+    if (!/^\d{1,18}$/.test(seq) || BigInt(seq) > BigInt(head)) return true;
+    const [held] = await this.db.query<{ kind: string }>(sql`SELECT kind FROM centre_ledger WHERE department = ${department} AND seq = ${seq}`);
+    if (held?.kind === 'restored') return true;
+    await this.ask(department, { from: seq, to: head });
+    return false;
   }
 
   /** The head, once the copy holds that very entry: signed by the centre (an anchor no restore of the department can move). */
@@ -139,10 +153,16 @@ export class Monitor {
   private async askForMissing(department: string, head: string | null, askedMs: number | null): Promise<void> {
     if (askedMs !== null && askedMs < this.project.config.centre!.heartbeatMs) return;
     const gap = await this.copy.missing(department, head);
-    if (!gap) return;
+    if (gap) await this.ask(department, gap);
+  }
+
+  private async ask(department: string, gap: { from: string; to: string }): Promise<void> {
     const request: ControlRequest = { request: 'ledger', id: `${Date.now()}`, ...gap };
     try {
-      await this.publisher.publish(this.topology.controlExchange, department, Buffer.from(JSON.stringify(request)), { messageId: `centre:ledger:${department}:${request.id}`, contentType: 'application/json', type: 'dxg.control' });
+      // a request the node does not take in time is asked again: it must not pile up while the node is down
+      await this.publisher.publish(this.topology.controlExchange, department, Buffer.from(JSON.stringify(request)), {
+        messageId: `centre:ledger:${department}:${request.id}`, contentType: 'application/json', type: 'dxg.control', expiration: String(this.project.config.centre!.heartbeatMs),
+      });
       await this.db.execute(sql`UPDATE centre_departments SET asked_at = now() WHERE department = ${department}`);
       log.info('asked a node for the ledger entries the centre lacks', { department, from: gap.from, to: gap.to });
     } catch (err) {

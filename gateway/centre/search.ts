@@ -15,6 +15,12 @@ export interface AuditQuery {
   cursor?: string;
 }
 
+/**
+ * Only the checked part of each copy is shown: an entry above it has not been chained and its
+ * signature checked yet, and may be a department's forgery that the check will refuse.
+ */
+const CHECKED = sql`l.seq <= (SELECT d.contiguous FROM centre_departments d WHERE d.department = l.department)`;
+
 type Row = TrailEntry & { department: string } & Record<string, unknown>;
 
 const asTrail = (r: Row): TrailEntry => ({ ...r, ledger: r.department, seq: String(r.seq) });
@@ -35,6 +41,7 @@ export async function searchAudit(db: Database, q: AuditQuery): Promise<{ entrie
     const [at, department, seq] = decodeCursor(q.cursor);
     where.push(sql`(l.at, l.department, l.seq) > (${at}, ${department}, ${seq})`);
   }
+  where.push(CHECKED);
   const rows = await db.query<Row>(sql`SELECT l.* FROM centre_ledger l${sql.where(where)} ORDER BY l.at, l.department, l.seq LIMIT ${q.limit + 1}`);
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
@@ -48,12 +55,12 @@ export async function searchAudit(db: Database, q: AuditQuery): Promise<{ entrie
 export async function recordTrail(db: Database, key: string): Promise<TrailEntry[]> {
   const matcher = keyMatcher(key);
   const named = (await db.query<Row>(sql`SELECT l.* FROM centre_record_keys k JOIN centre_ledger l ON l.department = k.department AND l.seq = k.seq
-    WHERE k.record_key IN ${sql.list(storedForms(key))}`)).filter((r) => (r.record_keys ?? '').split('\n').some(matcher.matches));
+    WHERE k.record_key IN ${sql.list(storedForms(key))} AND ${CHECKED}`)).filter((r) => (r.record_keys ?? '').split('\n').some(matcher.matches));
   const seen = new Set(named.map((r) => `${r.department}:${r.seq}`));
   const all = [...named];
   const ids = [...new Set(named.map((r) => r.message_id).filter((m): m is string => !!m))];
   await inChunks(ids, 200, async (chunk) => {
-    for (const r of await db.query<Row>(sql`SELECT * FROM centre_ledger WHERE message_id IN ${sql.list(chunk)}`)) {
+    for (const r of await db.query<Row>(sql`SELECT l.* FROM centre_ledger l WHERE l.message_id IN ${sql.list(chunk)} AND ${CHECKED}`)) {
       if (!seen.has(`${r.department}:${r.seq}`)) all.push(r);
     }
   });
@@ -90,7 +97,7 @@ const encodeCursor = (parts: string[]): string => Buffer.from(JSON.stringify(par
 function decodeCursor(cursor: string): [string, string, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'string') && /^\d+$/.test(v[2])) return v as [string, string, string];
+    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'string') && /^\d{1,18}$/.test(v[2])) return v as [string, string, string];
   } catch {
     // falls through
   }

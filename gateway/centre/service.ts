@@ -70,9 +70,13 @@ export class Centre {
       // declared as dxg init declares (with broker.url's credentials): the centre's own user configures nothing
       const setup = await Broker.connect(config.broker.url, 'centre setup', false, config.broker.ca);
       try {
-        await setup.withChannel(async (ch) => {
-          await topology.declareExchanges(ch, config.departments.keys());
-          await topology.declareCentre(ch);
+        await setup.withChannel((ch) => topology.declareExchanges(ch, config.departments.keys()));
+        await setup.withChannel((ch) => topology.declareCentre(ch)).catch(async (err) => {
+          if (!/PRECONDITION_FAILED/.test(errorMessage(err))) throw err;
+          // declared by an earlier release with other arguments: what it holds the nodes send again on request
+          log.warn('the centre\'s queue had other arguments; declared anew', { queue: topology.centreQueue });
+          await admin.deleteQueue(topology.centreQueue);
+          await setup.withChannel((ch) => topology.declareCentre(ch));
         });
       } finally {
         await setup.close();

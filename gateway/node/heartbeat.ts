@@ -22,6 +22,8 @@ export interface Heartbeat {
   problem?: string;
   /** the version of the centre's key list this node holds (none: 0) */
   keyList: number;
+  /** the newest restore declared in its ledger (dxg init --restored): the entry from which the centre's copy is replaced */
+  restored: string | null;
 }
 
 /**
@@ -40,6 +42,7 @@ export class HeartbeatSender {
     private readonly topology: Topology,
     private readonly everyMs: number,
     private readonly keyList: () => number,
+    private readonly restored: () => string | null,
   ) {}
 
   start(): void {
@@ -71,7 +74,7 @@ export class HeartbeatSender {
       problem = `bookkeeping unreadable: ${errorMessage(err)}`;
     }
     const heartbeat: Heartbeat = {
-      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: this.head(), figures, ...(problem ? { problem } : {}), keyList: this.keyList(),
+      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: this.head(), figures, ...(problem ? { problem } : {}), keyList: this.keyList(), restored: this.restored(),
     };
     await publishFeedEvent(this.publisher, this.topology, { type: 'heartbeat', department, heartbeat }, `${department}:heartbeat:${process.pid}:${++this.beats}`);
   }

@@ -22,7 +22,7 @@ import { Resender } from '../flow/resend';
 import { Resyncer } from '../flow/resync';
 import { retrying } from '../flow/retry';
 import { OutboxRelay } from '../flow/relay';
-import { Ledger } from '../ledger/ledger';
+import { Ledger, restores } from '../ledger/ledger';
 import { auditFeed } from '../ledger/feed';
 import { log } from '../log';
 import { ControlDesk } from './control';
@@ -60,6 +60,8 @@ export class DepartmentNode {
   /** with a centre: its requests, and this node's heartbeat to it */
   private readonly control?: ControlDesk;
   private readonly heartbeat?: HeartbeatSender;
+  /** the newest restore declared in the ledger (restores are declared before a node starts) */
+  private restoredAt: string | null = null;
 
   private constructor(
     readonly department: Department,
@@ -85,7 +87,7 @@ export class DepartmentNode {
     const centre = ctx.project.config.centre;
     if (centre) {
       this.control = new ControlDesk(me, db, ctx.keyring, ctx.topology, ctx.publisher, ctx.broker, () => this);
-      this.heartbeat = new HeartbeatSender(figures, () => this.ledger.head, ctx.publisher, ctx.topology, centre.heartbeatMs, () => ctx.keyring.keyList?.version ?? 0);
+      this.heartbeat = new HeartbeatSender(figures, () => this.ledger.head, ctx.publisher, ctx.topology, centre.heartbeatMs, () => ctx.keyring.keyList?.version ?? 0, () => this.restoredAt);
     }
   }
 
@@ -96,6 +98,7 @@ export class DepartmentNode {
       await requireBookkeeping(db, department.id);
       const node = new DepartmentNode(department, db, ctx);
       await node.ledger.load(db);
+      if (ctx.project.config.centre) node.restoredAt = (await restores(db)).pop()?.seq ?? null;
       await node.bind();
       return node;
     } catch (err) {

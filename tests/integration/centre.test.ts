@@ -263,6 +263,71 @@ describe('exchange centre', () => {
     }
   });
 
+  it('takes a declared restore: the copy follows the restored ledger, without a break', async () => {
+    let centre = x.ex.centre();
+    let nodes = x.ex.up();
+    try {
+      await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      await insertItems(x.src, validItems(4, 1000));
+      await waitFor('the items applied', async () => (await x.full.query(sql`SELECT count(*) AS n FROM t_full WHERE code >= 'AB1000'`))[0].n === '4', 60_000);
+      await converged();
+      await nodes.stop();
+      await centre.stop();
+      // src's database back to a backup taken three entries ago (its ledger, as far as the centre can tell)
+      const [head] = await x.src.query<{ seq: string }>(sql`SELECT seq FROM dxg_ledger_head WHERE id = 1`);
+      const back = String(BigInt(head.seq) - 3n);
+      const [kept] = await x.src.query<{ hash: string }>(sql`SELECT hash FROM dxg_ledger WHERE seq = ${back}`);
+      await x.src.execute(sql`DELETE FROM dxg_ledger WHERE seq > ${back}`);
+      await x.src.execute(sql`UPDATE dxg_ledger_head SET seq = ${back}, hash = ${kept.hash} WHERE id = 1`);
+      await x.ex.ok('init', '--restored', 'src');
+      centre = x.ex.centre();
+      nodes = x.ex.up();
+      await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      await insertItems(x.src, validItems(2, 1100));
+      await waitFor('the new items applied', async () => (await x.full.query(sql`SELECT count(*) AS n FROM t_full WHERE code >= 'AB1100'`))[0].n === '2', 60_000);
+      await converged();
+      const [restored] = await centreDb.query<{ kind: string }>(sql`SELECT kind FROM centre_ledger WHERE department = 'src' AND seq = ${String(BigInt(back) + 1n)}`);
+      expect(restored.kind).toBe('restored');
+      const breaks = await centreDb.query(sql`SELECT reason FROM centre_alarms WHERE kind = 'ledger-break' AND department = 'src' AND cleared_at IS NULL`);
+      expect(breaks).toEqual([]);
+    } finally {
+      await nodes.stop();
+      await centre.stop();
+    }
+  });
+
+  it('shows nothing a department made up on its own feed, and drops what it cannot read without stalling', async () => {
+    const centre = x.ex.centre();
+    try {
+      await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+      const fake = { seq: '600', at: new Date().toISOString(), kind: 'apply', flow: 'items', message_id: 'forged', from_dept: 'src', to_dept: 'full', record_count: 1, digest: null,
+        record_keys: 'ZZ9999', detail: null, algorithm: 'ed25519/sha256', prev_hash: 'a'.repeat(64), hash: 'b'.repeat(64), signature: 'cc' };
+      await publishFeed('full', 'entries', { type: 'entries', department: 'full', entries: [fake] });
+      await publishFeed('full', 'heartbeat', { type: 'heartbeat', department: 'full', heartbeat: null });
+      await publishFeed('full', 'entries', { type: 'entries', department: 'full', entries: [{ ...fake, seq: '601', record_keys: 'K'.repeat(2_000_000) }] });
+      await waitFor('the forged entry stored, unchecked', async () => (await centreDb.query(sql`SELECT 1 FROM centre_ledger WHERE department = 'full' AND seq = 600`)).length === 1, 30_000);
+      const trail = await api<{ entries: unknown[] }>('/api/trail?key=ZZ9999');
+      expect(trail.entries).toEqual([]);
+      const audit = await api<{ entries: { messageId: string }[] }>('/api/audit?department=full&limit=10000');
+      expect(audit.entries.some((e) => e.messageId === 'forged')).toBe(false);
+      // what could not be read was dropped, not returned to the queue: the queue is empty again
+      const { config } = loadProject(x.ex.config).project!;
+      await waitFor('the centre queue drained', async () => {
+        const conn = await amqp.connect(config.broker.url);
+        try {
+          const ch = await conn.createChannel();
+          const q = await ch.checkQueue(Topology.of(config).centreQueue);
+          return q.messageCount === 0;
+        } finally {
+          await conn.close();
+        }
+      }, 30_000);
+      expect((await fetch(`${base}/ready`)).status).toBe(200);
+    } finally {
+      await centre.stop();
+    }
+  });
+
   it('is out of reach of a department: its feed and its requests to the nodes refuse a department\'s credentials', async () => {
     const { config } = loadProject(x.ex.config).project!;
     const topology = Topology.of(config);
@@ -333,6 +398,20 @@ describe('exchange centre', () => {
     const r = await dxgWith(env, ...args);
     if (r.code !== 0) throw new Error(`dxg ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
+  }
+
+  /** An event on the audit feed under the department's own name and broker user: what anyone holding its credentials can send. */
+  async function publishFeed(department: string, type: string, event: object): Promise<void> {
+    const { config } = loadProject(x.ex.config).project!;
+    const topology = Topology.of(config);
+    const conn = await amqp.connect(departmentBrokerUrl(x.ex, department));
+    try {
+      const ch = await conn.createConfirmChannel();
+      ch.publish(topology.auditExchange, `${department}.${type}`, Buffer.from(JSON.stringify(event)), { userId: topology.user(department), messageId: `${type}-${Date.now()}` });
+      await ch.waitForConfirms();
+    } finally {
+      await conn.close();
+    }
   }
 
   /** A key announcement on the audit feed, as the department's own broker user could send it. */
