@@ -1,6 +1,7 @@
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { refuseShared } from '../secrets';
 import type { Database } from '../../adapters/adapter';
 import { parseSince } from '../cli/commands/audit';
 import { trailJson, type TrailJson } from '../cli/trail';
@@ -58,7 +59,13 @@ const reveal = {
 export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   const tls = ctx.project.config.centre?.tls;
   const options = { logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } } };
-  const app = (tls ? fastify({ ...options, https: { cert: readPem(tls.cert), key: readPem(tls.key) } }) : fastify(options)) as unknown as FastifyInstance;
+  let app: FastifyInstance;
+  try {
+    app = (tls ? fastify({ ...options, https: { cert: readPem(tls.cert), key: readPem(tls.key, true) } }) : fastify(options)) as unknown as FastifyInstance;
+  } catch (err) {
+    if (err instanceof DxgError) throw err;
+    throw new DxgError('DXG_CONFIG', `centre.tls: the certificate or key cannot be used (${errorMessage(err)}): give PEM files of a certificate and its private key`);
+  }
   await app.register(swagger, {
     openapi: {
       info: { title: 'dxg exchange centre', version: VERSION, description: 'The exchange seen whole: every department\'s ledger, nodes, alarms, audit search.' },
@@ -67,6 +74,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     },
   });
   app.decorateRequest('user', null);
+  const failures = new LoginFailures();
 
   app.addHook('onRequest', async (req, reply) => {
     const roles = req.routeOptions.config?.roles;
@@ -103,8 +111,15 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     },
   }, async (req, reply) => {
     const { name, password } = req.body as { name: string; password: string };
+    const wait = failures.waitMs(name);
+    if (wait > 0) return reply.code(429).header('retry-after', Math.ceil(wait / 1000)).send({ code: 'DXG_LOGIN', error: `too many failed logins for ${name}: try again in ${Math.ceil(wait / 1000)} s` });
     const r = await login(ctx.db, name, password);
-    if (!r) return reply.code(401).send({ code: 'DXG_LOGIN', error: 'name or password wrong' });
+    if (!r) {
+      failures.failed(name);
+      await ctx.journal.record(name, 'login failed', null, `from ${req.ip}`);
+      return reply.code(401).send({ code: 'DXG_LOGIN', error: 'name or password wrong' });
+    }
+    failures.succeeded(name);
     await ctx.journal.record(name, 'login', null, null);
     return { token: r.token, name: r.user.name, role: r.user.role, department: r.user.department, expiresAt: r.expiresAt };
   });
@@ -128,7 +143,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 
   app.post('/api/alarms/:id/clear', {
     config: { roles: ['operator'] },
-    schema: { summary: 'Clear an open alarm (a dead letter dealt with)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } } }, body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: text } } },
+    schema: { summary: 'Clear an open alarm (a dead letter dealt with)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]{1,18}$' } } }, body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { ...text, minLength: 1 } } } },
   }, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!(await ctx.alarms.clearById(id))) return reply.code(404).send({ code: 'DXG_NOT_FOUND', error: `no open alarm ${id}` });
@@ -152,7 +167,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   }, async (req) => {
     const q = req.query as { flow?: string; department?: string; kind?: string; key?: string; since?: string; until?: string; limit: number; cursor?: string; reveal: boolean; reason?: string };
     requireReason(q);
-    const page = await searchAudit(ctx.db, { ...q, since: q.since ? parseSince(q.since) : undefined, until: q.until ? parseSince(q.until) : undefined });
+    const page = await searchAudit(ctx.db, { ...q, since: q.since ? parseSince(q.since, 'since') : undefined, until: q.until ? parseSince(q.until, 'until') : undefined });
     if (q.key || q.reveal) await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: audit' : 'look: audit', describe(q), q.reason ?? null);
     return { entries: shown(trailJson(page.entries), q.reveal), next: page.next };
   });
@@ -259,7 +274,27 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   return app;
 }
 
-function readPem(file: string): Buffer {
+/** After 5 failed logins of a name, each further attempt waits twice as long as the last (up to 15 minutes). */
+class LoginFailures {
+  private readonly byName = new Map<string, { count: number; until: number }>();
+
+  waitMs(name: string): number {
+    return Math.max(0, (this.byName.get(name)?.until ?? 0) - Date.now());
+  }
+
+  failed(name: string): void {
+    const count = (this.byName.get(name)?.count ?? 0) + 1;
+    this.byName.set(name, { count, until: count < 5 ? 0 : Date.now() + Math.min(15 * 60_000, 1000 * 2 ** (count - 5)) });
+  }
+
+  succeeded(name: string): void {
+    this.byName.delete(name);
+  }
+}
+
+/** A PEM file of centre.tls; a private key others can read is refused, as the nodes refuse theirs. */
+function readPem(file: string, secret = false): Buffer {
+  if (secret && existsSync(file)) refuseShared(file, 'centre.tls private key');
   try {
     return readFileSync(file);
   } catch (err) {

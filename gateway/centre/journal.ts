@@ -3,6 +3,7 @@ import { sql } from '../../adapters/sql';
 import { sha256 } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
 import { CENTRE } from '../config/duration';
+import { maskText } from '../mask';
 
 export interface JournalEntry {
   seq: string;
@@ -21,7 +22,9 @@ export interface JournalEntry {
 export class Journal {
   constructor(private readonly db: Database, private readonly keyring: Keyring) {}
 
-  async record(actor: string, action: string, subject: string | null, reason: string | null): Promise<void> {
+  /** The subject passes the mask (identity and mobile numbers): the journal is read by every auditor. */
+  async record(actor: string, action: string, what: string | null, reason: string | null): Promise<void> {
+    const subject = what === null ? null : maskText(what);
     await this.db.transaction(async (tx) => {
       // one writer at a time: entries chain in commit order
       await tx.execute(sql`LOCK TABLE centre_journal IN EXCLUSIVE MODE`);

@@ -142,7 +142,8 @@ export class Monitor {
     }
     for (const t of await this.targets()) {
       const subject = `${t.flow}:${t.target}`;
-      if (t.counts && t.counts.problems.length) await this.alarms.raise('counts', `counts:${subject}`, `flow ${t.flow} to ${t.target}: ${t.counts.problems.join('; ')}`, { department: t.target, flow: t.flow });
+      // the counts live at the source: its ledger and receipts are what disagree
+      if (t.counts && t.counts.problems.length) await this.alarms.raise('counts', `counts:${subject}`, `flow ${t.flow} to ${t.target}: ${t.counts.problems.join('; ')}`, { department: t.source, flow: t.flow });
       else if (t.counts) await this.alarms.clear(`counts:${subject}`);
       if (t.lag && t.lag.p95 * 1000 > limits.lagOverMs) await this.alarms.raise('lag', `lag:${subject}`, `flow ${t.flow} to ${t.target}: p95 lag ${t.lag.p95.toFixed(1)} s is over ${limits.lagOverMs / 1000} s`, { department: t.target, flow: t.flow });
       else await this.alarms.clear(`lag:${subject}`);

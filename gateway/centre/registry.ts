@@ -59,6 +59,7 @@ export class KeyRegistry {
       return refuse(`not a public key: ${errorMessage(err)}`);
     }
     if (key.asymmetricKeyType !== 'ed25519') return refuse(`an ${key.asymmetricKeyType} key; the registry takes ed25519`);
+    if (weak(key)) return refuse('a key of all zero bytes');
     const text = Buffer.from(announced(department, id));
     if (!safeVerify(text, key, a.proof)) return refuse('the key did not sign its own announcement (whoever sent it does not hold it)');
     const current = await this.current(department);
@@ -82,6 +83,7 @@ export class KeyRegistry {
       throw new DxgError('DXG_USAGE', `not a public key: ${errorMessage(err)}`);
     }
     if (key.asymmetricKeyType !== 'ed25519') throw new DxgError('DXG_USAGE', 'the registry takes ed25519 keys');
+    if (weak(key)) throw new DxgError('DXG_USAGE', 'a key of all zero bytes verifies forged signatures: refused');
     const now = new Date().toISOString();
     await this.db.execute(sql`UPDATE centre_keys SET valid_until = ${now}, change = nextval('centre_key_changes') WHERE department = ${department} AND revoked_at IS NULL AND (valid_until IS NULL OR valid_until > ${now})`);
     const added = await this.insert(department, publicKey);
@@ -145,10 +147,16 @@ export class KeyRegistry {
 
   private async insert(department: string, publicKey: string): Promise<ListedKey> {
     const k: ListedKey = { department, id: keyId(publicKey), algorithm: 'ed25519', publicKey: publicKey.trim() + '\n', validFrom: new Date().toISOString(), validUntil: null, revokedAt: null };
+    // a key the department had before is current again from now (an operator's undo)
     await this.db.execute(sql`INSERT INTO centre_keys (department, id, public_key, valid_from, change) VALUES (${department}, ${k.id}, ${k.publicKey}, ${k.validFrom}, nextval('centre_key_changes'))
-      ON CONFLICT (department, id) DO NOTHING`);
+      ON CONFLICT (department, id) DO UPDATE SET valid_from = EXCLUDED.valid_from, valid_until = NULL, revoked_at = NULL, revoked_reason = NULL, change = EXCLUDED.change`);
     return k;
   }
+}
+
+/** An Ed25519 public key that is all zero bytes (the raw key is the last 32 bytes of its DER). */
+function weak(key: ReturnType<typeof createPublicKey>): boolean {
+  return key.export({ type: 'spki', format: 'der' }).subarray(-32).every((b) => b === 0);
 }
 
 function safeVerify(data: Buffer, key: ReturnType<typeof createPublicKey>, signature: string | undefined): boolean {

@@ -94,7 +94,7 @@ export class Centre {
       const asker = new Asker(db, publisher, topology);
       const collector = new Collector(broker, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry, asker);
       const api = await buildApi({
-        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, asker), asker, registry, metrics: new CentreMetrics(db, monitor),
+        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, asker, alarms), asker, registry, metrics: new CentreMetrics(db, monitor),
         ready: async () => {
           const reasons: string[] = [];
           await db.query(sql`SELECT 1`).catch((err) => reasons.push(`database: ${errorMessage(err)}`));

@@ -4,10 +4,13 @@ import type { Project } from '../config/project';
 import { errorMessage } from '../errors';
 import type { VerifyResult } from '../ledger/ledger';
 import type { Asker } from './asker';
+import type { Alarms } from './alarms';
 
 export interface LedgerVerdict {
   department: string;
+  /** nothing found wrong (a node that did not answer is `answered: false`, not broken) */
   intact: boolean;
+  answered: boolean;
   /** entries the centre holds, complete and checked */
   collected: string;
   problems: string[];
@@ -26,7 +29,7 @@ export interface LedgerVerdict {
  * and the node's own check of the ledger where it lives.
  */
 export class Verifier {
-  constructor(private readonly db: Database, private readonly project: Project, private readonly asker: Asker) {}
+  constructor(private readonly db: Database, private readonly project: Project, private readonly asker: Asker, private readonly alarms: Alarms) {}
 
   async verifyAll(waitMs: number): Promise<{ intact: boolean; departments: LedgerVerdict[] }> {
     const departments = [...this.project.config.departments.keys()];
@@ -57,9 +60,10 @@ export class Verifier {
     }
     if (node?.broken) problems.push(`the node's own check: broken at entry ${node.broken.seq}: ${node.broken.reason}`);
     if (answer && 'error' in answer) problems.push(`the node could not check its ledger: ${answer.error}`);
-    if (!answer) problems.push('the node did not answer the request to check its ledger in time (is it running?)');
+    if (problems.length) await this.alarms.raise('ledger-break', `ledger:${department}`, `ledger of ${department}: ${problems.join('; ')}`, { department });
+    if (!answer) problems.push('the node did not answer the request to check its ledger in time (is it running?): only the centre\'s copy and heads were checked');
     return {
-      department, intact: problems.length === 0, collected: state ? String(state.contiguous) : '0', problems, head,
+      department, intact: problems.length === (answer ? 0 : 1), answered: answer !== null, collected: state ? String(state.contiguous) : '0', problems, head,
       countersigned: signed ? { seq: String(signed.seq), at: signed.at } : null, node,
     };
   }

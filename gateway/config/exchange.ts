@@ -97,6 +97,13 @@ function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<st
   if (departments.has(CENTRE)) doc.problem(['departments', CENTRE], `department id '${CENTRE}' is the exchange centre's own name on the broker once centre: is configured; rename the department`);
   const heartbeatMs = durationMs(c.heartbeat);
   if (heartbeatMs > 30_000) doc.problem(['centre', 'heartbeat'], 'centre.heartbeat: nodes must send their ledger head at least every 30s');
+  if (heartbeatMs < 100) doc.problem(['centre', 'heartbeat'], 'centre.heartbeat: at least 100ms');
+  if (durationMs(c.alarms.silent_after) < 2 * heartbeatMs) {
+    doc.problem(['centre', 'alarms', 'silent_after'], `centre.alarms.silent_after: shorter than two heartbeats (${c.heartbeat}): nodes would be reported silent between them`, 'warning');
+  }
+  if (c.archive && durationMs(c.archive.after) === 0) doc.problem(['centre', 'archive', 'after'], 'centre.archive.after: archive entries of some age, e.g. 90d, not 0');
+  if (c.tls && !/^https:/.test(c.url)) doc.problem(['centre', 'url'], 'centre.url: the centre serves https (centre.tls): write https://');
+  if (!c.tls && /^https:/.test(c.url)) doc.problem(['centre', 'url'], 'centre.url: https needs centre.tls (a certificate for the centre)');
   const listen = listenAddress(c.listen, 0)!;
   if (listen.port > 65535) doc.problem(['centre', 'listen'], `centre.listen: port ${listen.port} is above 65535`);
   return {

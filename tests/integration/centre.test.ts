@@ -130,7 +130,7 @@ describe('exchange centre', () => {
       await x.src.execute(sql`UPDATE dxg_ledger SET record_count = record_count + 1 WHERE seq = 3`);
       nodes = x.ex.up();
       await waitFor('an alarm on the counts', async () => (await api<{ kind: string; flow: string; department: string }[]>('/api/alarms?open=true'))
-        .some((a) => a.kind === 'counts' && a.flow === 'items' && a.department === 'full'), 30_000);
+        .some((a) => a.kind === 'counts' && a.flow === 'items' && a.department === 'src'), 30_000);
       await waitFor('the webhook told of the counts', async () => posted.some((p) => p.kind === 'counts' && p.reason.includes('the ledger of full says applied')), 10_000);
       const verdict = await waitFor('a verdict with the node\'s own check', async () => {
         const v = await api<{ intact: boolean; departments: { department: string; intact: boolean; problems: string[]; node: unknown }[] }>('/api/verify?wait=10');
@@ -140,6 +140,7 @@ describe('exchange centre', () => {
       const src = verdict.departments.find((d) => d.department === 'src')!;
       expect(src.intact).toBe(false);
       expect(src.problems.join('\n')).toContain("the node's own check: broken at entry 3");
+      expect((await api<{ kind: string; department: string; reason: string }[]>('/api/alarms?open=true'))).toContainEqual(expect.objectContaining({ kind: 'ledger-break', department: 'src', reason: expect.stringContaining('broken at entry 3') }));
       expect(verdict.departments.filter((d) => d.department !== 'src').every((d) => d.intact)).toBe(true);
       // put back as it was, for the tests after this one
       await x.src.execute(sql`UPDATE dxg_ledger SET record_count = record_count - 1 WHERE seq = 3`);
@@ -279,6 +280,7 @@ describe('exchange centre', () => {
       const [kept] = await x.src.query<{ hash: string }>(sql`SELECT hash FROM dxg_ledger WHERE seq = ${back}`);
       await x.src.execute(sql`DELETE FROM dxg_ledger WHERE seq > ${back}`);
       await x.src.execute(sql`UPDATE dxg_ledger_head SET seq = ${back}, hash = ${kept.hash} WHERE id = 1`);
+      const declared = new Date().toISOString();
       await x.ex.ok('init', '--restored', 'src');
       centre = x.ex.centre();
       nodes = x.ex.up();
@@ -288,7 +290,7 @@ describe('exchange centre', () => {
       await converged();
       const [restored] = await centreDb.query<{ kind: string }>(sql`SELECT kind FROM centre_ledger WHERE department = 'src' AND seq = ${String(BigInt(back) + 1n)}`);
       expect(restored.kind).toBe('restored');
-      const breaks = await centreDb.query(sql`SELECT reason FROM centre_alarms WHERE kind = 'ledger-break' AND department = 'src' AND cleared_at IS NULL`);
+      const breaks = await centreDb.query(sql`SELECT reason FROM centre_alarms WHERE kind = 'ledger-break' AND department = 'src' AND at > ${declared}`);
       expect(breaks).toEqual([]);
     } finally {
       await nodes.stop();

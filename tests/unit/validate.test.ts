@@ -197,4 +197,17 @@ x-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
       `flows/ent.yaml:${line}:10: aliases expand too often (Excessive alias count indicates a resource exhaustion attack); at most 100 alias expansions are allowed`,
     ]);
   });
+
+  it('checks the centre: durations, its name, https, the webhook', () => {
+    const centre = (block: string, departments = '') => validate({ 'exchange.yaml': EXCHANGE.replace('flows: flows', `${departments}centre:\n${block}flows: flows`), 'flows/ent.yaml': FLOW });
+    const db = '  database: { driver: postgres, url: "postgres://postgres@127.0.0.1/c" }\n';
+    expect(centre(`${db}  heartbeat: 40s\n  alarms: { silent_after: 2m }\n`)).toEqual(['exchange.yaml:11:14: centre.heartbeat: nodes must send their ledger head at least every 30s']);
+    expect(centre(`${db}  heartbeat: 5x\n`)).toEqual([expect.stringMatching(/^exchange\.yaml:11:14: centre\.heartbeat: must match pattern/)]);
+    expect(centre(`${db}  heartbeat: 10s\n  alarms: { silent_after: 5s }\n`)).toEqual(['exchange.yaml:12:27: warning: centre.alarms.silent_after: shorter than two heartbeats (10s): nodes would be reported silent between them']);
+    expect(centre(`  url: http://127.0.0.1:7400\n${db}  tls: { cert: c.pem, key: c.key }\n`)).toEqual(['exchange.yaml:10:8: centre.url: the centre serves https (centre.tls): write https://']);
+    expect(centre(`${db}  alarms: { webhook: "not a url" }\n`)).toEqual([expect.stringMatching(/^exchange\.yaml:11:22: centre\.alarms\.webhook: must match pattern/)]);
+    expect(centre(db, '  centre:\n    database: { driver: postgres, url: "postgres://postgres@127.0.0.1/x" }\n')).toEqual([expect.stringMatching(/department id 'centre' is the exchange centre's own name/)]);
+    expect(centre(db)).toEqual([]);
+  });
+
 });

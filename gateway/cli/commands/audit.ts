@@ -84,6 +84,7 @@ async function fromCentre(url: string, opts: AuditOptions): Promise<TrailEntry[]
     out.push(...fromJson(page.entries));
     cursor = page.next;
   } while (cursor && out.length < opts.limit);
+  if (cursor) process.stderr.write(`dxg: the first ${out.length} entries in time order; there are more (--limit, --since)\n`);
   return out;
 }
 
@@ -120,14 +121,13 @@ function verifyArchives(files: string[], keyring: ReturnType<typeof exchangeKeyr
   }
 }
 
-/** ISO date/time as given, or an age (30m, 12h, 7d) back from now, as the ledger's UTC ISO text. */
-export function parseSince(text: string): string {
+/** ISO date/time as given, or an age (30m, 12h, 7d) back from now, as the ledger's UTC ISO text. `name`: the option or parameter, for the message. */
+export function parseSince(text: string, name = '--since'): string {
   const age = /^(\d+)\s*([smhd])$/.exec(text.trim());
-  if (age) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[age[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(Date.now() - Number(age[1]) * unit).toISOString();
-  }
-  const t = new Date(text);
-  if (Number.isNaN(t.getTime())) throw new DxgError('DXG_USAGE', `--since '${text}' is neither an ISO date/time nor an age like 30m, 12h, 7d`);
+  const t = age
+    ? new Date(Date.now() - Number(age[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[age[2] as 's' | 'm' | 'h' | 'd'])
+    : new Date(text);
+  // an age or a date too far from ours for a calendar is no time at all
+  if (Number.isNaN(t.getTime())) throw new DxgError('DXG_USAGE', `${name} '${text}' is neither an ISO date/time nor an age like 30m, 12h, 7d (within the calendar)`);
   return t.toISOString();
 }
