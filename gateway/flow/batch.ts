@@ -101,7 +101,8 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   }
   const ledger: LedgerEntry[] = [];
   const flowQuarantine = quarantine.filter((q) => q.to === undefined);
-  if (flowQuarantine.length) ledger.push(quarantineEntry(flow.id, department, undefined, flowQuarantine));
+  // records the indicator set refused concern every target the batch is for: one, in a resync for one target
+  if (flowQuarantine.length) ledger.push(quarantineEntry(flow.id, department, only?.size === 1 ? [...only][0] : undefined, flowQuarantine));
   for (const [to, items] of targetQuarantine) ledger.push(quarantineEntry(flow.id, department, to, items));
   for (const s of sealed) {
     ledger.push({

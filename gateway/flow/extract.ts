@@ -168,6 +168,8 @@ export class Extractor {
           kind: 'extract',
           flow: flow.id,
           from: this.ctx.department,
+          // a resync for one target: these records enter that target's accounts only
+          to: only,
           count: rows.length,
           detail: { after: position, last: next, horizon, full: full || undefined, only, filtered: nonZero(batch.filtered) },
         },

@@ -45,7 +45,8 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
     }
     const totals = await ledgerTotals(src, flow.id);
     const sum = (kind: string, to: string | null) => totals.filter((t) => t.kind === kind && t.to_dept === to).reduce((n, t) => n + t.records, 0);
-    const extracted = totals.filter((t) => t.kind === 'extract').reduce((n, t) => n + t.records, 0);
+    // a resync for one target enters that target's accounts only
+    const extractedFor = (target: string) => totals.filter((t) => t.kind === 'extract' && (t.to_dept === null || t.to_dept === target)).reduce((n, t) => n + t.records, 0);
     const filtered = await filteredPerTarget(src, flow.id);
     // receipts of key reconciliations report deletions, not the fate of published records
     const receipts = await src.query<{ to_dept: string; kind: string; applied: string | number; rejected: string | number; n: string | number }>(
@@ -55,7 +56,7 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
       const [records, replays] = [of('records'), of('replay')];
       const messages = totals.filter((x) => x.kind === 'publish' && x.to_dept === t.department).reduce((n, x) => n + x.entries, 0);
       const c: FlowCounts = {
-        flow: flow.id, source: flow.source.department, target: t.department, extracted,
+        flow: flow.id, source: flow.source.department, target: t.department, extracted: extractedFor(t.department),
         // a record the indicator set refused is sent again to every target, one a code table lacked to its own
         replayedAtSource: sum('replay', null) + sum('replay', t.department),
         quarantined: sum('quarantine', null) + sum('quarantine', t.department),

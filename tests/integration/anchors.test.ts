@@ -121,6 +121,10 @@ describe('ledgers anchored in their peers', () => {
       const [resync] = await y.src.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'replay' AND to_dept = 'full'`);
       expect(JSON.parse(resync.detail)).toMatchObject({ stage: 'resync', reason: expect.stringMatching(/restored from a backup/) });
       expect(await y.src.query(sql`SELECT flow FROM dxg_checkpoint WHERE flow LIKE 'items#full%'`)).toEqual([]);
+      // what the resync extracted enters the restored target's accounts only: the other target's still reconcile
+      const status = JSON.parse(await y.ex.ok('status', '--format', 'json')) as { target: string; extracted: number; reconciled: string }[];
+      expect(status.find((r) => r.target === 'part')).toMatchObject({ extracted: 210, reconciled: 'yes' }); // 200 rows, 10 of them changed once
+      expect(status.find((r) => r.target === 'full')!.extracted).toBeGreaterThan(210);
       const verified = await y.ex.ok('audit', 'verify');
       // a declared restore is not tampering
       expect(verified).toMatch(/full: \d+ entries, chain and signatures intact\nfull: matches the \d+ head\(s\) of it other departments saw/);
