@@ -187,7 +187,8 @@ export class FaultExchange {
    * outbox is empty and every envelope published has its receipt; and stays so for two polls.
    */
   async converge(options: { timeoutMs?: number; stallMs?: number; reconciledAfter?: string } = {}): Promise<{ ms: number; quietSince: string }> {
-    const { timeoutMs = 120_000, stallMs = 45_000, reconciledAfter } = options;
+    // a hang is what stallMs catches; the whole wait only bounds a machine too loaded to finish (DXG_FAULTS_CONVERGE_S)
+    const { timeoutMs = Number(process.env.DXG_FAULTS_CONVERGE_S ?? 300) * 1000, stallMs = 45_000, reconciledAfter } = options;
     const started = Date.now();
     let quiet = 0;
     let quietSince = '';
