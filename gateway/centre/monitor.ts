@@ -54,6 +54,9 @@ type DepartmentRow = Record<string, unknown> & {
   heartbeat_ms: string | null;
 };
 
+/** How long one reading of the flow targets serves. */
+const READING_MS = 2000;
+
 /** How far back lag and rates are computed from the ledgers. */
 const LAG_WINDOW_MS = 15 * 60_000;
 
@@ -64,6 +67,7 @@ const LAG_WINDOW_MS = 15 * 60_000;
  */
 export class Monitor {
   private readonly started = Date.now();
+  private reading: { at: number; value: Promise<TargetView[]> } | null = null;
 
   constructor(
     private readonly db: Database,
@@ -171,8 +175,22 @@ export class Monitor {
     }
   }
 
-  /** Every flow target: counts from its source's last heartbeat, lag and rate from the collected ledgers. */
-  async targets(): Promise<TargetView[]> {
+  /**
+   * Every flow target: counts from its source's last heartbeat, lag and rate from the collected
+   * ledgers. Read at most every two seconds: the checks, /api/status and /metrics share a reading.
+   */
+  targets(): Promise<TargetView[]> {
+    if (!this.reading || Date.now() - this.reading.at > READING_MS) {
+      const value = this.readTargets();
+      this.reading = { at: Date.now(), value };
+      value.catch(() => {
+        if (this.reading?.value === value) this.reading = null;
+      });
+    }
+    return this.reading.value;
+  }
+
+  private async readTargets(): Promise<TargetView[]> {
     const state = new Map((await this.db.query<DepartmentRow>(sql`SELECT department, heartbeat, contiguous, head_seq,
       (extract(epoch FROM heartbeat_at) * 1000)::bigint AS heartbeat_ms FROM centre_departments`)).map((r) => [r.department, r]));
     const beats = new Map([...state].map(([d, r]) => [d, r.heartbeat]));
