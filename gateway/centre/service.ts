@@ -50,6 +50,7 @@ export class Centre {
   ) {}
 
   private archivedAt = 0;
+  private analyzedAt = 0;
 
   static async start(project: Project): Promise<Centre> {
     const { config } = project;
@@ -138,12 +139,25 @@ export class Centre {
     await this.archiver.run();
   }
 
+  /** A tick that comes while the last one still runs is skipped: under a backlog they would pile up and hold a stop. */
   private startTicking(everyMs: number): void {
+    let busy = false;
     this.ticker = setInterval(() => {
-      this.ticking = this.ticking.then(() => this.monitor.tick()).then(() => this.archiveWhenDue()).catch((err) => {
+      if (busy) return;
+      busy = true;
+      this.ticking = this.monitor.tick().then(() => this.archiveWhenDue()).then(() => this.analyzeWhenDue()).catch((err) => {
         log.warn('centre checks failed; trying again', { error: errorMessage(err) });
+      }).finally(() => {
+        busy = false;
       });
     }, everyMs);
+  }
+
+  /** The planner's statistics of the growing tables, every five minutes: a server may run no autovacuum. */
+  private async analyzeWhenDue(): Promise<void> {
+    if (Date.now() - this.analyzedAt < 300_000) return;
+    this.analyzedAt = Date.now();
+    await this.db.execute(sql`ANALYZE centre_ledger, centre_record_keys, centre_departments`);
   }
 }
 
