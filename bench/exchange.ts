@@ -3,7 +3,7 @@
  * exchange name (so its queues are its own on the shared broker), and `dxg` run as a child process.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { removeFromBroker } from '../gateway/broker/teardown';
@@ -65,6 +65,20 @@ export class BenchExchange {
     writeFileSync(join(this.dir, 'exchange.yaml'),
       `exchange: ${name}\nbroker:\n  url: ${BROKER_URL}\ndepartments:\n${depts}\nflows: flows\nschemas: ${join(ROOT, 'schemas')}\nkeys: keys\n`);
     for (const f of flows) writeFileSync(join(this.dir, 'flows', `${f.id}.yaml`), this.flowYaml(f));
+  }
+
+  /**
+   * Adds `centre:` to exchange.yaml (call before setUp): `dxg centre` then runs for this exchange,
+   * with its own PostgreSQL database and API port. `silentAfter`: the bench's departments run no
+   * node and send no heartbeat, so the silent-node alarm is put out of the way.
+   */
+  addCentre(centre: { db: Db; port: number; silentAfter?: string }): void {
+    appendFileSync(this.config, `centre:
+  url: http://127.0.0.1:${centre.port}
+  listen: 127.0.0.1:${centre.port}
+  database: { driver: postgres, url: "${centre.db.url}" }
+  alarms: { silent_after: ${centre.silentAfter ?? '1h'}, lag_over: 5m }
+`);
   }
 
   profileFile(name: string): string | null {

@@ -25,7 +25,8 @@ const ratio = (a?: { recordsPerSecond: number }, b?: { recordsPerSecond: number 
 export function renderReport(r: Results): string {
   const out: string[] = [];
   const m = r.machine;
-  out.push(`dxg bench — ${n(r.rows)} enterprise records${r.label ? ` — ${r.label}` : ''} — ${r.startedAt}`);
+  const records = r.options.parts.some((p) => !p.startsWith('centre-')) ? ` — ${n(r.rows)} enterprise records` : ' — the exchange centre';
+  out.push(`dxg bench${records}${r.label ? ` — ${r.label}` : ''} — ${r.startedAt}`);
   if (m) {
     out.push(`${m.host.nproc} cores (${m.host.cpuModel}), ${m.host.totalMemoryGiB} GiB; node ${m.node}; PostgreSQL ${m.postgres}; MariaDB ${m.mariadb}; RabbitMQ ${m.rabbitmq}`);
   }
@@ -88,6 +89,8 @@ export function renderReport(r: Results): string {
       M.runs.map((x) => [n(x.rows), n(x.wallSeconds, 2), n(x.recordsPerSecond), n(x.peakRssMiB, 1), n(x.gatewayCpuSeconds, 1)])));
   }
 
+  out.push(...centreReport(r));
+
   const costs: (string | number)[][] = [];
   const cost = (label: string, wall: number, c: CostReport, idle?: number) => costs.push([label, n(wall, 1), idle === undefined ? '–' : n(idle, 2),
     n(c.gatewayCpuSeconds, 1), n(c.postgresBackendCpuSeconds, 1), n(c.mariadbCpuSeconds, 1), n(c.rabbitmqCpuSeconds, 1), n(c.machineBusyPercent)]);
@@ -120,4 +123,60 @@ export function renderReport(r: Results): string {
     for (const e of r.errors) out.push(`  ${e.part}: ${e.error.split('\n').slice(0, 6).join('\n    ')}`);
   }
   return out.join('\n');
+}
+
+/** The exchange centre's parts: collecting a backlog, lag at a steady rate, one record's trail, memory. */
+function centreReport(r: Results): string[] {
+  const C = r.centre;
+  const out: string[] = [];
+  if (!C) return out;
+  if (r.machine?.settings['postgres.autovacuum'] === 'off' && (C.collect || C.lag || C.memory)) {
+    out.push('', 'Note: autovacuum is off on this PostgreSQL server and the centre runs no ANALYZE of its own: its tables keep the statistics of '
+      + 'an empty table while they grow, which the centre\'s monitor queries suffer from (see bench/README.md).');
+  }
+  const c = C.collect;
+  if (c) {
+    const p = c.produce;
+    const d = c.drain;
+    out.push('', `Exchange centre: collecting (${n(c.departments)} departments' ledgers — Ledger.append, Ed25519 — ${n(c.batch)} entr${c.batch === 1 ? 'y' : 'ies'} per transaction and `
+      + `audit-feed message, ${n(c.keysPerEntry)} keys per publish/apply; appended while dxg centre is down, then collected: chain and signature of every entry checked)`);
+    out.push(table(['step', 'entries', 'messages', 'wall s', 'entries/s', 'CPU s', 'peak RSS MiB', 'PG backends CPU', 'RabbitMQ CPU', 'machine busy %'], [
+      ['departments append + publish (bench process)', n(p.entries), n(p.messages), n(p.wallSeconds, 1), n(p.entriesPerSecond), n(p.benchCpuSeconds, 1), '', '', '', ''],
+      [`dxg centre collects (ready after ${n(d.readySeconds, 1)} s)`, n(d.entries), n(d.messages), n(d.wallSeconds, 1), `${n(d.entriesPerSecond)} (${n(d.entriesPerSecondAfterReady)} after ready)`,
+        n(d.centreCpuSeconds, 1), `${n(d.peakRssMiB, 1)} (${n(d.peakRssAtTenthMiB, 1)} at 1/10)`, n(d.cost.postgresBackendCpuSeconds, 1), n(d.cost.rabbitmqCpuSeconds, 1), n(d.cost.machineBusyPercent)],
+    ]));
+  }
+  const L = C.lag;
+  if (L) {
+    out.push('', `Exchange centre: lag, department commit → centre, at ${n(L.rateTarget)} entries/s (${n(L.entries)} entries in ${n(L.seconds, 1)} s = ${n(L.achievedRate)}/s, `
+      + `${n(L.commits)} transactions; the centre held ${n(L.centreHeldBefore)} entries before; centre CPU ${n(L.centreCpuSeconds, 1)} s, departments' code ${n(L.benchCpuSeconds, 1)} s, machine busy ${n(L.cost.machineBusyPercent)} %)`);
+    // a percentile among entries the centre had not reached by the end is only known to be over the whole run
+    const over = `> ${n((L.seconds + L.waitSeconds) * 1000)}`;
+    const ms = (v: number | null) => (v === null ? over : n(v));
+    out.push(table(['commit →', 'entries', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms (of those in)', 'not in by the end'], [
+      ['stored (centre_ledger.received_at)', n(L.stored.count), ms(L.stored.p50Ms), ms(L.stored.p95Ms), ms(L.stored.p99Ms), ms(L.stored.maxMs), n(L.stored.meanMs), ''],
+      [`checked (copy complete past it; polled every ${L.pollMs} ms)`, n(L.checked.count), ms(L.checked.p50Ms), ms(L.checked.p95Ms), ms(L.checked.p99Ms), ms(L.checked.maxMs), n(L.checked.meanMs), n(L.behind)],
+    ]));
+    if (L.behind) out.push(`${n(L.behind)} entries were not in the centre's checked copy ${n(L.waitSeconds, 0)} s after the departments stopped (${n(L.queuedAfter)} messages still in its queue): it collects slower than ${n(L.rateTarget)} entries/s.`);
+    const p95 = L.checked.p95Ms;
+    out.push(`Target p95 ≤ 2 s at ${n(L.rateTarget)} entries/s: ${p95 !== null && p95 <= 2000 && L.achievedRate >= L.rateTarget * 0.95 ? 'met' : 'NOT met'}${L.achievedRate < L.rateTarget * 0.95 ? ` (the departments reached only ${n(L.achievedRate)}/s)` : ''}.`);
+  }
+  const S = C.search;
+  if (S) {
+    out.push('', `Exchange centre: one record's trail, ${n(S.keys)} record keys (${n(S.keysPerEntry)} per message, ${n(S.departments)} departments → credit): ${n(S.entries)} entries, `
+      + `${n(S.keyRows)} key rows; centre_ledger ${n(S.sizesMiB.centreLedger)} MiB, centre_record_keys ${n(S.sizesMiB.centreRecordKeys)} MiB, department ledgers ${n(S.sizesMiB.departmentLedgers)} MiB; `
+      + `filled in ${n(S.fillSeconds.centreLedger + S.fillSeconds.centreRecordKeys + S.fillSeconds.centreIndex + S.fillSeconds.departmentLedgers)} s`);
+    out.push(table(['question', 'keys', 'p50 ms', 'p95 ms', 'max ms', 'mean ms'], [
+      ['centre: recordTrail (key index; /api/trail)', n(S.centreTrail.count), n(S.centreTrail.p50Ms, 1), n(S.centreTrail.p95Ms, 1), n(S.centreTrail.maxMs, 1), n(S.centreTrail.meanMs, 1)],
+      ['centre: searchAudit --key, limit 100 (/api/audit)', n(S.centreAudit.count), n(S.centreAudit.p50Ms, 1), n(S.centreAudit.p95Ms, 1), n(S.centreAudit.maxMs, 1), n(S.centreAudit.meanMs, 1)],
+      [`departments today: collectTrail, record_keys LIKE over ${n(S.departments + 1)} ledgers`, n(S.departmentTrail.count), n(S.departmentTrail.p50Ms), n(S.departmentTrail.p95Ms), n(S.departmentTrail.maxMs), n(S.departmentTrail.meanMs)],
+    ]));
+    out.push(`Same entries both ways for ${n(S.agreed)} of ${n(S.departmentTrail.count)} keys asked of both.`);
+  }
+  const M = C.memory;
+  if (M?.runs.length) {
+    out.push('', `Exchange centre: memory (dxg centre collecting N and 10×N entries from ${n(M.departments)} departments, ${n(M.batch)} per message)`);
+    out.push(table(['entries', 'collect s', 'entries/s', 'peak RSS MiB', 'centre CPU s'], M.runs.map((x) => [n(x.entries), n(x.drainSeconds, 1), n(x.entriesPerSecond), n(x.peakRssMiB, 1), n(x.centreCpuSeconds, 1)])));
+  }
+  return out;
 }

@@ -14,8 +14,11 @@ import { nodesSync, type NodesResult } from './nodes';
 import { Databases, machineFacts, open, PG_ADMIN, type Db, type MachineFacts } from './services';
 import { countRows, createTarget, generateSource, SOURCE_TABLE, TARGET_TABLE } from './tables';
 import { renderReport } from './report';
+import { centreLag, CentreRig, drain, type CentreLagResult, type CentreMemoryRun, type CentreShape, type DrainResult, type ProduceResult } from './centre';
+import { centreSearch, type CentreSearchResult } from './centre-search';
 
-export const PARTS = ['copy-pg', 'copy-my', 'broker', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'latency', 'memory'] as const;
+export const PARTS = ['copy-pg', 'copy-my', 'broker', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'latency', 'memory',
+  'centre-collect', 'centre-lag', 'centre-search', 'centre-memory'] as const;
 export type Part = (typeof PARTS)[number];
 const ALIASES: Record<string, Part[]> = {
   'baseline-a': ['copy-pg', 'copy-my'],
@@ -23,6 +26,7 @@ const ALIASES: Record<string, Part[]> = {
   'baseline-b': ['broker'],
   gateway: ['gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my'],
   baselines: ['copy-pg', 'copy-my', 'broker'],
+  centre: ['centre-collect', 'centre-lag', 'centre-search', 'centre-memory'],
 };
 
 export interface Options {
@@ -37,6 +41,18 @@ export interface Options {
   keep: boolean;
   cpuProf: boolean;
   label?: string;
+  /** the exchange centre's parts (see bench/centre.ts, bench/centre-search.ts) */
+  centreEntries: number;
+  centreDepartments: number;
+  centreBatch: number;
+  centreKeys: number;
+  centreRate: number;
+  centreLagSeconds: number;
+  centreMemoryEntries: number;
+  searchKeys: number;
+  searchKeysPerEntry: number;
+  searchSamples: number;
+  searchScanSamples: number;
 }
 
 export interface MemoryRun {
@@ -64,6 +80,13 @@ export interface Results {
   ratios?: Record<string, number | null>;
   latency?: LatencyResult;
   memory?: { flow: string; runs: MemoryRun[] };
+  /** the exchange centre: collecting a backlog, lag at a steady rate, one record's trail, memory at N and 10×N entries */
+  centre?: {
+    collect?: { departments: number; batch: number; keysPerEntry: number; produce: ProduceResult; drain: DrainResult };
+    lag?: CentreLagResult;
+    search?: CentreSearchResult;
+    memory?: { departments: number; batch: number; runs: CentreMemoryRun[] };
+  };
   errors: { part: string; error: string }[];
   wallSeconds?: number;
 }
@@ -99,14 +122,30 @@ export function parseOptions(argv: string[]): Options {
     .option('--keep', 'keep the databases, broker queues and temp dirs for inspection', false)
     .option('--cpu-prof', 'run the dxg processes under node --cpu-prof (slower); profiles under bench/results/profiles/, summary in the report', false)
     .option('--label <text>', 'a note stored with the results (e.g. what changed)')
+    .option('--centre-entries <n>', 'centre-collect: ledger entries the departments append while the centre is down, then collected', int(1), 1_000_000)
+    .option('--centre-departments <n>', 'centre-*: departments writing ledgers (centre-search: source departments, plus the credit platform)', int(1), 20)
+    .option('--centre-batch <n>', 'centre-collect/-lag/-memory: entries per ledger transaction, so per audit-feed message', int(1), 1)
+    .option('--centre-keys <n>', 'centre-collect/-lag/-memory: record keys named by each publish and apply entry', int(0), 10)
+    .option('--centre-rate <n>', 'centre-lag: entries/s all departments append together', int(1), 2000)
+    .option('--centre-lag-seconds <s>', 'centre-lag: how long they append at that rate', int(1), 60)
+    .option('--centre-memory-entries <n>', 'centre-memory: collects N and 10×N entries', int(1), 10_000)
+    .option('--search-keys <n>', 'centre-search: distinct record keys the ledgers name (the credit platform holds 48.5 M records)', int(1), 50_000_000)
+    .option('--search-keys-per-entry <n>', 'centre-search: keys per message, i.e. per publish and apply entry (the flows\' default batch_size)', int(1), 1000)
+    .option('--search-samples <n>', 'centre-search: random keys whose trail the centre is asked for', int(1), 200)
+    .option('--search-scan-samples <n>', 'centre-search: of those, keys also asked of the department ledgers (each a scan of all of them)', int(1), 5)
     .allowExcessArguments(false);
   program.parse(argv);
   const o = program.opts<{ rows: number; only?: Part[]; skip?: Part[]; latencySeconds: number; rate: number; memoryRows: number;
-    pageSize?: number; batchSize: number; dxg: string; keep: boolean; cpuProf: boolean; label?: string }>();
+    pageSize?: number; batchSize: number; dxg: string; keep: boolean; cpuProf: boolean; label?: string; centreEntries: number; centreDepartments: number;
+    centreBatch: number; centreKeys: number; centreRate: number; centreLagSeconds: number; centreMemoryEntries: number; searchKeys: number;
+    searchKeysPerEntry: number; searchSamples: number; searchScanSamples: number }>();
   const chosen = (o.only ?? [...PARTS]).filter((p) => !(o.skip ?? []).includes(p));
   return {
     rows: o.rows, parts: PARTS.filter((p) => chosen.includes(p)), latencySeconds: o.latencySeconds, rate: o.rate, memoryRows: o.memoryRows,
     pageSize: o.pageSize, batchSize: o.batchSize, dxg: o.dxg, keep: o.keep, cpuProf: o.cpuProf, label: o.label,
+    centreEntries: o.centreEntries, centreDepartments: o.centreDepartments, centreBatch: o.centreBatch, centreKeys: o.centreKeys, centreRate: o.centreRate,
+    centreLagSeconds: o.centreLagSeconds, centreMemoryEntries: o.centreMemoryEntries, searchKeys: o.searchKeys, searchKeysPerEntry: o.searchKeysPerEntry,
+    searchSamples: o.searchSamples, searchScanSamples: o.searchScanSamples,
   };
 }
 
@@ -158,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let admin: Database | null = null;
   try {
-    say(`run ${runId}: ${fmt(opts.rows)} records; parts: ${opts.parts.join(', ')}`);
+    say(`run ${runId}: ${opts.parts.some((p) => !p.startsWith('centre-')) ? `${fmt(opts.rows)} records; ` : ''}parts: ${opts.parts.join(', ')}`);
     results.machine = await machineFacts();
     const m = results.machine;
     say(`machine: ${m.host.nproc} cores, ${m.host.totalMemoryGiB} GiB; node ${m.node}; PostgreSQL ${m.postgres}; MariaDB ${m.mariadb}; RabbitMQ ${m.rabbitmq}`);
@@ -308,6 +347,67 @@ export async function main(argv: string[]): Promise<number> {
       for (const size of [opts.memoryRows, opts.memoryRows * 10]) {
         const run = await attempt(`memory-${size}`, () => memoryRun(dbs, runId, size, opts, adminClient, profileDir));
         if (run) results.memory.runs.push(run);
+      }
+    }
+
+    // --- the exchange centre ---
+    const shape: CentreShape = { departments: opts.centreDepartments, batch: opts.centreBatch, keysPerEntry: opts.centreKeys };
+    if (has('centre-collect', 'centre-lag')) {
+      const centre = (results.centre ??= {});
+      let rig: CentreRig | null = null;
+      await attempt('centre-collect', async () => {
+        rig = await CentreRig.create({ dbs, runId, tag: 'c', shape, dxg: opts.dxg, profileDir, say });
+        const r = rig;
+        cleanups.push({ what: r.description, fn: () => r.destroy(false, say) });
+        cleanups.push({ what: 'stop processes', fn: () => r.stopProcesses() });
+        const entries = has('centre-collect') ? opts.centreEntries : 0;
+        if (entries) {
+          const d = await drain(r, entries, adminClient, say, 'centre-collect');
+          say(`centre-collect: ${fmt(d.drain.entries)} entries collected and checked in ${d.drain.wallSeconds.toFixed(1)} s = ${fmt(d.drain.entriesPerSecond)}/s `
+            + `(ready after ${d.drain.readySeconds} s), peak RSS ${d.drain.peakRssMiB} MiB`);
+          centre.collect = { departments: shape.departments, batch: shape.batch, keysPerEntry: shape.keysPerEntry, produce: d.produce, drain: d.drain };
+        } else {
+          await r.openLedgers();
+        }
+      });
+      if (has('centre-lag') && rig) {
+        const r: CentreRig = rig;
+        centre.lag = await attempt('centre-lag', async () => {
+          if (!r.centre) await r.startCentre('centre-lag');
+          const l = await centreLag(r, { rate: opts.centreRate, seconds: opts.centreLagSeconds, admin: adminClient, say });
+          const ms = (v: number | null) => (v === null ? `over ${fmt(Math.round(l.seconds + l.waitSeconds))} s (not collected by the end)` : `${fmt(v)} ms`);
+          say(`centre-lag: ${fmt(l.entries)} entries at ${fmt(l.achievedRate)}/s; commit → checked in the centre p50 ${ms(l.checked.p50Ms)}, p95 ${ms(l.checked.p95Ms)}`
+            + `${l.behind ? `; ${fmt(l.behind)} entries still behind ${l.waitSeconds} s after the departments stopped (${fmt(l.queuedAfter)} messages queued)` : ''}`);
+          return l;
+        });
+      }
+      if (rig) {
+        const stopped = await (rig as CentreRig).stopCentre();
+        if (stopped) results.errors.push({ part: has('centre-lag') ? 'centre-lag' : 'centre-collect', error: stopped });
+      }
+    }
+    if (has('centre-search')) {
+      (results.centre ??= {}).search = await attempt('centre-search', () => centreSearch({
+        keys: opts.searchKeys, keysPerEntry: opts.searchKeysPerEntry, departments: opts.centreDepartments, samples: opts.searchSamples,
+        scanSamples: Math.min(opts.searchScanSamples, opts.searchSamples), dbs, keep: opts.keep, say,
+      }));
+    }
+    if (has('centre-memory')) {
+      const memory = ((results.centre ??= {}).memory = { departments: shape.departments, batch: shape.batch, runs: [] as CentreMemoryRun[] });
+      for (const [i, size] of [opts.centreMemoryEntries, opts.centreMemoryEntries * 10].entries()) {
+        const run = await attempt(`centre-memory-${size}`, async () => {
+          const rig = await CentreRig.create({ dbs, runId, tag: `cm${i}`, shape, dxg: opts.dxg, profileDir, say });
+          try {
+            const d = await drain(rig, size, adminClient, say, `centre-memory-${size}`);
+            const stopped = await rig.stopCentre();
+            if (stopped) throw new Error(stopped);
+            say(`centre-memory ${fmt(size)}: collected in ${d.drain.wallSeconds.toFixed(1)} s, centre peak RSS ${d.drain.peakRssMiB} MiB`);
+            return { entries: size, drainSeconds: d.drain.wallSeconds, entriesPerSecond: d.drain.entriesPerSecond, peakRssMiB: d.drain.peakRssMiB, centreCpuSeconds: d.drain.centreCpuSeconds };
+          } finally {
+            await rig.destroy(opts.keep, say);
+          }
+        });
+        if (run) memory.runs.push(run);
       }
     }
   } catch (err) {

@@ -93,7 +93,7 @@ export interface MachineFacts {
 export async function machineFacts(): Promise<MachineFacts> {
   const settings: Record<string, string> = {};
   const postgres = await using(PG_ADMIN, async (pg) => {
-    for (const s of ['shared_buffers', 'synchronous_commit', 'max_wal_size']) {
+    for (const s of ['shared_buffers', 'synchronous_commit', 'max_wal_size', 'autovacuum']) {
       settings[`postgres.${s}`] = (await pg.query<Record<string, string>>(sql.raw(`SHOW ${s}`)))[0][s];
     }
     return (await pg.query<{ server_version: string }>(sql`SHOW server_version`))[0].server_version;
