@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'DXG_LISTEN'            // a node cannot serve its metrics endpoint on its listen address
   | 'DXG_CENTRE'            // the exchange centre is unreachable or refused a request
   | 'DXG_LOGIN'             // a command needs the centre and no valid login
+  | 'DXG_FORBIDDEN'         // the centre's user may not do this (its role or department)
+  | 'DXG_NOT_FOUND'         // the centre holds no such application, grant or resource
   | 'DXG_TIMEOUT'           // waiting for receipts took too long
   | 'DXG_USAGE';            // the command line was used wrongly
 

@@ -30,8 +30,8 @@ export class BrokerAdmin {
   }
 
   /** Creates the user, or sets its password (no tags: it cannot use the management API). */
-  putUser(name: string, password: string): Promise<void> {
-    return this.call('PUT', `/api/users/${enc(name)}`, { password, tags: '' });
+  async putUser(name: string, password: string): Promise<void> {
+    await this.call('PUT', `/api/users/${enc(name)}`, { password, tags: '' });
   }
 
   /** Without `audit`, no topic permission: the user may then use any routing key on the exchanges it may write. */
@@ -40,39 +40,48 @@ export class BrokerAdmin {
     if (p.audit) await this.call('PUT', `/api/topic-permissions/${enc(this.vhost)}/${enc(user)}`, p.audit);
   }
 
-  deleteUser(name: string): Promise<void> {
-    return this.call('DELETE', `/api/users/${enc(name)}`, undefined, true);
+  async deleteUser(name: string): Promise<void> {
+    await this.call('DELETE', `/api/users/${enc(name)}`, undefined, true);
   }
 
-  deleteExchange(name: string): Promise<void> {
-    return this.call('DELETE', `/api/exchanges/${enc(this.vhost)}/${enc(name)}`, undefined, true);
+  /** Closes every connection of the user (its clients reconnect, and register their consumers again under its permissions now). */
+  async closeConnections(user: string, reason: string): Promise<number> {
+    const all = JSON.parse(await this.call('GET', `/api/connections?columns=name,user,vhost`)) as { name: string; user: string; vhost: string }[];
+    const mine = all.filter((c) => c.user === user && c.vhost === this.vhost);
+    for (const c of mine) await this.call('DELETE', `/api/connections/${enc(c.name)}`, undefined, true, { 'x-reason': reason });
+    return mine.length;
   }
 
-  deleteQueue(name: string): Promise<void> {
-    return this.call('DELETE', `/api/queues/${enc(this.vhost)}/${enc(name)}`, undefined, true);
+  async deleteExchange(name: string): Promise<void> {
+    await this.call('DELETE', `/api/exchanges/${enc(this.vhost)}/${enc(name)}`, undefined, true);
   }
 
-  private async call(method: string, path: string, body?: unknown, missingIsFine = false): Promise<void> {
+  async deleteQueue(name: string): Promise<void> {
+    await this.call('DELETE', `/api/queues/${enc(this.vhost)}/${enc(name)}`, undefined, true);
+  }
+
+  /** Resolves with the answer's text. */
+  private async call(method: string, path: string, body?: unknown, missingIsFine = false, headers: Record<string, string> = {}): Promise<string> {
     let res: { status: number; text: string };
     try {
-      res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
+      res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body), headers);
     } catch (err) {
       throw new DxgError('DXG_BROKER', `cannot reach RabbitMQ's management API at ${maskText(this.base)} (${errorMessage(err)}); enable it (rabbitmq-plugins enable rabbitmq_management) or set broker.admin`);
     }
     const ok = res.status >= 200 && res.status < 300;
-    if (ok || (missingIsFine && res.status === 404)) return;
+    if (ok || (missingIsFine && res.status === 404)) return res.text;
     const hint = res.status === 401 ? ': the credentials of broker.admin (or, without it, of broker.url) are not an administrator\'s' : '';
     throw new DxgError('DXG_BROKER', `RabbitMQ's management API refused ${method} ${path} (${res.status})${hint} ${maskText(res.text.slice(0, 300))}`.trim());
   }
 
   /** node:http(s) rather than fetch: fetch cannot be given the authority of a privately signed certificate. */
-  private request(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  private request(method: string, path: string, body?: string, extra: Record<string, string> = {}): Promise<{ status: number; text: string }> {
     const url = new URL(`${this.base}${path}`);
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = client.request(url, {
         method,
-        headers: { authorization: this.authorization, 'content-type': 'application/json', ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
+        headers: { authorization: this.authorization, 'content-type': 'application/json', ...extra, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
         timeout: 15_000,
         ...(this.ca ? { ca: [this.ca] } : {}),
       }, (res) => {

@@ -64,11 +64,17 @@ export class Consumer {
     });
     await ch.prefetch(this.options.prefetch);
     this.channel = ch;
-    const { consumerTag } = await ch.consume(this.queue, (msg) => {
-      if (!msg) return; // cancelled by the broker (queue deleted); a reconnection re-subscribes
-      this.tail = this.tail.then(() => this.dispatch(ch, msg));
-    });
-    this.tag = consumerTag;
+    try {
+      const { consumerTag } = await ch.consume(this.queue, (msg) => {
+        if (!msg) return; // cancelled by the broker (queue deleted); a reconnection re-subscribes
+        this.tail = this.tail.then(() => this.dispatch(ch, msg));
+      });
+      this.tag = consumerTag;
+    } catch (err) {
+      if (!/ACCESS_REFUSED|403/.test(errorMessage(err))) throw err;
+      // a target without a grant in force: the centre closes the connection when one is approved, and this subscribes again
+      log.warn('not allowed to read the queue (no grant in force for it); the other queues go on', { queue: this.queue });
+    }
   }
 
   /** Starts a message once there is room for it; an exclusive one runs alone, to its end. */

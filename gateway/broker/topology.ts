@@ -106,13 +106,18 @@ export class Topology {
     return `${this.exchange}.${department}`;
   }
 
-  /** Configure nothing; write only its own exchanges (and its own routing keys on the audit feed); read only its own queues. */
-  permissions(department: string): Permissions {
+  /**
+   * Configure nothing; write only its own exchanges (and its own routing keys on the audit feed); read
+   * only its own queues — of the flows it receives, only those in `readable` when the exchange is
+   * governed by a catalog (a target without a grant may not read its queue).
+   */
+  permissions(department: string, readable?: readonly string[]): Permissions {
     const own = escape(`${this.prefix}.${department}.`);
+    const flows = readable === undefined ? ['flow\\..+'] : readable.map((f) => `flow\\.${escape(f)}`);
     return {
       configure: '^$',
       write: `^(${escape(this.recordsExchange(department))}|${escape(this.receiptsExchange(department))}|${escape(this.auditExchange)})$`,
-      read: `^${own}(flow\\..+|receipts|dead|control)$`,
+      read: `^${own}(${[...flows, 'receipts', 'dead', 'control'].join('|')})$`,
       audit: { exchange: this.auditExchange, write: `^${escape(department)}\\.`, read: '^$' },
     };
   }
@@ -154,10 +159,11 @@ export class Topology {
   }
 
   /**
-   * The queues a department consumes: one per flow it receives (bound to that flow's source), its
-   * receipts (bound to the receipts exchanges of its flows' targets), its dead letters.
+   * The queues a department consumes: one per flow it receives (bound to that flow's source, unless
+   * `bound` leaves it out: a target without a grant), its receipts (bound to the receipts exchanges
+   * of its flows' targets), its dead letters.
    */
-  async declareDepartment(ch: Channel, department: string, flows: readonly FlowRoute[]): Promise<string[]> {
+  async declareDepartment(ch: Channel, department: string, flows: readonly FlowRoute[], bound?: ReadonlySet<string>): Promise<string[]> {
     const declared: string[] = [];
     const dead = this.deadQueue(department);
     await ch.assertQueue(dead, { durable: true, arguments: this.queueArgs(department, false) });
@@ -178,7 +184,8 @@ export class Topology {
     for (const flow of flows.filter((f) => f.targets.includes(department))) {
       const q = this.flowQueue(department, flow.id);
       await ch.assertQueue(q, { durable: true, arguments: this.queueArgs(department, true) });
-      await ch.bindQueue(q, this.recordsExchange(flow.source), this.flowRoute(department, flow.id));
+      if (!bound || bound.has(flow.id)) await ch.bindQueue(q, this.recordsExchange(flow.source), this.flowRoute(department, flow.id));
+      else await ch.unbindQueue(q, this.recordsExchange(flow.source), this.flowRoute(department, flow.id));
       declared.push(q);
     }
     return declared;

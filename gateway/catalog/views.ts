@@ -1,5 +1,8 @@
 import type { CatalogEntry } from './catalog';
 
+/** An entry as the views need it: what the YAML says, wherever it was read (a file, or the centre's published copy). */
+type Entry = Omit<CatalogEntry, 'doc'>;
+
 export interface CatalogFilter {
   provider?: string;
   theme?: string;
@@ -11,7 +14,7 @@ export interface CatalogFilter {
 }
 
 /** The entries a filter keeps, in resource-code order. */
-export function findEntries(entries: readonly CatalogEntry[], f: CatalogFilter): CatalogEntry[] {
+export function findEntries<E extends Entry>(entries: readonly E[], f: CatalogFilter): E[] {
   const words = (f.text ?? '').toLowerCase().split(/\s+/).filter(Boolean);
   return entries
     .filter((e) => !f.provider || e.provider === f.provider)
@@ -28,7 +31,7 @@ export function findEntries(entries: readonly CatalogEntry[], f: CatalogFilter):
 }
 
 /** Thematic views: each theme with the resources in it. */
-export function themes(entries: readonly CatalogEntry[]): { theme: string; resources: string[] }[] {
+export function themes(entries: readonly Entry[]): { theme: string; resources: string[] }[] {
   const by = new Map<string, string[]>();
   for (const e of entries) for (const t of e.themes) by.set(t, [...(by.get(t) ?? []), e.resource]);
   return [...by].sort(([a], [b]) => a.localeCompare(b)).map(([theme, resources]) => ({ theme, resources: resources.sort() }));
@@ -59,7 +62,7 @@ const FREQUENCY_URI: Record<string, string> = {
  * dct:publisher, its sharing type as dct:accessRights (with the condition or basis as a rights
  * statement), its update cycle as dct:accrualPeriodicity and its information items.
  */
-export function dcat(exchange: string, entries: readonly CatalogEntry[], publisherName: (id: string) => string): object {
+export function dcat(exchange: string, entries: readonly Entry[], publisherName: (id: string) => string): object {
   const base = `urn:dxg:${exchange}:`;
   return {
     '@context': {

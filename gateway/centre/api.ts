@@ -18,6 +18,10 @@ import { CursorError, recordTrail, searchAudit } from './search';
 import { authenticate, login, type Role, type User } from './users';
 import type { Verifier } from './verify';
 import type { Asker } from './asker';
+import type { Applications } from './applications';
+import type { CatalogStore } from './catalog-store';
+import type { Enforcer } from './enforcer';
+import { grantRoutes } from './api-grants';
 import type { ReplayReport } from '../node/replay';
 
 export interface ApiContext {
@@ -30,6 +34,9 @@ export interface ApiContext {
   asker: Asker;
   registry: KeyRegistry;
   metrics: CentreMetrics;
+  catalog: CatalogStore;
+  applications: Applications;
+  enforcer: Enforcer;
   /** whether the centre takes work: its database answers and its broker connection is up */
   ready(): Promise<{ ready: boolean; reason?: string }>;
 }
@@ -45,6 +52,8 @@ declare module 'fastify' {
 }
 
 const READERS = ['auditor', 'operator', 'approver'] as const;
+/** HTTP statuses of the errors a route raises on purpose; any other is the centre's fault (500). */
+const STATUS: Partial<Record<string, number>> = { DXG_USAGE: 400, DXG_FORBIDDEN: 403, DXG_NOT_FOUND: 404 };
 const text = { type: 'string', maxLength: 1000 } as const;
 const reveal = {
   reveal: { type: 'boolean', default: false, description: 'show record keys and personal data unmasked (needs a reason; the look is recorded in the centre journal)' },
@@ -89,7 +98,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ code: 'DXG_REQUEST', error: err.message });
     if (err instanceof CursorError) return reply.code(400).send({ code: 'DXG_REQUEST', error: err.message });
-    if (err instanceof DxgError) return reply.code(err.code === 'DXG_USAGE' ? 400 : 500).send({ code: err.code, error: err.message });
+    if (err instanceof DxgError) return reply.code(STATUS[err.code] ?? 500).send({ code: err.code, error: err.message });
     if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ code: 'DXG_REQUEST', error: err.message });
     return reply.code(500).send({ code: 'DXG_INTERNAL', error: errorMessage(err) });
   });
@@ -269,6 +278,8 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 
   app.get('/api/departments', { schema: { summary: 'The departments of the exchange' } }, async () =>
     [...ctx.project.config.departments.values()].map((d) => ({ id: d.id, name: d.name, driver: d.database.driver })));
+
+  grantRoutes(app, ctx);
 
   await app.ready();
   return app;

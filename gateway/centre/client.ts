@@ -35,7 +35,7 @@ function tokenFor(centreUrl: string): string {
 }
 
 /** A JSON call to the centre's API; its error answers become clear errors. */
-export async function centreCall<T>(centreUrl: string, path: string, options: { method?: string; body?: unknown; token?: string | null } = {}): Promise<T> {
+export async function centreCall<T>(centreUrl: string, path: string, options: { method?: string; body?: unknown; token?: string | null; timeoutMs?: number } = {}): Promise<T> {
   const token = options.token === null ? null : options.token ?? tokenFor(centreUrl);
   let res: Response;
   try {
@@ -43,7 +43,7 @@ export async function centreCall<T>(centreUrl: string, path: string, options: { 
       method: options.method ?? 'GET',
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) },
       body: options.body ? JSON.stringify(options.body) : undefined,
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
     });
   } catch (err) {
     throw new DxgError('DXG_CENTRE', `cannot reach the centre at ${centreUrl}: ${errorMessage((err as Error).cause ?? err)} (is dxg centre running? centre.url in the config)`);

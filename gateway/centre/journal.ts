@@ -1,4 +1,4 @@
-import type { Database } from '../../adapters/adapter';
+import type { Database, Tx } from '../../adapters/adapter';
 import { sql } from '../../adapters/sql';
 import { sha256 } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
@@ -24,18 +24,21 @@ export class Journal {
 
   /** The subject passes the mask (identity and mobile numbers): the journal is read by every auditor. */
   async record(actor: string, action: string, what: string | null, reason: string | null): Promise<void> {
+    await this.db.transaction((tx) => this.recordIn(tx, actor, action, what, reason));
+  }
+
+  /** Within the transaction of the decision it records: both are kept, or neither. */
+  async recordIn(tx: Tx, actor: string, action: string, what: string | null, reason: string | null): Promise<void> {
     const subject = what === null ? null : maskText(what);
-    await this.db.transaction(async (tx) => {
-      // one writer at a time: entries chain in commit order
-      await tx.execute(sql`LOCK TABLE centre_journal IN EXCLUSIVE MODE`);
-      const [last] = await tx.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_journal ORDER BY seq DESC LIMIT 1`);
-      const seq = last ? BigInt(last.seq) + 1n : 1n;
-      const prev = last?.hash ?? '0'.repeat(64);
-      const at = new Date().toISOString();
-      const hash = sha256(`${prev}\n${JSON.stringify([seq.toString(), at, actor, action, subject, reason])}`);
-      await tx.execute(sql`INSERT INTO centre_journal (seq, at, actor, action, subject, reason, prev_hash, hash, signature)
-        VALUES (${seq.toString()}, ${at}, ${actor}, ${action}, ${subject}, ${reason}, ${prev}, ${hash}, ${this.keyring.sign(CENTRE, hash)})`);
-    });
+    // one writer at a time: entries chain in commit order
+    await tx.execute(sql`LOCK TABLE centre_journal IN EXCLUSIVE MODE`);
+    const [last] = await tx.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_journal ORDER BY seq DESC LIMIT 1`);
+    const seq = last ? BigInt(last.seq) + 1n : 1n;
+    const prev = last?.hash ?? '0'.repeat(64);
+    const at = new Date().toISOString();
+    const hash = sha256(`${prev}\n${JSON.stringify([seq.toString(), at, actor, action, subject, reason])}`);
+    await tx.execute(sql`INSERT INTO centre_journal (seq, at, actor, action, subject, reason, prev_hash, hash, signature)
+      VALUES (${seq.toString()}, ${at}, ${actor}, ${action}, ${subject}, ${reason}, ${prev}, ${hash}, ${this.keyring.sign(CENTRE, hash)})`);
   }
 
   async list(limit = 200): Promise<JournalEntry[]> {

@@ -13,12 +13,12 @@ export class CentreMetrics {
   constructor(db: Database, monitor: Monitor) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    const OUTCOMES = ['extracted', 'quarantined', 'filtered', 'published', 'applied', 'rejected'] as const;
+    const OUTCOMES = ['extracted', 'quarantined', 'filtered', 'withheld', 'published', 'applied', 'rejected'] as const;
     new Counter({
       name: 'dxg_records_total', help: 'Records of every flow, per target and outcome, as each source last reported them (as dxg status)', labelNames: ['flow', 'target', 'outcome'], registers,
       async collect() {
         this.reset();
-        for (const t of await monitor.targets()) if (t.counts) for (const o of OUTCOMES) this.inc({ flow: t.flow, target: t.target, outcome: o }, t.counts[o]);
+        for (const t of await monitor.targets()) if (t.counts) for (const o of OUTCOMES) this.inc({ flow: t.flow, target: t.target, outcome: o }, t.counts[o] ?? 0);
       },
     });
     new Gauge({

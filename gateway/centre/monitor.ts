@@ -68,6 +68,8 @@ const LAG_WINDOW_MS = 15 * 60_000;
 export class Monitor {
   private readonly started = Date.now();
   private reading: { at: number; value: Promise<TargetView[]> } | null = null;
+  /** sends the grant list to a node whose heartbeat names an older one (set by the centre once its enforcer is up) */
+  grantList: ((department: string, held: number) => Promise<void>) | null = null;
 
   constructor(
     private readonly db: Database,
@@ -86,6 +88,7 @@ export class Monitor {
       ON CONFLICT (department) DO UPDATE SET heartbeat = EXCLUDED.heartbeat, heartbeat_at = now(), head_seq = EXCLUDED.head_seq, head_hash = EXCLUDED.head_hash`);
     await this.alarms.clear(`silent:${department}`);
     await this.registry.sendTo(department, hb.keyList ?? 0).catch((err) => log.warn('key list not sent', { department, error: errorMessage(err) }));
+    await this.grantList?.(department, hb.grantList ?? 0);
     // a restore the copy does not hold yet: asked for, and the heads are checked once it is in
     if (hb.restored && !(await this.restored(department, hb.restored, hb.head.seq))) return;
     await this.countersign(department, hb.head);

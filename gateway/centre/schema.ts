@@ -45,6 +45,16 @@ const TABLES = [
   // the centre's own hash-chained journal: every decision, and every look at record keys or personal data
   `CREATE TABLE IF NOT EXISTS centre_journal (seq bigint PRIMARY KEY, at text NOT NULL, actor text NOT NULL, action text NOT NULL,
     subject text, reason text, prev_hash text NOT NULL, hash text NOT NULL, signature text NOT NULL)`,
+  // the resource catalog as last published (dxg catalog publish, the centre's start)
+  `CREATE TABLE IF NOT EXISTS centre_catalog (resource text PRIMARY KEY, code text NOT NULL, provider text NOT NULL, sharing text NOT NULL,
+    entry jsonb NOT NULL, published_at timestamptz NOT NULL DEFAULT now(), published_by text NOT NULL)`,
+  // applications (申请) and, once approved, the grants they are; `changed` orders the versions of the grant list
+  'CREATE SEQUENCE IF NOT EXISTS centre_application_ids',
+  `CREATE TABLE IF NOT EXISTS centre_applications (id text PRIMARY KEY, resource text NOT NULL, provider text NOT NULL, department text NOT NULL,
+    items jsonb NOT NULL, purpose text NOT NULL, basis text NOT NULL, days integer, on_end text NOT NULL, state text NOT NULL, applicant text NOT NULL,
+    submitted_at timestamptz NOT NULL DEFAULT now(), due_date text NOT NULL, decided_at timestamptz, decided_by text, reason text,
+    valid_until timestamptz, ended_at timestamptz, ended_by text, end_reason text, changed bigint NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS centre_applications_state ON centre_applications (state, department)',
 ];
 
 export async function createCentreSchema(db: Database): Promise<void> {

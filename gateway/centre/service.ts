@@ -26,6 +26,10 @@ import { CentreMetrics } from './metrics';
 import { Monitor } from './monitor';
 import { createCentreSchema } from './schema';
 import { Verifier } from './verify';
+import { Applications } from './applications';
+import { WorkingCalendar } from './calendar';
+import { CatalogStore } from './catalog-store';
+import { Enforcer } from './enforcer';
 
 /**
  * The exchange centre (交换中心, DESIGN §8): one service beside the exchange, never on its data path.
@@ -47,10 +51,15 @@ export class Centre {
     /** archive entries older than this (null: never) */
     private readonly archiveAfterMs: number | null,
     private readonly tls: boolean,
+    readonly applications: Applications,
+    private readonly enforcer: Enforcer,
+    private readonly adminBroker: Broker,
+    private readonly grantsCheckMs: number,
   ) {}
 
   private archivedAt = 0;
   private analyzedAt = 0;
+  private grantsCheckedAt = 0;
 
   static async start(project: Project): Promise<Centre> {
     const { config } = project;
@@ -68,20 +77,18 @@ export class Centre {
       const admin = BrokerAdmin.of(config.broker);
       await admin.putUser(user, brokerPassword(config, CENTRE, true));
       await admin.setPermissions(user, topology.centrePermissions());
-      // declared as dxg init declares (with broker.url's credentials): the centre's own user configures nothing
+      // declared as dxg init declares, with broker.url's credentials (the centre's own user configures
+      // nothing); the connection stays open: grants are carried out with them (bindings, draining)
       const setup = await Broker.connect(config.broker.url, 'centre setup', false, config.broker.ca);
-      try {
-        await setup.withChannel((ch) => topology.declareExchanges(ch, config.departments.keys()));
-        await setup.withChannel((ch) => topology.declareCentre(ch)).catch(async (err) => {
-          if (!/PRECONDITION_FAILED/.test(errorMessage(err))) throw err;
-          // declared by an earlier release with other arguments: what it holds the nodes send again on request
-          log.warn('the centre\'s queue had other arguments; declared anew', { queue: topology.centreQueue });
-          await admin.deleteQueue(topology.centreQueue);
-          await setup.withChannel((ch) => topology.declareCentre(ch));
-        });
-      } finally {
-        await setup.close();
-      }
+      closing.push(() => setup.close());
+      await setup.withChannel((ch) => topology.declareExchanges(ch, config.departments.keys()));
+      await setup.withChannel((ch) => topology.declareCentre(ch)).catch(async (err) => {
+        if (!/PRECONDITION_FAILED/.test(errorMessage(err))) throw err;
+        // declared by an earlier release with other arguments: what it holds the nodes send again on request
+        log.warn('the centre\'s queue had other arguments; declared anew', { queue: topology.centreQueue });
+        await admin.deleteQueue(topology.centreQueue);
+        await setup.withChannel((ch) => topology.declareCentre(ch));
+      });
       const broker = await Broker.connect(withCredentials(config.broker.url, user, brokerPassword(config, CENTRE)), 'centre', true, config.broker.ca);
       closing.push(() => broker.close());
       const publisher = new Publisher(broker, user);
@@ -94,8 +101,16 @@ export class Centre {
       const monitor = new Monitor(db, project, copy, alarms, keyring, publisher, topology, registry);
       const asker = new Asker(db, publisher, topology);
       const collector = new Collector(broker, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry, asker);
+      const catalog = new CatalogStore(db, journal);
+      const applications = new Applications(db, config, catalog, journal, keyring, WorkingCalendar.read(centre.approval.calendar), centre.approval.answerWithin);
+      const enforcer = new Enforcer(project, applications, catalog, keyring, topology, admin, setup, publisher);
+      if (project.catalog) {
+        await catalog.publish(project.catalog, `${CENTRE} (start)`);
+        await enforcer.enforce(true);
+        monitor.grantList = (d, held) => enforcer.sendTo(d, held);
+      }
       const api = await buildApi({
-        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, asker, alarms), asker, registry, metrics: new CentreMetrics(db, monitor),
+        db, project, monitor, alarms, journal, verifier: new Verifier(db, project, asker, alarms), asker, registry, metrics: new CentreMetrics(db, monitor), catalog, applications, enforcer,
         ready: async () => {
           const reasons: string[] = [];
           await db.query(sql`SELECT 1`).catch((err) => reasons.push(`database: ${errorMessage(err)}`));
@@ -106,7 +121,8 @@ export class Centre {
       closing.push(() => api.close());
       await listen(api, centre.listen);
       await collector.start();
-      const self = new Centre(db, broker, publisher, collector, monitor, api, new Archiver(db, config, keyring, journal), centre.archive?.afterMs ?? null, centre.tls !== null);
+      const self = new Centre(db, broker, publisher, collector, monitor, api, new Archiver(db, config, keyring, journal), centre.archive?.afterMs ?? null, centre.tls !== null,
+        applications, enforcer, setup, project.catalog ? centre.approval.checkMs : 0);
       self.startTicking(Math.max(200, Math.min(centre.heartbeatMs, centre.alarms.silentAfterMs / 3, 5000)));
       log.info('centre up', { url: self.url, exchange: config.exchange, departments: [...config.departments.keys()] });
       return self;
@@ -129,6 +145,7 @@ export class Centre {
     await this.collector.stop();
     await this.publisher.stop();
     await this.broker.close();
+    await this.adminBroker.close();
     await this.db.close();
   }
 
@@ -145,12 +162,20 @@ export class Centre {
     this.ticker = setInterval(() => {
       if (busy) return;
       busy = true;
-      this.ticking = this.monitor.tick().then(() => this.archiveWhenDue()).then(() => this.analyzeWhenDue()).catch((err) => {
+      this.ticking = this.monitor.tick().then(() => this.grantsWhenDue()).then(() => this.archiveWhenDue()).then(() => this.analyzeWhenDue()).catch((err) => {
         log.warn('centre checks failed; trying again', { error: errorMessage(err) });
       }).finally(() => {
         busy = false;
       });
     }, everyMs);
+  }
+
+  /** Grants past their validity end, and the broker is made to match the grant list again (a change an operator made by hand is undone). */
+  private async grantsWhenDue(): Promise<void> {
+    if (this.grantsCheckMs === 0 || Date.now() - this.grantsCheckedAt < this.grantsCheckMs) return;
+    this.grantsCheckedAt = Date.now();
+    await this.applications.expireDue();
+    await this.enforcer.enforce();
   }
 
   /** The planner's statistics of the growing tables, every five minutes: a server may run no autovacuum. */

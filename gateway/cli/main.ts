@@ -4,6 +4,7 @@ import { DxgError, errorMessage } from '../errors';
 import { log } from '../log';
 import { maskText } from '../mask';
 import { EXIT } from './options';
+import { registerApplications } from './commands/applications';
 import { registerAudit } from './commands/audit';
 import { registerCatalog } from './commands/catalog';
 import { registerCentre } from './commands/centre';
@@ -33,6 +34,7 @@ export function program(): Command {
   registerQuarantine(cmd);
   registerKeys(cmd);
   registerCatalog(cmd);
+  registerApplications(cmd);
   registerCentre(cmd);
   registerLogin(cmd);
   registerDemo(cmd);

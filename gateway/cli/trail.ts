@@ -77,8 +77,12 @@ function brief(r: StoredEntry): string {
   if (d.reasons) return Object.entries(d.reasons as Record<string, number>).map(([k, n]) => `${n}× ${k}`).join('; ').slice(0, 120);
   if (d.reason) return String(d.reason).slice(0, 120);
   if (r.kind === 'receipt') return `rejected ${d.rejected}, superseded ${d.superseded}`;
-  if (r.kind === 'apply') return `written ${d.written}, superseded ${d.superseded}`;
-  if (r.kind === 'extract' && d.filtered && Object.keys(d.filtered).length) return `filtered ${JSON.stringify(d.filtered)}`;
+  const grant = d.grant ? `grant ${String(d.grant)}` : '';
+  if (r.kind === 'apply') return [`written ${d.written}, superseded ${d.superseded}`, grant].filter(Boolean).join('; ');
+  if (r.kind === 'publish') return grant;
+  if (r.kind === 'grant-end') return `grant ${String(d.grant)} ${String(d.ended)}: on_end ${String(d.onEnd)}${d.removed !== undefined ? `, ${String(d.removed)} rows removed` : ''}`;
+  const withheld = d.withheld && Object.keys(d.withheld).length ? `withheld ${JSON.stringify(d.withheld)}` : '';
+  if (r.kind === 'extract') return [d.filtered && Object.keys(d.filtered).length ? `filtered ${JSON.stringify(d.filtered)}` : '', withheld].filter(Boolean).join('; ');
   return '';
 }
 

@@ -129,6 +129,17 @@ export const exchangeSpec = {
             dir: { type: 'string', description: 'Folder of the archive files, relative to this file.' },
           },
         },
+        approval: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Applications for conditional resources (DESIGN §9): how long the provider has to answer, counted in working days.',
+          properties: {
+            answer_within: { type: 'integer', minimum: 1, maximum: 60, default: 10, description: 'Working days the provider\'s approver has to answer an application (the national rule for conditional sharing: 10).' },
+            calendar: { type: 'string', description: 'YAML file (relative to this file) of the official calendar: `holidays:` (dates off that fall on weekdays) and `workdays:` (调休, weekend dates worked). Without it, Monday to Friday are working days.' },
+            check_every: { type: 'string', pattern: DURATION_PATTERN, default: '30s', description: 'How often the centre checks grants for expiry and that the broker carries out every grant and revocation (revocations also take effect at once).' },
+          },
+        },
         alarms: {
           type: 'object',
           additionalProperties: false,

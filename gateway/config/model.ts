@@ -42,6 +42,8 @@ export interface CentreConfig {
   archive: { afterMs: number; dir: string } | null;
   /** PEM files: serve https */
   tls: { cert: string; key: string } | null;
+  /** applications: answer within so many working days of the calendar file (null: Monday to Friday); grants checked every `checkMs` */
+  approval: { answerWithin: number; calendar: string | null; checkMs: number };
 }
 
 export interface ExchangeConfig {

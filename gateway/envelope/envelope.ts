@@ -30,6 +30,8 @@ export interface EnvelopeMeta {
   count: number;
   /** the sender's ledger head when it sealed the envelope: each receiver keeps the highest it saw (an anchor of that ledger) */
   head?: LedgerHead;
+  /** in an exchange governed by a catalog: the grant the records travel under (`unconditional` for an unconditional resource) */
+  grant?: string;
 }
 
 export interface LedgerHead {
@@ -68,16 +70,20 @@ export const HEADERS = {
   format: 'dxg-format',
   algorithm: 'dxg-alg',
   head: 'dxg-head',
+  grant: 'dxg-grant',
 } as const;
 
 /**
  * What the sender signs: every claim of the envelope, its encoding and the digest of its body.
- * Format 2 also names the algorithms and carries the sender's ledger head; a node accepts format 1
- * (the first release's, without either) as well, so old envelopes still queued keep their meaning.
+ * Format 2 also names the algorithms and carries the sender's ledger head; format 3 adds the grant
+ * the records travel under. A node accepts the earlier formats as well, so envelopes still queued
+ * from before an upgrade keep their meaning.
  */
 export function signedText(meta: EnvelopeMeta, encoding: string, sha256: string): string {
   const claims = [meta.kind, meta.messageId, meta.flow, meta.resource, meta.from, meta.to, meta.sequence, meta.count, encoding, sha256];
-  return (meta.head ? ['dxg/2', ALGORITHM, ...claims, `${meta.head.seq}:${meta.head.hash}`] : ['dxg/1', ...claims]).join('\n');
+  if (!meta.head) return ['dxg/1', ...claims].join('\n');
+  const signed = [ALGORITHM, ...claims, `${meta.head.seq}:${meta.head.hash}`];
+  return (meta.grant === undefined ? ['dxg/2', ...signed] : ['dxg/3', ...signed, meta.grant]).join('\n');
 }
 
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
@@ -103,7 +109,8 @@ export async function sealJson(keyring: Keyring, meta: EnvelopeMeta, text: strin
     [HEADERS.sequence]: meta.sequence,
     [HEADERS.count]: meta.count,
     [HEADERS.sha256]: digest,
-    ...(meta.head ? { [HEADERS.format]: 2, [HEADERS.algorithm]: ALGORITHM, [HEADERS.head]: `${meta.head.seq}:${meta.head.hash}` } : {}),
+    ...(meta.head ? { [HEADERS.format]: meta.grant === undefined ? 2 : 3, [HEADERS.algorithm]: ALGORITHM, [HEADERS.head]: `${meta.head.seq}:${meta.head.hash}` } : {}),
+    ...(meta.head && meta.grant !== undefined ? { [HEADERS.grant]: meta.grant } : {}),
     [HEADERS.signature]: keyring.sign(meta.from, signedText(meta, encoding, digest)),
   };
   return { meta, headers, body, contentEncoding: gzipped ? 'gzip' : undefined };
@@ -137,11 +144,11 @@ export function readMeta(messageId: unknown, headers: Record<string, unknown> | 
   };
   const format = h[HEADERS.format] === undefined ? 1 : Number(h[HEADERS.format]);
   if (format === 1) return meta;
-  if (format !== 2) throw new EnvelopeError(`envelope format ${String(h[HEADERS.format])} is newer than this dxg knows (2)`);
+  if (format !== 2 && format !== 3) throw new EnvelopeError(`envelope format ${String(h[HEADERS.format])} is newer than this dxg knows (3)`);
   if (text(HEADERS.algorithm) !== ALGORITHM) throw new EnvelopeError(`signed with '${text(HEADERS.algorithm)}', which this dxg cannot check (it checks ${ALGORITHM})`);
   const head = /^(\d{1,19}):([0-9a-f]{64})$/.exec(text(HEADERS.head));
   if (!head) throw new EnvelopeError(`header ${HEADERS.head} is not a ledger head (seq:hash)`);
-  return { ...meta, head: { seq: head[1], hash: head[2] } };
+  return { ...meta, head: { seq: head[1], hash: head[2] }, ...(format === 3 ? { grant: text(HEADERS.grant) } : {}) };
 }
 
 /**

@@ -68,6 +68,10 @@ export class Applier {
     return null;
   }
 
+  get binding(): TargetBinding {
+    return this.ctx.binding;
+  }
+
   /** Handles an envelope that passed signature verification and `admits`. Returns once its outcome is durable. */
   async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
     const problem = meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count);
@@ -77,6 +81,27 @@ export class Applier {
     }
     const prepared = this.prepare(meta, (payload as RecordsPayload).records);
     await this.commit(meta, raw, signal, (tx) => this.applyRecords(tx, meta, raw, prepared));
+  }
+
+  /**
+   * An envelope that may no longer be applied (its grant ended while it waited in the queue): every
+   * record is rejected with the reason, and the source learns it by a receipt, as for any reject.
+   */
+  async refuse(meta: EnvelopeMeta, payload: unknown, raw: Raw, reason: string, signal: AbortSignal): Promise<void> {
+    const problem = recordsProblem(payload, meta.count);
+    if (meta.kind !== 'records' || problem) return this.ctx.deadLetters.store(meta, raw, `${reason}${problem ? `; ${problem}` : ''}`, signal);
+    const records = (payload as RecordsPayload).records;
+    await this.commit(meta, raw, signal, async () => {
+      const rejects = records.map((r) => this.reject(meta, r, reason));
+      return {
+        entries: [{
+          kind: 'reject', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: this.ctx.department, count: rejects.length,
+          keys: records.map((r) => r.key), digest: sha256(raw.body), detail: { reasons: { [reason]: rejects.length }, ...(meta.grant ? { grant: meta.grant } : {}) },
+        }],
+        rejects,
+        receipt: { kind: 'records', applied: 0, superseded: 0, rejected: rejects.length, rejects: receiptRejects(rejects) },
+      };
+    });
   }
 
   /**
@@ -189,7 +214,7 @@ export class Applier {
     const entries: LedgerEntry[] = [{
       kind: 'apply', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: p.records.length - rejects.length,
       digest: sha256(raw.body), keys: [...byKey.keys()].filter((k) => !rejectedKeys.has(k)),
-      detail: { sequence: meta.sequence, written: applied.written, deleted: removed.removed || undefined, superseded },
+      detail: { sequence: meta.sequence, written: applied.written, deleted: removed.removed || undefined, superseded, ...(meta.grant ? { grant: meta.grant } : {}) },
     }];
     if (rejects.length) {
       entries.push({

@@ -20,6 +20,8 @@ export interface Batch {
   quarantinedFor: Map<string, number>;
   /** per target: records its `where` excludes */
   filtered: Map<string, number>;
+  /** per target: records it holds no grant for (a governed exchange), not sent */
+  withheld: Map<string, number>;
   sealed: SealedBatch[];
   outbox: OutboxItem[];
   ledger: LedgerEntry[];
@@ -40,6 +42,9 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   const quarantine: QuarantineItem[] = [];
   const quarantinedFor = new Map<string, number>();
   const filtered = new Map<string, number>();
+  const withheld = new Map<string, number>();
+  // decided once per batch: a grant list that changes meanwhile applies from the next batch
+  const covers = new Map(targets.map((t) => [t.department, ctx.governance.cover(flow, t)]));
   const perTarget = new Map<string, WireRecord[]>(flow.targets.map((t) => [t.department, []]));
   const targetQuarantine = new Map<string, QuarantineItem[]>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
@@ -73,6 +78,10 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
         bump(filtered, target.department);
         continue;
       }
+      if (!covers.get(target.department)!.ok) {
+        bump(withheld, target.department);
+        continue;
+      }
       if (deleted && target.onDelete === 'delete') {
         if (target.mode === 'upsert') {
           const keyData = Object.fromEntries(flow.source.key.map((k) => [k, data[k]]));
@@ -96,7 +105,7 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   const sealed: SealedBatch[] = [];
   for (const target of targets) {
     for (const batch of chunks(perTarget.get(target.department)!, flow.source.batchSize, ctx.messageMaxBytes / 2)) {
-      sealed.push(await sealRecords(ctx, target, batch, sequence++));
+      sealed.push(await sealRecords(ctx, target, batch, sequence++, (covers.get(target.department) as { grant: string | null }).grant));
     }
   }
   const ledger: LedgerEntry[] = [];
@@ -107,11 +116,11 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   for (const s of sealed) {
     ledger.push({
       kind: 'publish', flow: flow.id, messageId: s.meta.messageId, from: department, to: s.meta.to, count: s.meta.count,
-      digest: String(s.headers['dxg-sha256']), keys: s.keys, detail: { sequence: s.meta.sequence, bytes: s.body.length },
+      digest: String(s.headers['dxg-sha256']), keys: s.keys, detail: { sequence: s.meta.sequence, bytes: s.body.length, ...(s.meta.grant ? { grant: s.meta.grant } : {}) },
     });
   }
   const outbox = sealed.map((s) => outboxItem(s, ctx.topology.recordsExchange(department), ctx.topology.flowRoute(s.meta.to, flow.id)));
-  return { quarantine, quarantinedRecords, quarantinedFor, filtered, sealed, outbox, ledger, nextSequence: sequence, versions };
+  return { quarantine, quarantinedRecords, quarantinedFor, filtered, withheld, sealed, outbox, ledger, nextSequence: sequence, versions };
 }
 
 /**
@@ -148,12 +157,12 @@ function* chunks(records: WireRecord[], max: number, maxBytes: number): Generato
   if (batch.length) yield { records: batch, json };
 }
 
-async function sealRecords(ctx: ExtractContext, target: FlowTarget, chunk: { records: WireRecord[]; json: string[] }, sequence: number): Promise<SealedBatch> {
+async function sealRecords(ctx: ExtractContext, target: FlowTarget, chunk: { records: WireRecord[]; json: string[] }, sequence: number, grant: string | null): Promise<SealedBatch> {
   const { flow } = ctx.binding;
   // the body is a RecordsPayload, written from the records' own serialisations
   const sealed = await sealJson(ctx.keyring, {
     kind: 'records', messageId: randomUUID(), flow: flow.id, resource: flow.resource,
-    from: ctx.department, to: target.department, sequence, count: chunk.records.length, head: ctx.ledger.head,
+    from: ctx.department, to: target.department, sequence, count: chunk.records.length, head: ctx.ledger.head, ...(grant ? { grant } : {}),
   }, `{"records":[${chunk.json.join(',')}]}`);
   return { ...sealed, keys: chunk.records.map((r) => r.key) };
 }

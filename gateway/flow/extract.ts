@@ -8,6 +8,7 @@ import { toWire, type WireValue } from '../indicators/codec';
 import type { Ledger, LedgerEntry } from '../ledger/ledger';
 import { log } from '../log';
 import { buildBatch, type Batch } from './batch';
+import type { Governance } from '../grants/governance';
 import type { SourceBinding } from './binding';
 import { sleep } from '../time';
 import type { OutboxRelay } from './relay';
@@ -20,6 +21,8 @@ export interface TargetCount {
   messages: number;
   filtered: number;
   quarantined: number;
+  /** records not sent for want of a grant */
+  withheld: number;
 }
 
 /** How often a flow with nothing to send notes that it was polled (dxg status: last run). */
@@ -48,6 +51,8 @@ export interface ExtractContext {
   topology: Topology;
   relay: OutboxRelay;
   messageMaxBytes: number;
+  /** which targets may receive (a governed exchange's grants) */
+  governance: Governance;
 }
 
 export interface CycleOptions {
@@ -138,7 +143,7 @@ export class Extractor {
       pages: 0,
       extracted: 0,
       quarantined: 0,
-      targets: new Map(flow.targets.filter((t) => !only || t.department === only).map((t) => [t.department, { published: 0, messages: 0, filtered: 0, quarantined: 0 }])),
+      targets: new Map(flow.targets.filter((t) => !only || t.department === only).map((t) => [t.department, { published: 0, messages: 0, filtered: 0, quarantined: 0, withheld: 0 }])),
       messageIds: [],
     };
     const checkpoint = await loadCheckpoint(db, checkpointId);
@@ -171,7 +176,7 @@ export class Extractor {
           // a resync for one target: these records enter that target's accounts only
           to: only,
           count: rows.length,
-          detail: { after: position, last: next, horizon, full: full || undefined, only, filtered: nonZero(batch.filtered) },
+          detail: { after: position, last: next, horizon, full: full || undefined, only, filtered: nonZero(batch.filtered), withheld: nonZero(batch.withheld) },
         },
         ...batch.ledger,
       ];
@@ -211,7 +216,7 @@ export class Extractor {
         kind: 'replay', flow: binding.flow.id, from: department, to: to ?? undefined, count: group.length, keys: group.map((i) => i.record_key ?? ''),
         detail: {
           stage: 'source', items: group.map((i) => i.id), sent, quarantinedAgain: batch.quarantine.length,
-          filtered: nonZero(batch.filtered),
+          filtered: nonZero(batch.filtered), withheld: nonZero(batch.withheld),
         },
       };
       await db.transaction(async (tx) => {
@@ -272,6 +277,7 @@ export function addStats(into: CycleStats, more: CycleStats): CycleStats {
     t.published += s.published;
     t.messages += s.messages;
     t.filtered += s.filtered;
+    t.withheld += s.withheld;
     t.quarantined += s.quarantined;
   }
   into.messageIds.push(...more.messageIds);
@@ -284,6 +290,7 @@ function count(stats: CycleStats, rows: number, batch: Batch): void {
   stats.quarantined += batch.quarantinedRecords;
   for (const [to, s] of stats.targets) {
     s.filtered += batch.filtered.get(to) ?? 0;
+    s.withheld += batch.withheld.get(to) ?? 0;
     s.quarantined += batch.quarantinedFor.get(to) ?? 0;
   }
   for (const e of batch.sealed) {

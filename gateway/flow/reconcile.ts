@@ -55,7 +55,8 @@ export class Reconciler {
   private async walk(signal?: AbortSignal): Promise<{ run: string; keys: Map<string, number>; closing: string[] }> {
     const { db, binding } = this.ctx;
     const { flow, set } = binding;
-    const targets = flow.targets.filter((t) => t.mode === 'upsert');
+    // a target without a grant is sent no key set either: it holds nothing it may check against
+    const targets = flow.targets.filter((t) => t.mode === 'upsert' && this.ctx.governance.cover(flow, t).ok);
     const run = randomUUID();
     const keys = new Map(targets.map((t) => [t.department, 0]));
     if (targets.length === 0) return { run, keys, closing: [] };

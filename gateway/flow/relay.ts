@@ -36,6 +36,8 @@ export class OutboxRelay {
     private readonly publisher: Publisher,
     private readonly department: string,
     private readonly topology: Topology,
+    /** an envelope the broker cannot route: true when it was dealt with (withheld for want of a grant) and leaves the outbox */
+    private readonly unroutable: (item: OutboxItem) => Promise<boolean> = async () => false,
   ) {}
 
   /** Delivers what an earlier run left in the outbox, in bounded chunks. */
@@ -117,6 +119,10 @@ export class OutboxRelay {
       this.flush();
     } catch (err) {
       const retryable = !(err instanceof PublishError) || err.retryable;
+      if (!retryable && (await this.unroutable(item).catch(() => false))) {
+        this.known.delete(item.messageId);
+        return;
+      }
       log.warn(retryable ? 'publish not confirmed; retrying' : 'publish refused; retrying later', { messageId: item.messageId, error: errorMessage(err) });
       await sleep(retryable ? 1000 : 15000);
       this.queue.unshift(item);

@@ -18,6 +18,8 @@ export interface FlowCounts {
   /** set aside at the source: records the indicator set refused, and those this target's code tables lack */
   quarantined: number;
   filtered: number;
+  /** records this target was not sent for want of a grant: at extraction, or envelopes the broker no longer routed */
+  withheld: number;
   published: number;
   /** records this target rejected and applied again (dxg replay --stage target) */
   replayedAtTarget: number;
@@ -31,9 +33,10 @@ export interface FlowCounts {
 
 /**
  * Checks that nothing was lost silently (DESIGN §5), for every flow and target:
- * extracted + replayed at the source = published + quarantined + filtered, and, once every receipt
- * is in, published + replayed at the target = applied + rejected; the receipts must agree with what
- * the target's own ledger recorded.
+ * extracted + replayed at the source = published + quarantined + filtered + withheld at extraction,
+ * and, once every receipt is in, published + replayed at the target = applied + rejected + withheld
+ * after publishing (envelopes the broker no longer routed); the receipts must agree with what the
+ * target's own ledger recorded.
  */
 export async function flowCounts(project: Project, dbs: Map<string, Database>): Promise<FlowCounts[]> {
   const out: FlowCounts[] = [];
@@ -47,7 +50,8 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
     const sum = (kind: string, to: string | null) => totals.filter((t) => t.kind === kind && t.to_dept === to).reduce((n, t) => n + t.records, 0);
     // a resync for one target enters that target's accounts only
     const extractedFor = (target: string) => totals.filter((t) => t.kind === 'extract' && (t.to_dept === null || t.to_dept === target)).reduce((n, t) => n + t.records, 0);
-    const filtered = await filteredPerTarget(src, flow.id);
+    const filtered = await perTarget(src, flow.id, 'filtered');
+    const withheldAtExtract = await perTarget(src, flow.id, 'withheld');
     // receipts of key reconciliations report deletions, not the fate of published records
     const receipts = await src.query<{ to_dept: string; kind: string; applied: string | number; rejected: string | number; n: string | number }>(
       sql`SELECT to_dept, kind, sum(applied) AS applied, sum(rejected) AS rejected, count(*) AS n FROM dxg_receipts WHERE flow = ${flow.id} AND kind IN ('records', 'replay') GROUP BY to_dept, kind`);
@@ -55,24 +59,28 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
       const of = (kind: string) => receipts.find((x) => x.to_dept === t.department && x.kind === kind);
       const [records, replays] = [of('records'), of('replay')];
       const messages = totals.filter((x) => x.kind === 'publish' && x.to_dept === t.department).reduce((n, x) => n + x.entries, 0);
+      const unrouted = totals.filter((x) => x.kind === 'withhold' && x.to_dept === t.department);
+      const withheldAfter = unrouted.reduce((n, x) => n + x.records, 0);
+      const atExtract = withheldAtExtract.get(t.department) ?? 0;
       const c: FlowCounts = {
         flow: flow.id, source: flow.source.department, target: t.department, extracted: extractedFor(t.department),
         // a record the indicator set refused is sent again to every target, one a code table lacked to its own
         replayedAtSource: sum('replay', null) + sum('replay', t.department),
         quarantined: sum('quarantine', null) + sum('quarantine', t.department),
         filtered: filtered.get(t.department) ?? 0,
+        withheld: atExtract + withheldAfter,
         published: sum('publish', t.department),
         replayedAtTarget: Number(replays?.applied ?? 0) + Number(replays?.rejected ?? 0),
         applied: Number(records?.applied ?? 0) + Number(replays?.applied ?? 0),
         rejected: Number(records?.rejected ?? 0) + Number(replays?.rejected ?? 0),
-        awaitingReceipt: messages - Number(records?.n ?? 0),
+        awaitingReceipt: messages - Number(records?.n ?? 0) - unrouted.reduce((n, x) => n + x.entries, 0),
         problems: [],
       };
-      if (c.extracted + c.replayedAtSource !== c.published + c.quarantined + c.filtered) {
-        c.problems.push(`extracted ${c.extracted}${c.replayedAtSource ? ` + replayed ${c.replayedAtSource}` : ''} ≠ published ${c.published} + quarantined ${c.quarantined} + filtered ${c.filtered}`);
+      if (c.extracted + c.replayedAtSource !== c.published + c.quarantined + c.filtered + atExtract) {
+        c.problems.push(`extracted ${c.extracted}${c.replayedAtSource ? ` + replayed ${c.replayedAtSource}` : ''} ≠ published ${c.published} + quarantined ${c.quarantined} + filtered ${c.filtered}${atExtract ? ` + withheld ${atExtract}` : ''}`);
       }
-      if (c.awaitingReceipt === 0 && c.published + c.replayedAtTarget !== c.applied + c.rejected) {
-        c.problems.push(`published ${c.published}${c.replayedAtTarget ? ` + replayed ${c.replayedAtTarget}` : ''} ≠ applied ${c.applied} + rejected ${c.rejected}`);
+      if (c.awaitingReceipt === 0 && c.published + c.replayedAtTarget !== c.applied + c.rejected + withheldAfter) {
+        c.problems.push(`published ${c.published}${c.replayedAtTarget ? ` + replayed ${c.replayedAtTarget}` : ''} ≠ applied ${c.applied} + rejected ${c.rejected}${withheldAfter ? ` + withheld ${withheldAfter}` : ''}`);
       }
       const tgt = dbs.get(t.department);
       if (!tgt) c.problems.push(unavailable(t.department));
@@ -113,20 +121,20 @@ export function receiptsAgree(c: FlowCounts, theirs: { applied: number; rejected
 /** The problem a source's own counts carry where the target's ledger is not at hand (a node alone, the centre's input). */
 export const unavailable = (department: string): string => `the ledger of ${department} is unavailable`;
 
-/** Records each target's `where` excluded: only the details of extract and replay entries hold them. */
-async function filteredPerTarget(db: Database, flow: string): Promise<Map<string, number>> {
+/** Records each target's `where` excluded (`filtered`), or it was not sent for want of a grant (`withheld`): only the details of extract and replay entries hold them. */
+async function perTarget(db: Database, flow: string, what: 'filtered' | 'withheld'): Promise<Map<string, number>> {
   const rows = await db.query<{ detail: string | null }>(sql`SELECT detail FROM dxg_ledger WHERE kind IN ('extract', 'replay') AND flow = ${flow}`);
   const out = new Map<string, number>();
   for (const r of rows) {
-    const filtered = (r.detail ? (JSON.parse(r.detail) as { filtered?: Record<string, number> }).filtered : undefined) ?? {};
-    for (const [to, n] of Object.entries(filtered)) out.set(to, (out.get(to) ?? 0) + n);
+    const counts = (r.detail ? (JSON.parse(r.detail) as Record<string, Record<string, number> | undefined>)[what] : undefined) ?? {};
+    for (const [to, n] of Object.entries(counts)) out.set(to, (out.get(to) ?? 0) + n);
   }
   return out;
 }
 
 function blank(flow: string, source: string, target: string, problem: string): FlowCounts {
   return {
-    flow, source, target, extracted: 0, replayedAtSource: 0, quarantined: 0, filtered: 0, published: 0, replayedAtTarget: 0,
+    flow, source, target, extracted: 0, replayedAtSource: 0, quarantined: 0, filtered: 0, withheld: 0, published: 0, replayedAtTarget: 0,
     applied: 0, rejected: 0, awaitingReceipt: 0, problems: [problem],
   };
 }

@@ -6,6 +6,7 @@ import type { Broker } from '../broker/connection';
 import type { Publisher } from '../broker/publisher';
 import type { Topology } from '../broker/topology';
 import type { SignedKeyList } from '../envelope/key-list';
+import type { SignedGrantList } from '../grants/list';
 import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
 import { log } from '../log';
@@ -20,6 +21,7 @@ export type ControlRequest =
   | { request: 'ledger'; id: string; from: string; to: string }
   | { request: 'verify'; id: string }
   | { request: 'keys'; id: string; list: SignedKeyList }
+  | { request: 'grants'; id: string; list: SignedGrantList }
   | { request: 'quarantine'; id: string; filter: { flow?: string; stage?: Stage; all?: boolean; limit: number } }
   | { request: 'replay'; id: string; filter: { flow?: string; stage?: Stage; ids?: number[] } };
 
@@ -76,6 +78,11 @@ export class ControlDesk {
     }
     if (req.request === 'ledger' && /^\d+$/.test(String(req.from)) && /^\d+$/.test(String(req.to))) return this.sendLedger(req);
     if (req.request === 'keys') return this.adopt(req.list);
+    if (req.request === 'grants') {
+      return this.node().takeGrants(req.list).catch((err) => {
+        log.warn('grant list refused', { department: this.department, error: errorMessage(err) });
+      });
+    }
     if (req.request === 'verify' || req.request === 'quarantine' || req.request === 'replay') return this.answer(req);
     log.warn('control request refused: unknown request', { department: this.department, request: String((req as { request?: unknown }).request) });
   }

@@ -20,8 +20,9 @@ export interface Heartbeat {
   figures: Figures | null;
   /** why the figures are missing */
   problem?: string;
-  /** the version of the centre's key list this node holds (none: 0) */
+  /** the versions of the centre's key list and grant list this node holds (none: 0) */
   keyList: number;
+  grantList?: number;
   /** the newest restore declared in its ledger (dxg init --restored): the entry from which the centre's copy is replaced */
   restored: string | null;
 }
@@ -41,7 +42,7 @@ export class HeartbeatSender {
     private readonly publisher: Publisher,
     private readonly topology: Topology,
     private readonly everyMs: number,
-    private readonly keyList: () => number,
+    private readonly lists: () => { keyList: number; grantList: number },
     private readonly restored: () => string | null,
   ) {}
 
@@ -74,7 +75,7 @@ export class HeartbeatSender {
       problem = `bookkeeping unreadable: ${errorMessage(err)}`;
     }
     const heartbeat: Heartbeat = {
-      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: this.head(), figures, ...(problem ? { problem } : {}), keyList: this.keyList(), restored: this.restored(),
+      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: this.head(), figures, ...(problem ? { problem } : {}), ...this.lists(), restored: this.restored(),
     };
     await publishFeedEvent(this.publisher, this.topology, { type: 'heartbeat', department, heartbeat }, `${department}:heartbeat:${process.pid}:${++this.beats}`);
   }

@@ -12,6 +12,7 @@ import { exchangeKeyring } from '../envelope/keys';
 import { changeChannel } from '../flow/extract';
 import { requestResyncs } from '../flow/resync';
 import { Ledger } from '../ledger/ledger';
+import { currentGovernance } from '../grants/current';
 
 export interface InitReport {
   departments: { id: string; ok: boolean; message: string }[];
@@ -19,6 +20,9 @@ export interface InitReport {
   /** the departments' broker users */
   users: string[];
   problems: string[];
+  /** with a catalog: the targets left unbound for want of a grant, and where the grant list came from */
+  unbound: string[];
+  grants: string | null;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface InitReport {
  */
 export async function initExchange(project: Project): Promise<InitReport> {
   const { config, flows, indicators } = project;
-  const report: InitReport = { departments: [], queues: [], users: [], problems: [] };
+  const report: InitReport = { departments: [], queues: [], users: [], problems: [], unbound: [], grants: null };
   for (const dept of config.departments.values()) {
     let db;
     try {
@@ -65,18 +69,29 @@ export async function initExchange(project: Project): Promise<InitReport> {
   }
   const topology = Topology.of(config);
   const routes = routesOf(flows);
+  // with a catalog, a target without a grant is neither bound nor allowed to read its queue
+  const { governance, from, note } = await currentGovernance(project, exchangeKeyring(config), true);
+  report.grants = governance.governed ? (note ?? `grant list version ${governance.version} from the centre`) : null;
+  const readable = (d: string) => (governance.governed ? governance.readable(flows, d).map((f) => f.id) : undefined);
+  for (const f of flows) for (const t of f.targets) {
+    const cover = governance.cover(f, t);
+    if (!cover.ok) report.unbound.push(`${f.id} → ${t.department}: ${cover.problem}${from === 'kept' ? ' (kept grant list)' : ''}`);
+  }
   // each department's own broker user, allowed only its own exchanges and queues
   const admin = BrokerAdmin.of(config.broker);
   for (const dept of config.departments.keys()) {
     await admin.putUser(topology.user(dept), brokerPassword(config, dept, true));
-    await admin.setPermissions(topology.user(dept), topology.permissions(dept));
+    await admin.setPermissions(topology.user(dept), topology.permissions(dept, readable(dept)));
   }
   report.users = [...config.departments.keys()].map((d) => topology.user(d));
   const broker = await Broker.connect(config.broker.url, 'init', false, config.broker.ca);
   try {
     await broker.withChannel(async (ch) => {
       await topology.declareExchanges(ch, config.departments.keys());
-      for (const dept of config.departments.keys()) report.queues.push(...(await topology.declareDepartment(ch, dept, routes)));
+      for (const dept of config.departments.keys()) {
+        const may = readable(dept);
+        report.queues.push(...(await topology.declareDepartment(ch, dept, routes, may && new Set(may))));
+      }
     });
   } finally {
     await broker.close();

@@ -24,6 +24,7 @@ const OUTCOMES = {
   replayed_at_source: 'replayedAtSource',
   quarantined: 'quarantined',
   filtered: 'filtered',
+  withheld: 'withheld',
   published: 'published',
   replayed_at_target: 'replayedAtTarget',
   applied: 'applied',

@@ -9,8 +9,13 @@ import type { Project } from '../config/project';
 import type { Department, Flow } from '../config/model';
 import type { QuarantineRow } from '../bookkeeping/quarantine';
 import { noteAnchor } from '../bookkeeping/anchors';
+import { removeFromOutbox, type OutboxItem } from '../bookkeeping/outbox';
+import { sql } from '../../adapters/sql';
+import type { Governance } from '../grants/governance';
+import { keepGrants, type SignedGrantList } from '../grants/list';
+import { purgeFlow } from '../flow/purge';
 import { requireBookkeeping } from '../bookkeeping/schema';
-import { EnvelopeError, open, type EnvelopeMeta } from '../envelope/envelope';
+import { EnvelopeError, HEADERS, open, type EnvelopeMeta } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
 import { Applier } from '../flow/apply';
 import { bindSource, bindTarget, CatalogError } from '../flow/binding';
@@ -37,6 +42,8 @@ export interface NodeContext {
   publisher: Publisher;
   keyring: Keyring;
   topology: Topology;
+  /** the catalog and the grant list in force: which targets may receive (shared by the nodes of a process) */
+  governance: Governance;
 }
 
 /**
@@ -70,7 +77,7 @@ export class DepartmentNode {
   ) {
     this.ledger = new Ledger(ctx.keyring, department.id, auditFeed(ctx.publisher, ctx.topology, department.id));
     this.deadLetters = new DeadLetters(db, this.ledger);
-    this.relay = new OutboxRelay(db, ctx.publisher, department.id, ctx.topology);
+    this.relay = new OutboxRelay(db, ctx.publisher, department.id, ctx.topology, (item) => this.withhold(item));
     const sent = new Map(ctx.project.flows.filter((f) => f.source.department === department.id).map((f) => [f.id, f]));
     this.receipts = new ReceiptBook(db, this.ledger, sent, this.deadLetters);
     const flows = new Map(ctx.project.flows.map((f) => [f.id, f]));
@@ -87,7 +94,8 @@ export class DepartmentNode {
     const centre = ctx.project.config.centre;
     if (centre) {
       this.control = new ControlDesk(me, db, ctx.keyring, ctx.topology, ctx.publisher, ctx.broker, () => this);
-      this.heartbeat = new HeartbeatSender(figures, () => this.ledger.head, ctx.publisher, ctx.topology, centre.heartbeatMs, () => ctx.keyring.keyList?.version ?? 0, () => this.restoredAt);
+      this.heartbeat = new HeartbeatSender(figures, () => this.ledger.head, ctx.publisher, ctx.topology, centre.heartbeatMs,
+        () => ({ keyList: ctx.keyring.keyList?.version ?? 0, grantList: ctx.governance.version }), () => this.restoredAt);
     }
   }
 
@@ -124,6 +132,7 @@ export class DepartmentNode {
         const binding = await bindSource(this.db, flow, project.indicators.get(flow.resource)!);
         const context = {
           db: this.db, binding, keyring, ledger: this.ledger, department: me, topology, relay: this.relay, messageMaxBytes: project.config.broker.messageMaxBytes,
+          governance: this.ctx.governance,
         };
         this.extractors.set(flow.id, new Extractor(context));
         this.reconcilers.set(flow.id, new Reconciler(context));
@@ -151,6 +160,7 @@ export class DepartmentNode {
   async start(): Promise<void> {
     const { broker, topology, project } = this.ctx;
     const { prefetch } = project.config.broker;
+    await this.endGrants();
     await this.relay.recover();
     this.relay.sweep();
     await this.resyncer.resume();
@@ -219,14 +229,92 @@ export class DepartmentNode {
     await next(opened.meta, opened.payload, raw);
   }
 
-  /** Messages the broker dead-lettered itself (delivery limit reached): stored like any dead letter. */
+  /**
+   * Messages the broker dead-lettered itself: stored like any dead letter. One the centre rejected
+   * from a flow queue when the grant ended is refused as "grant revoked": its records count as
+   * rejected, and its source learns so by a receipt.
+   */
   private async onBrokerDeadLetter(msg: ConsumeMessage, signal: AbortSignal): Promise<void> {
     const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
     const death = (headers['x-death'] as Array<{ reason?: string; queue?: string; count?: number }> | undefined)?.[0];
+    const revoked = death?.reason === 'rejected' ? this.receives.find((f) => death.queue === this.ctx.topology.flowQueue(this.department.id, f.id)) : undefined;
+    const applier = revoked && this.appliers.get(revoked.id);
+    if (applier) {
+      return this.onMessage(msg, signal, (m) => applier.admits(m), (m, p, raw) => applier.refuse(m, p, raw, `grant revoked${m.grant ? ` (${m.grant})` : ''}: the envelope waited in ${death!.queue} when the grant ended`, signal));
+    }
     const reason = death
       ? `dead-lettered by the broker from ${death.queue}: ${death.reason === 'delivery_limit' ? `delivery limit reached (${this.ctx.project.config.broker.deliveryLimit} deliveries)` : death.reason}`
       : `dead-lettered by the broker: ${String(headers['x-first-death-reason'] ?? 'unknown reason')}`;
     await this.deadLetters.store(claimsOf(msg.properties.messageId, headers), { headers, contentEncoding: msg.properties.contentEncoding, body: msg.content }, reason, signal);
+  }
+
+  /** The centre's grant list, newer than the one held: taken, its ended grants carried out here, then kept for the next start. */
+  async takeGrants(list: SignedGrantList): Promise<void> {
+    const { governance, project } = this.ctx;
+    if (!governance.governed) return;
+    governance.adopt(list);
+    await this.endGrants();
+    if (governance.grantList) keepGrants(project.config.dirs.keys, governance.grantList);
+  }
+
+  /**
+   * Each ended grant of this department is carried out once (the ledger says which were): on_end purge
+   * removes what its flows delivered, keep keeps it; both are entered in the ledger. A target still
+   * covered by another grant keeps its data.
+   */
+  private async endGrants(): Promise<void> {
+    const me = this.department.id;
+    const ended = this.ctx.governance.grantList?.grants.filter((g) => g.department === me && g.ended) ?? [];
+    if (ended.length === 0) return;
+    const rows = await this.db.query<{ flow: string; detail: string }>(sql`SELECT flow, detail FROM dxg_ledger WHERE kind = 'grant-end' AND to_dept = ${me}`);
+    const done = new Set(rows.map((r) => `${r.flow} ${(JSON.parse(r.detail) as { grant?: string }).grant}`));
+    for (const g of ended) {
+      for (const flow of this.receives.filter((f) => f.resource === g.resource && !done.has(`${f.id} ${g.id}`))) {
+        const applier = this.appliers.get(flow.id)!;
+        const target = flow.targets.find((t) => t.department === me)!;
+        const still = this.ctx.governance.cover(flow, target);
+        const purge = g.onEnd === 'purge' && !still.ok;
+        const result = await this.db.transaction(async (tx) => {
+          const r = purge ? await purgeFlow(tx, applier.binding) : { removed: 0, unmatched: 0 };
+          await this.ledger.append(tx, [{
+            kind: 'grant-end', flow: flow.id, from: flow.source.department, to: me, count: r.removed,
+            detail: { grant: g.id, ended: g.ended!.as, reason: g.ended!.reason, onEnd: g.onEnd, ...(purge ? r : {}), ...(still.ok && still.grant ? { stillUnder: still.grant } : {}) },
+          }]);
+          return r;
+        });
+        log.info(`grant ${g.ended!.as}: ${purge ? 'what it delivered is purged' : 'delivered data kept'}`, { department: me, flow: flow.id, grant: g.id, ...result });
+      }
+    }
+  }
+
+  /** Why this department may not receive the flow now (no grant in force), or null. */
+  receiveRefusal(flowId: string): string | null {
+    const flow = this.receives.find((f) => f.id === flowId);
+    const cover = flow ? this.ctx.governance.cover(flow, flow.targets.find((t) => t.department === this.department.id)!) : null;
+    return cover && !cover.ok ? cover.problem : null;
+  }
+
+  /**
+   * An envelope the broker cannot route to a target that holds no grant any more: it leaves the
+   * outbox as withheld, in the ledger, so the counts still add up. Any other stays and is tried again.
+   */
+  private async withhold(item: OutboxItem): Promise<boolean> {
+    if (item.kind !== 'records' && item.kind !== 'reconcile') return false;
+    const flow = this.sends.find((f) => f.id === item.flow);
+    const target = flow?.targets.find((t) => t.department === item.to);
+    if (!flow || !target) return false;
+    const cover = this.ctx.governance.cover(flow, target);
+    if (cover.ok) return false;
+    const count = item.kind === 'records' ? Number(item.headers[HEADERS.count] ?? 0) : 0;
+    await this.db.transaction(async (tx) => {
+      await removeFromOutbox(tx, [item.messageId]);
+      await this.ledger.append(tx, [{
+        kind: 'withhold', flow: flow.id, messageId: item.messageId, from: this.department.id, to: item.to, count,
+        detail: { reason: `not routed: ${cover.problem}`, envelope: item.kind },
+      }]);
+    });
+    log.warn('envelope withheld: its target holds no grant in force', { flow: flow.id, to: item.to, messageId: item.messageId, records: count });
+    return true;
   }
 
   /**

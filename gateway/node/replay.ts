@@ -62,6 +62,9 @@ async function replayGroup(node: DepartmentNode, items: QuarantineRow[], signal:
   if (stage === 'source' && extractor) {
     const r = await extractor.replay(items);
     Object.assign(report, { done: r.sent, again: r.again, awaiting: r.messageIds });
+  } else if (stage === 'target' && applier && node.receiveRefusal(applier.binding.flow.id)) {
+    report.again = items.length;
+    report.notes.push(`not applied again: ${node.receiveRefusal(applier.binding.flow.id)}`);
   } else if (stage === 'target' && applier) {
     const r = await applier.replay(items, signal);
     Object.assign(report, { done: r.applied, again: r.again, awaiting: r.receipts });

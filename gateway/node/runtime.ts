@@ -13,6 +13,8 @@ import { sleep } from '../time';
 import { ChangeWaker } from '../flow/wake';
 import { log } from '../log';
 import { DepartmentNode, type NodeContext } from './node';
+import type { Governance } from '../grants/governance';
+import { currentGovernance } from '../grants/current';
 
 /** node-cron's own notices (a tick missed while the event loop was busy) go to the operational log, not the console. */
 const cronLogger = {
@@ -66,6 +68,8 @@ export class Runtime {
   private readonly abort = new AbortController();
 
   private readonly connections = new Map<string, Connection>();
+  /** which targets may receive, shared by this process's nodes (ungoverned without a catalog) */
+  governance: Governance | null = null;
 
   private constructor(readonly project: Project) {}
 
@@ -86,7 +90,11 @@ export class Runtime {
         await publisher.start();
       }
       await runtime.checkTopology(topology, wanted);
-      const context = (d: string) => ({ project, ...runtime.connections.get(d)!, keyring, topology });
+      // the centre's grant list of now, or the one the last run kept: the nodes decide with it until the centre sends a newer one
+      const { governance, note } = await currentGovernance(project, keyring, true);
+      if (note && governance.governed) log.warn(note);
+      runtime.governance = governance;
+      const context = (d: string) => ({ project, ...runtime.connections.get(d)!, keyring, topology, governance });
       const open = (d: string) => (options.patient ? runtime.openPatiently(d, context(d)) : DepartmentNode.open(config.departments.get(d)!, context(d)));
       const opened = await Promise.allSettled(wanted.map(open));
       const failed = opened.filter((o): o is PromiseRejectedResult => o.status === 'rejected');

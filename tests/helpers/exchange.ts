@@ -88,23 +88,30 @@ export class TestExchange {
     writeFileSync(this.config, readFileSync(this.config, 'utf8').replace(/(  url: amqp[^\n]*\n)/, `$1  ${name}: ${value}\n`));
   }
 
-  /** `dxg up` (every department in one process) in the background; `stop` sends SIGTERM and waits for it to end. */
-  up(logLevel = 'warn'): Background {
-    return this.background(['up'], logLevel);
+  /** `dxg up` (every department in one process, or only these) in the background; `stop` sends SIGTERM and waits for it to end. */
+  up(logLevel = 'warn', departments: string[] = []): Background {
+    return this.background(['up', ...(departments.length ? ['--department', ...departments] : [])], logLevel);
+  }
+
+  /** Governs the exchange by a resource catalog (before `setUp`): `catalog/<name>.yaml` for each entry given. */
+  addCatalog(entries: Record<string, string>): void {
+    mkdirSync(join(this.dir, 'catalog'), { recursive: true });
+    for (const [name, text] of Object.entries(entries)) writeFileSync(join(this.dir, 'catalog', `${name}.yaml`), text);
+    writeFileSync(this.config, `${readFileSync(this.config, 'utf8')}catalog: catalog\n`);
   }
 
   /**
    * Adds a `centre:` to exchange.yaml (before `setUp`), with intervals short enough for a test:
    * heartbeats every second, a node silent after 3 s.
    */
-  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string; lagOver?: string; archiveAfter?: string; tls?: { cert: string; key: string } }): void {
+  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string; lagOver?: string; archiveAfter?: string; tls?: { cert: string; key: string }; approval?: string }): void {
     writeFileSync(this.config, `${readFileSync(this.config, 'utf8')}centre:
   url: ${centre.tls ? 'https' : 'http'}://127.0.0.1:${centre.port}
   listen: 127.0.0.1:${centre.port}
   database: { driver: postgres, url: "${centre.databaseUrl}" }
   heartbeat: 1s
   alarms: { silent_after: ${centre.silentAfter ?? '3s'}, lag_over: ${centre.lagOver ?? '5m'}${centre.webhook ? `, webhook: "${centre.webhook}"` : ''} }
-${centre.archiveAfter ? `  archive: { after: ${centre.archiveAfter}, dir: archive }\n` : ''}${centre.tls ? `  tls: { cert: "${centre.tls.cert}", key: "${centre.tls.key}" }\n` : ''}`);
+${centre.approval ? `  approval: ${centre.approval}\n` : ''}${centre.archiveAfter ? `  archive: { after: ${centre.archiveAfter}, dir: archive }\n` : ''}${centre.tls ? `  tls: { cert: "${centre.tls.cert}", key: "${centre.tls.key}" }\n` : ''}`);
   }
 
   /** `dxg centre` in the background; `stop` sends SIGTERM and waits for it to end. */

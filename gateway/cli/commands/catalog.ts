@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { findEntries, dcat, entryJson, themes, type CatalogFilter } from '../../catalog/views';
+import { catalogCsv } from '../../catalog/csv';
+import { centreCall } from '../../centre/client';
+import { centreUrl } from './login';
 import { SHARING_TYPES, UPDATE_CYCLES } from '../../catalog/entry.spec';
-import type { CatalogEntry } from '../../catalog/catalog';
 import type { Project } from '../../config/project';
 import { DxgError } from '../../errors';
 import { project, write } from '../context';
-import { renderCsv, renderTable } from '../table';
+import { renderTable } from '../table';
 
 interface Facets {
   provider?: string;
@@ -56,19 +58,23 @@ export function registerCatalog(program: Command): void {
       write(renderTable(['theme', 'resources'], themes(governed(cmd).catalog!).map((t) => [t.theme, t.resources.join(', ')])));
     });
 
+  catalog.command('publish').description('load the catalog entries into the exchange centre (as an operator: dxg login); they replace the published ones')
+    .action(async (_opts, cmd: Command) => {
+      const p = governed(cmd);
+      const r = await centreCall<{ published: number; withdrawn: string[] }>(centreUrl(cmd), '/api/catalog', { method: 'POST', body: { entries: p.catalog!.map(entryJson) } });
+      write(`published ${r.published} entries to the centre${r.withdrawn.length ? `; withdrawn: ${r.withdrawn.join(', ')}` : ''}`);
+    });
+
   catalog.command('export').description('the whole catalog as DCAT-AP JSON-LD or CSV').option('--format <format>', 'dcat or csv', 'dcat')
     .action((opts: { format: string }, cmd: Command) => {
       if (!['dcat', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be dcat or csv, not '${opts.format}'`);
       const p = governed(cmd);
       const entries = findEntries(p.catalog!, {});
-      if (opts.format === 'csv') return void process.stdout.write(renderCsv(CSV_HEAD, entries.map(csvRow)));
+      if (opts.format === 'csv') return void process.stdout.write(catalogCsv(entries));
       write(JSON.stringify(dcat(p.config.exchange, entries, (d) => p.config.departments.get(d)?.name ?? d), null, 2));
     });
 }
 
-const CSV_HEAD = ['code', 'resource', 'title', 'provider', 'class', 'item', 'subitem', 'themes', 'sharing', 'condition', 'basis', 'method', 'open', 'update_cycle', 'published', 'items', 'sensitive_items'];
-const csvRow = (e: CatalogEntry) => [e.code, e.resource, e.title, e.provider, e.classification.class, e.classification.item, e.classification.subitem ?? '', e.themes.join(';'),
-  e.sharing.type, e.sharing.condition ?? '', e.sharing.basis ?? '', e.method, e.open, e.updateCycle, e.published, e.items.map((i) => i.name).join(';'), e.items.filter((i) => i.sensitive).map((i) => i.name).join(';')];
 
 function governed(cmd: Command): Project {
   const p = project(cmd);
@@ -84,7 +90,7 @@ function list(cmd: Command, opts: Facets & { text?: string }): void {
   if (opts.provider && !p.config.departments.has(opts.provider)) throw new DxgError('DXG_USAGE', `unknown department '${opts.provider}' (known: ${[...p.config.departments.keys()].join(', ')})`);
   const entries = findEntries(p.catalog!, opts as CatalogFilter);
   if (opts.format === 'json') return write(JSON.stringify(entries.map(entryJson), null, 2));
-  if (opts.format === 'csv') return void process.stdout.write(renderCsv(CSV_HEAD, entries.map(csvRow)));
+  if (opts.format === 'csv') return void process.stdout.write(catalogCsv(entries));
   write(renderTable(['code', 'resource', 'title', 'provider', 'sharing', 'updated', 'items', 'themes'], entries.map((e) => [
     e.code, e.resource, e.title, e.provider, `${e.sharing.type} (${SHARING_ZH[e.sharing.type]})`, e.updateCycle, e.items.length, e.themes.join(', '),
   ])));

@@ -15,6 +15,8 @@ export function registerInit(program: Command): void {
       const report = await initExchange(p);
       for (const d of report.departments) write(`${d.ok ? 'ok  ' : 'FAIL'} ${d.id}: ${d.message}`);
       write(`broker: ${report.queues.length} queues declared for exchange '${p.config.exchange}'; department users ${report.users.join(', ')} (each reads only its own queues and writes only its own exchanges)`);
+      if (report.grants) write(`grants: ${report.grants}`);
+      for (const u of report.unbound) write(`not bound (no grant): ${u}`);
       if (report.problems.length || report.departments.some((d) => !d.ok)) {
         throw new DxgError('DXG_CATALOG', `init found problems:\n${report.problems.join('\n')}`);
       }

@@ -62,12 +62,12 @@ export function registerStatus(program: Command): void {
       });
       if (opts.format === 'json') return write(JSON.stringify(rows, null, 2));
       const head = ['flow', 'target', 'last run', 'checkpoint', 'behind', 'outbox', 'queued', 'awaiting receipt',
-        'extracted', 'filtered', 'quarantined', 'published', 'applied', 'rejected', 'replayed (source + target)', 'reconciled'];
+        'extracted', 'filtered', 'quarantined', 'withheld', 'published', 'applied', 'rejected', 'replayed (source + target)', 'reconciled'];
       write(renderTable(head, rows.map((r) => ('problem' in r)
         ? [r.flow, r.target, r.problem, ...head.slice(3).map(() => '')]
         : [r.flow, r.target, r.lastRun, r.checkpoint, r.behind, r.outbox, r.queued, r.awaitingReceipt, r.extracted, r.filtered, r.quarantined,
-          r.published, r.applied, r.rejected, r.replayedAtSource || r.replayedAtTarget ? `${r.replayedAtSource} + ${r.replayedAtTarget}` : 0, r.reconciled])));
-      write('extracted + replayed at the source = published + quarantined + filtered; published + replayed at the target = applied + rejected');
+          r.withheld, r.published, r.applied, r.rejected, r.replayedAtSource || r.replayedAtTarget ? `${r.replayedAtSource} + ${r.replayedAtTarget}` : 0, r.reconciled])));
+      write('extracted + replayed at the source = published + quarantined + filtered + withheld; published + replayed at the target = applied + rejected (+ withheld when the broker no longer routed an envelope)');
     });
 }
 
@@ -76,9 +76,9 @@ async function centreStatus(url: string, format: string): Promise<void> {
   const status = await centreCall<{ generatedAt: string; targets: TargetView[]; openAlarms: number }>(url, '/api/status');
   if (format === 'json') return write(JSON.stringify(status, null, 2));
   const n = (v: number | null | undefined) => (v === null || v === undefined ? '?' : v);
-  const head = ['flow', 'target', 'extracted', 'quarantined', 'filtered', 'published', 'applied', 'rejected', 'awaiting receipt', 'outbox', 'queued', 'lag p50/p95 s', 'records/s', 'reconciled'];
+  const head = ['flow', 'target', 'extracted', 'quarantined', 'filtered', 'withheld', 'published', 'applied', 'rejected', 'awaiting receipt', 'outbox', 'queued', 'lag p50/p95 s', 'records/s', 'reconciled'];
   write(renderTable(head, status.targets.map((t) => [
-    t.flow, t.target, n(t.counts?.extracted), n(t.counts?.quarantined), n(t.counts?.filtered), n(t.counts?.published), n(t.counts?.applied), n(t.counts?.rejected),
+    t.flow, t.target, n(t.counts?.extracted), n(t.counts?.quarantined), n(t.counts?.filtered), n(t.counts?.withheld), n(t.counts?.published), n(t.counts?.applied), n(t.counts?.rejected),
     n(t.backlog.awaitingReceipt), n(t.backlog.outbox), n(t.backlog.queued), t.lag ? `${t.lag.p50.toFixed(2)} / ${t.lag.p95.toFixed(2)}` : '-', t.recordsPerSecond.toFixed(1),
     t.reconciled === null ? 'no heartbeat from the source' : t.reconciled ? (t.counts?.awaitingReceipt ? 'receipts awaited' : 'yes') : t.counts!.problems.join('; '),
   ])));

@@ -1,0 +1,22 @@
+import type { Problem } from '../config/problems';
+import type { Project } from '../config/project';
+import type { CurrentGovernance } from './current';
+
+/**
+ * `dxg validate` in a governed exchange: a target of a conditional resource without an approved,
+ * unexpired grant covering its department and every indicator it maps is an error at the target's
+ * line. Where the list is not the centre's answer of now, each message says which list it is.
+ */
+export function checkGrants(project: Project, { governance, from, note }: CurrentGovernance): Problem[] {
+  if (!governance.governed) return [];
+  const problems: Problem[] = [];
+  for (const flow of project.flows) {
+    for (const t of flow.targets) {
+      const cover = governance.cover(flow, t);
+      if (cover.ok) continue;
+      const which = from === 'centre' ? '' : ` [${note ?? 'kept grant list'}]`;
+      problems.push({ file: flow.doc.display, ...flow.doc.position(['targets', t.index, 'department']), message: `target ${t.department}: ${cover.problem}${which}`, severity: 'error' });
+    }
+  }
+  return problems;
+}
