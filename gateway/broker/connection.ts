@@ -45,13 +45,16 @@ export class Broker {
     });
     model.on('disconnect', (err: Error) => {
       broker.current = null;
-      if (!broker.closing) log.warn('broker connection lost; reconnecting', { node: nodeAddress(nodes[at]), error: errorMessage(err) });
+      if (!broker.closing && !/CONNECTION_FORCED/.test(errorMessage(err))) log.warn('broker connection lost; reconnecting', { node: nodeAddress(nodes[at]), error: errorMessage(err) });
     });
     model.on('reconnect-scheduled', ({ attempt, delay, error }: { attempt: number; delay: number; error: Error }) => {
       const failed = nodes[at];
       at = (at + 1) % nodes.length;
       Object.assign(target, connectTarget(nodes[at]));
-      if (attempt === 1 || attempt % 10 === 0) {
+      if (attempt === 1 && /CONNECTION_FORCED/.test(errorMessage(error))) {
+        // closed on purpose (the centre after a change of grants, an operator): not an outage
+        log.info('the broker closed the connection; reconnecting', { connection: label, reason: errorMessage(error) });
+      } else if (attempt === 1 || attempt % 10 === 0) {
         log.warn('broker unreachable; retrying', { attempt, delayMs: delay, node: nodeAddress(failed), ...(nodes.length > 1 ? { next: nodeAddress(nodes[at]) } : {}), error: errorMessage(error) });
       }
     });

@@ -22,6 +22,7 @@ export const DEMO_LOGINS: { name: string; role: Role; department: string | null;
   { name: 'auditor', role: 'auditor', department: null, password: 'demo-auditor' },
   { name: 'operator', role: 'operator', department: null, password: 'demo-operator' },
   { name: 'approver-amr', role: 'approver', department: 'amr', password: 'demo-approver' },
+  { name: 'approver-police', role: 'approver', department: 'police', password: 'demo-approver' },
 ];
 
 export interface DemoCentre {

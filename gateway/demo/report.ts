@@ -28,8 +28,8 @@ export function departmentsTable(project: Project, built: Map<string, BuiltDepar
 
 export function reconciliationTable(rows: FlowCounts[]): string {
   return renderTable(
-    ['flow', 'from → to', 'extracted', '= published', '+ quarantined', '+ filtered', 'published', '= applied', '+ rejected', ''],
-    rows.map((r) => [r.flow, `${r.source} → ${r.target}`, r.extracted, r.published, r.quarantined, r.filtered, r.published, r.applied, r.rejected,
+    ['flow', 'from → to', 'extracted', '= published', '+ quarantined', '+ filtered', '+ withheld', 'published', '= applied', '+ rejected', ''],
+    rows.map((r) => [r.flow, `${r.source} → ${r.target}`, r.extracted, r.published, r.quarantined, r.filtered, r.withheld, r.published, r.applied, r.rejected,
       r.problems.length || r.awaitingReceipt ? 'MISMATCH' : 'ok']),
   );
 }
@@ -38,7 +38,7 @@ export function verdict(rows: FlowCounts[]): string {
   const problems = rows.flatMap((r) => [...r.problems, ...(r.awaitingReceipt ? [`${r.awaitingReceipt} envelope(s) without a receipt`] : [])]
     .map((p) => `  ${r.flow} ${r.source} → ${r.target}: ${p}`));
   if (problems.length === 0) {
-    return 'reconciled: every extracted record was published, quarantined or filtered, and every published record was applied or\n'
+    return 'reconciled: every extracted record was published, quarantined, filtered or withheld (no grant), and every published record was applied or\n'
       + "rejected — the source's receipts and each target's own ledger say the same.";
   }
   return `NOT reconciled:\n${problems.join('\n')}`;

@@ -10,6 +10,8 @@ import { initExchange } from '../node/init';
 import { Runtime, type FlowRun } from '../node/runtime';
 import { buildDepartments, closeAll } from './build';
 import { centreView, DEMO_LOGINS, startDemoCentre } from './centre';
+import { applyAndApprove, revoke } from './grants';
+import { sleep } from '../time';
 import { Topology } from '../broker/topology';
 import { applyChanges, planChanges } from './changes';
 import { firstReasons } from './excerpt';
@@ -46,10 +48,11 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
   out(`dxg demo: exchange '${project.config.exchange}', seed ${options.seed} — ${options.enterprises} enterprises at market regulation, ${options.persons} persons at public security`);
 
   let t = Date.now();
+  let step = 0;
   const built = await buildDepartments(project, enterprises, persons);
   const conn = (d: string) => built.get(d)!.connection;
   try {
-    out(heading(1, 'Department databases, reset (the demo only touches databases named dxg_*)', Date.now() - t));
+    out(heading(++step, 'Department databases, reset (the demo only touches databases named dxg_*)', Date.now() - t));
     out(departmentsTable(project, built));
     out(planted(enterprises, persons));
 
@@ -62,14 +65,24 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       throw new DxgError('DXG_CATALOG', `init found problems:\n${[...failed.map((d) => `${d.id}: ${d.message}`), ...init.problems].join('\n')}`);
     }
     await purge(project, init.queues);
-    out(heading(2, 'Keys, bookkeeping tables and broker topology (dxg keys generate, dxg init)', Date.now() - t));
+    out(heading(++step, 'Keys, bookkeeping tables and broker topology (dxg keys generate, dxg init)', Date.now() - t));
     out(`key pairs: ${created.length ? `created for ${created.join(', ')}` : 'all present'} (${project.config.dirs.keys}); `
       + `bookkeeping tables in ${init.departments.length} databases; ${init.queues.length} queues declared and emptied; each department on its own broker user (${init.users.join(', ')})`);
+    for (const u of init.unbound) out(`not bound (no grant yet): ${u}`);
 
     // the centre follows the exchange live from the start: it is never on the data path
     const centre = await startDemoCentre(project);
     if (centre) out(`the exchange centre serves ${centre.url} (dxg centre), on its own database and broker user (${Topology.of(project.config).centreUser})`);
     let centreText: { text: string; ok: boolean } | null = null;
+    // with a catalog, nothing conditional travels before an application is approved
+    const governed = centre && project.catalog ? await applyAndApprove(centre, project).catch(async (err) => {
+      await centre.centre.stop();
+      throw err;
+    }) : null;
+    if (governed) {
+      out(heading(++step, 'The resource catalog, an application and its approval (信息资源目录, 申请审批)'));
+      out(governed.text);
+    }
     const runtime = await Runtime.start(project, { label: 'demo' }).catch(async (err) => {
       await centre?.centre.stop();
       throw err;
@@ -77,16 +90,29 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
     try {
       t = Date.now();
       const first = await round(runtime, options.timeoutMs);
-      out(heading(3, 'First exchange: every record travels (dxg run --once)', Date.now() - t));
+      out(heading(++step, 'First exchange: every record travels (dxg run --once)', Date.now() - t));
       out(runSummary(project, first));
       out(SUMMARY_LEGEND);
 
       await applyChanges(conn('amr'), conn('police'), changes);
       t = Date.now();
       const second = await round(runtime, options.timeoutMs, true);
-      out(heading(4, 'Second exchange: incremental — only the changed records travel', Date.now() - t));
+      out(heading(++step, 'Second exchange: incremental — only the changed records travel', Date.now() - t));
       out(describeChanges(changes));
       out(runSummary(project, second));
+      if (governed) {
+        t = Date.now();
+        const revoked = await revoke(centre!, governed.grant);
+        // the source decides with the list the centre sends it: wait until it holds the revocation
+        const deadline = Date.now() + 30_000;
+        while ((runtime.governance?.version ?? 0) < revoked.version && Date.now() < deadline) await sleep(100);
+        const resync = await runtime.runOnce({ flows: ['person-basic'], full: true, timeoutMs: options.timeoutMs });
+        const civil = resync[0].stats.targets.get('civil')!;
+        out(heading(++step, 'A grant revoked: public security stops sharing with civil affairs (dxg revoke)', Date.now() - t));
+        out(revoked.text);
+        out(`a full resync of person-basic afterwards (dxg run --once --full --flow person-basic): ${resync[0].stats.extracted} records extracted, `
+          + `${civil.published} sent to civil, ${civil.withheld} withheld — counted as withheld in the reconciliation below`);
+      }
       // while the nodes still run: the centre asks them to check their own ledgers
       if (centre) centreText = await withDatabases(project, (dbs) => centreView(centre, dbs, traced.credit_code));
     } finally {
@@ -94,7 +120,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       await centre?.centre.stop();
     }
 
-    out(heading(5, 'What the receiving departments hold now'));
+    out(heading(++step, 'What the receiving departments hold now'));
     out(outcomesText(await readOutcomes({ amr: conn('amr'), tax: conn('tax'), qs: conn('qs'), civil: conn('civil') }), changes));
 
     const ok = await withDatabases(project, async (opened, unreachable) => {
@@ -102,12 +128,12 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       const dbs = new Map([...project.config.departments.keys()].filter((d) => opened.has(d)).map((d) => [d, opened.get(d)!]));
       for (const [d, why] of unreachable) out(`(the ledger of ${d} is unavailable: ${why})`);
       const accounts = await flowCounts(project, dbs);
-      out(heading(6, 'Reconciliation, from the ledgers and receipts of the department databases'));
+      out(heading(++step, 'Reconciliation, from the ledgers and receipts of the department databases'));
       out(reconciliationTable(accounts));
       out(verdict(accounts));
 
       const before = enterprises.find((e) => e.row.credit_code === traced.credit_code)!.row.ent_name;
-      out(heading(7, 'Audit trail'));
+      out(heading(++step, 'Audit trail'));
       out(`The steps of enterprise ${traced.credit_code} (${before}, renamed ${traced.ent_name} in round 2),\nas \`${dxg}audit --key ${traced.credit_code}\` shows them:`);
       out(trailTable(await collectTrail(dbs, { key: traced.credit_code, limit: 1000 })));
       out('Quarantined at the sources, by reason (dxg_quarantine):');
@@ -118,7 +144,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       const verified = await verifyLedgers(dbs, unreachable, keyring);
       out(verified.lines.map((l) => `  ${l}`).join('\n'));
       if (centreText) {
-        out(heading(8, 'The exchange centre (交换中心)'));
+        out(heading(++step, 'The exchange centre (交换中心)'));
         out(centreText.text);
       }
       return verified.broken === 0 && accounts.every((a) => a.problems.length === 0 && a.awaitingReceipt === 0) && (centreText?.ok ?? true);

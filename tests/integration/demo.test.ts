@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, dropDatabase, sql } from '../../adapters';
 import { planChanges } from '../../gateway/demo/changes';
@@ -59,6 +59,8 @@ describe('dxg demo', () => {
   beforeAll(async () => {
     ex = new TestExchange(Object.fromEntries(Object.entries(ENGINES).map(([d, driver]) => [d, { driver, url: urlOf(d as Dept) }])), FLOWS);
     ex.addCentre({ databaseUrl: `${PG_SERVER}/${dbName('centre')}`, port: await freePort() });
+    // governed by the shipped catalog, as the README's demo is
+    ex.addCatalog(Object.fromEntries(readdirSync(join(ROOT, 'catalog')).map((f) => [f.replace(/\.yaml$/, ''), readFileSync(join(ROOT, 'catalog', f), 'utf8')])));
     run = await ex.dxg('demo', '--enterprises', String(N), '--persons', String(N), '--seed', String(SEED));
   });
 
@@ -77,7 +79,7 @@ describe('dxg demo', () => {
   });
 
   it('runs the exchange centre beside it: every ledger collected whole, the counts reconciled there too, no alarm', () => {
-    const centre = run.stdout.slice(run.stdout.indexOf('8. The exchange centre'));
+    const centre = run.stdout.slice(run.stdout.search(/^\d+\. The exchange centre/m));
     expect(centre).toContain('every ledger intact');
     expect(centre).toContain('Open alarms: none');
     for (const d of Object.keys(ENGINES)) expect(centre).toMatch(new RegExp(`│ ${d}\\s.*│ complete │`));
@@ -155,7 +157,27 @@ describe('dxg demo', () => {
   it('sends only the changed records in the second round', async () => {
     const extracted = (d: Dept) => scalar(d, "SELECT sum(record_count) AS n FROM dxg_ledger WHERE kind = 'extract'");
     expect(await extracted('amr')).toBe(N + changes.renames.length + changes.deregistrations.length + changes.newEnterprises.length);
-    expect(await extracted('police')).toBe(N + changes.deaths.length + changes.moves.length);
+    // and, after the revocation, the full resync that withholds everything from civil
+    expect(await extracted('police')).toBe(N + changes.deaths.length + changes.moves.length + N);
+  });
+
+  it('runs the loop of the seeds: catalog, application, approval, exchange under the grant, a rejection, a refusal, a revocation', async () => {
+    expect(run.stdout).toMatch(/not bound \(no grant yet\): person-basic → civil/);
+    expect(run.stdout).toMatch(/dxg approve (A\d+) \(approver-police\): approved; the broker binds person-basic → civil/);
+    expect(run.stdout).toMatch(/dxg reject A\d+ \(approver-police\): 联系电话与住址超出最小必要范围/);
+    expect(run.stdout).toMatch(/police\.criminal-record → rejected at once: not shared \(不予共享\)/);
+    expect(run.stdout).toMatch(/dxg revoke A\d+ \(approver-police\): revoked — the broker unbound person-basic → civil/);
+    const grant = /dxg approve (A\d+)/.exec(run.stdout)![1];
+    // every delivery to civil names the grant, at the source and at the target
+    const valid = persons.filter((p) => !p.flaw).length;
+    const published = await read('police', { postgres: '', mysql: "SELECT to_dept, CAST(sum(record_count) AS CHAR) AS n, CAST(sum(CASE WHEN JSON_VALUE(detail, '$.grant') = 'GRANT' THEN record_count ELSE 0 END) AS CHAR) AS named FROM dxg_ledger WHERE kind = 'publish' GROUP BY to_dept".replace('GRANT', grant) });
+    expect(Number(published.get('civil')!.n)).toBeGreaterThanOrEqual(valid);
+    expect(published.get('civil')!.named).toBe(published.get('civil')!.n);
+    const applied = await read('civil', { postgres: `SELECT detail::json->>'grant' AS grant, count(*)::text AS n FROM dxg_ledger WHERE kind = 'apply' GROUP BY 1`, mysql: '' });
+    expect([...applied.keys()]).toEqual([grant]);
+    // after the revocation nothing more reached civil: the resync's records were withheld, and say so
+    const withheld = await read('police', { postgres: '', mysql: "SELECT CAST(sum(JSON_VALUE(detail, '$.withheld.civil')) AS CHAR) AS n FROM dxg_ledger WHERE kind = 'extract'" });
+    expect([...withheld.keys()]).toEqual([String(valid)]);
   });
 });
 
