@@ -18,6 +18,8 @@ const TABLES = [
   'CREATE INDEX IF NOT EXISTS centre_ledger_message ON centre_ledger (message_id)',
   `CREATE TABLE IF NOT EXISTS centre_record_keys (record_key text NOT NULL, department text NOT NULL, seq bigint NOT NULL,
     PRIMARY KEY (record_key, department, seq))`,
+  // by entry: a declared restore and the archiver delete a department's keys from an entry on, which the primary key cannot find
+  'CREATE INDEX IF NOT EXISTS centre_record_keys_entry ON centre_record_keys (department, seq)',
   // per department: how far the copy is complete and checked, what the node said of itself
   `CREATE TABLE IF NOT EXISTS centre_departments (
     department text PRIMARY KEY, contiguous bigint NOT NULL DEFAULT 0, contiguous_hash text NOT NULL DEFAULT '${'0'.repeat(64)}',
