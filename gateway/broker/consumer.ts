@@ -103,3 +103,35 @@ export class Consumer {
     if (this.channel === ch) ch.ack(msg);
   }
 }
+
+/** What a batch handler makes of each message it was given, in the same order: null when done, else why not. */
+export type Outcomes = (Error | null)[];
+
+/**
+ * A handler of one message made from a handler of many: for a consumer whose concurrency lets all its
+ * prefetched messages start, so that they reach `handle` together (in delivery order) and share its
+ * work. Those that start while a batch runs make the next batch. Each message's own outcome settles
+ * its promise: the consumer then acks it, or returns it to the queue, alone, as with any handler.
+ */
+export function batched(handle: (msgs: ConsumeMessage[], signal: AbortSignal) => Promise<Outcomes>): (msg: ConsumeMessage, signal: AbortSignal) => Promise<void> {
+  let waiting: { msg: ConsumeMessage; settle: (failure: Error | null) => void }[] = [];
+  let running = false;
+  const run = async (signal: AbortSignal): Promise<void> => {
+    // the messages that came in the same read from the socket start in the same tick: wait for them
+    await new Promise((resolve) => setImmediate(resolve));
+    while (waiting.length) {
+      const batch = waiting;
+      waiting = [];
+      const outcomes = await handle(batch.map((b) => b.msg), signal).catch((err: unknown) => batch.map(() => (err instanceof Error ? err : new Error(String(err)))));
+      batch.forEach((b, i) => b.settle(outcomes[i] === null ? null : outcomes[i] ?? new Error('the batch handler gave this message no outcome')));
+    }
+    running = false;
+  };
+  return (msg, signal) => new Promise<void>((resolve, reject) => {
+    waiting.push({ msg, settle: (failure) => (failure ? reject(failure) : resolve()) });
+    if (!running) {
+      running = true;
+      void run(signal);
+    }
+  });
+}

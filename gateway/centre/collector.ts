@@ -1,22 +1,30 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { Broker } from '../broker/connection';
-import { Consumer } from '../broker/consumer';
+import { batched, Consumer, type Outcomes } from '../broker/consumer';
 import type { Topology } from '../broker/topology';
 import type { FeedEvent } from '../ledger/feed';
 import { log } from '../log';
 import type { Heartbeat } from '../node/heartbeat';
 import type { Alarms } from './alarms';
-import type { LedgerCopy } from './ledger-copy';
+import type { LedgerCopy, Received } from './ledger-copy';
 import type { Monitor } from './monitor';
 import type { KeyRegistry } from './registry';
 import type { Asker } from './asker';
+
+/**
+ * Feed messages the centre holds at once, and so takes together at most. A batch costs the copy about
+ * what one message did, so the more it takes at once the faster it catches up; a message holds at most
+ * 20,000 entries (a node answering the centre, 500), which bounds what this many hold in memory.
+ */
+const PREFETCH = 100;
 
 /**
  * Reads the audit feed of every department from the centre's queue: ledger entries into the copy,
  * heartbeats to the monitor, answers to the centre's requests. An event is believed only from the
  * department's own broker user (RabbitMQ validates the user-id; the topic permissions let a
  * department publish only under its own name); the entries' own signatures are checked as the copy
- * takes them.
+ * takes them. The messages waiting are taken together (see take), and each is acked once what it
+ * brought is committed.
  */
 export class Collector {
   private readonly consumer: Consumer;
@@ -31,7 +39,8 @@ export class Collector {
     private readonly registry: KeyRegistry,
     private readonly asker: Asker,
   ) {
-    this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: 20, concurrency: 1 }, (msg) => this.take(msg));
+    // all that is prefetched starts at once, so that it reaches take together
+    this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: PREFETCH, concurrency: PREFETCH }, batched((msgs) => this.take(msgs)));
   }
 
   start(): Promise<void> {
@@ -42,34 +51,75 @@ export class Collector {
     return this.consumer.stop();
   }
 
-  private async take(msg: ConsumeMessage): Promise<void> {
+  /**
+   * Messages in delivery order. The entries wait to be taken together until the messages end or
+   * another event comes: a heartbeat's head is compared with the copy, and a key announced may be the
+   * one the entries after it are signed with, so whatever came before such an event is stored first.
+   */
+  private async take(msgs: ConsumeMessage[]): Promise<Outcomes> {
+    const outcomes: Outcomes = msgs.map(() => null);
+    let entries: { i: number; received: Received }[] = [];
+    for (const [i, msg] of msgs.entries()) {
+      const event = this.read(msg);
+      if (!event) continue;
+      if (event.type === 'entries') {
+        entries.push({ i, received: { department: event.department, entries: event.entries } });
+        continue;
+      }
+      await this.receive(entries, outcomes);
+      entries = [];
+      outcomes[i] = await this.other(event).then(() => null, failure);
+    }
+    await this.receive(entries, outcomes);
+    return outcomes;
+  }
+
+  /**
+   * The entries of several messages, in one go; if that fails, each message alone, so that one the
+   * copy cannot take fails by itself (returned to the queue, dropped after its delivery limit)
+   * while the others are kept.
+   */
+  private async receive(entries: readonly { i: number; received: Received }[], outcomes: Outcomes): Promise<void> {
+    if (entries.length === 0) return;
+    const together = entries.length > 1 ? await this.copy.receive(entries.map((e) => e.received)).then(() => true, () => false) : false;
+    for (const { i, received } of entries) {
+      outcomes[i] = await (together ? Promise.resolve() : this.copy.receive([received])).then(() => this.deadLetters(received)).then(() => null, failure);
+    }
+  }
+
+  private async deadLetters({ department: d, entries }: Received): Promise<void> {
+    for (const e of entries) {
+      if (e.kind === 'dead-letter') {
+        await this.alarms.raise('dead-letter', `dead-letter:${d}:${e.seq}`, `${d} took a dead letter${e.message_id ? ` (message ${e.message_id})` : ''}${e.flow ? ` of flow ${e.flow}` : ''}: ${deadReason(e.detail)}`, { department: d, flow: e.flow ?? undefined });
+      }
+    }
+  }
+
+  /** The event a message carries, or null when it is dropped (with the reason in the log). */
+  private read(msg: ConsumeMessage): FeedEvent | null {
     let event: FeedEvent;
     try {
       event = JSON.parse(msg.content.toString('utf8')) as FeedEvent;
     } catch {
       log.warn('audit feed: a message that is not JSON, dropped', { routingKey: msg.fields.routingKey });
-      return;
+      return null;
     }
     const d = event?.department;
     if (typeof d !== 'string' || !this.departments.has(d) || msg.properties.userId !== this.topology.user(d)) {
       log.warn('audit feed: an event not from the department it names, dropped', { department: String(d), userId: String(msg.properties.userId ?? '(none)') });
-      return;
+      return null;
     }
     const malformed = problemOf(event);
     if (malformed) {
       log.warn('audit feed: a malformed event, dropped', { department: d, type: String(event.type), problem: malformed });
-      return;
+      return null;
     }
+    return event;
+  }
+
+  private async other(event: Exclude<FeedEvent, { type: 'entries' }>): Promise<void> {
+    const d = event.department;
     switch (event.type) {
-      case 'entries': {
-        await this.copy.receive(d, event.entries);
-        for (const e of event.entries) {
-          if (e.kind === 'dead-letter') {
-            await this.alarms.raise('dead-letter', `dead-letter:${d}:${e.seq}`, `${d} took a dead letter${e.message_id ? ` (message ${e.message_id})` : ''}${e.flow ? ` of flow ${e.flow}` : ''}: ${deadReason(e.detail)}`, { department: d, flow: e.flow ?? undefined });
-          }
-        }
-        return;
-      }
       case 'heartbeat':
         return this.monitor.heartbeat(d, event.heartbeat as Heartbeat);
       case 'key':
@@ -82,6 +132,8 @@ export class Collector {
     }
   }
 }
+
+const failure = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Longest record key the centre indexes: a key is an identifier, not a document. */

@@ -10,12 +10,10 @@ const COLUMNS = ['department', 'seq', 'at', 'kind', 'flow', 'message_id', 'from_
 /** Entries checked per read while the copy's complete part moves forward. */
 const PAGE = 2000;
 
-/** How far the centre's copy of one department's ledger is complete and checked. */
-export interface CopyState {
+/** What one feed message brought: entries of one department's ledger. */
+export interface Received {
   department: string;
-  /** every entry up to here is in the copy, chained and signed as the department wrote it */
-  contiguous: string;
-  broken: { seq: string; reason: string } | null;
+  entries: readonly StoredEntry[];
 }
 
 /**
@@ -28,30 +26,41 @@ export interface CopyState {
 export class LedgerCopy {
   constructor(private readonly db: Database, private readonly keyring: Keyring, private readonly alarms: Alarms) {}
 
-  async receive(department: string, received: readonly StoredEntry[]): Promise<void> {
-    // entries already archived came again (a late feed message): they left the database for good
-    const [archived] = await this.db.query<{ to: string | null }>(sql`SELECT max(to_seq) AS to FROM centre_archives WHERE department = ${department}`);
-    const entries = archived?.to ? received.filter((e) => BigInt(e.seq) > BigInt(archived.to!)) : received;
-    if (entries.length === 0) return;
-    const restore = entries.find((e) => e.kind === 'restored');
+  /**
+   * Takes what feed messages brought (in delivery order) in one transaction: stores the entries the
+   * copy does not hold, compares those it holds, and moves each department's complete part forward.
+   * A batch of messages costs about what one did (a commit, a few statements per department): taken
+   * one at a time, every entry a node commits alone cost the centre two commits, and it fell behind.
+   */
+  async receive(messages: readonly Received[]): Promise<void> {
+    const departments = [...new Set(messages.map((m) => m.department))].sort();
+    if (departments.length === 0) return;
     await this.db.transaction(async (tx) => {
-      await ensure(tx, department);
-      const fresh = await this.store(tx, department, entries);
-      const again = entries.filter((e) => !fresh.has(String(e.seq)));
-      if (again.length) await this.compare(tx, department, again, restore, entries);
+      await tx.execute(sql`INSERT INTO centre_departments (department) VALUES ${sql.join(departments.map((d) => sql`(${d})`))} ON CONFLICT (department) DO NOTHING`);
+      // entries already archived came again (a late feed message): they left the database for good
+      const archived = new Map((await tx.query<{ department: string; to: string }>(sql`SELECT department, max(to_seq) AS to FROM centre_archives
+        WHERE department IN ${sql.list(departments)} GROUP BY department`)).map((r) => [r.department, BigInt(r.to)]));
+      for (const round of rounds(messages, archived)) {
+        const fresh = await this.store(tx, round);
+        for (const [department, entries] of round) {
+          const again = entries.filter((e) => !fresh.has(`${department}:${e.seq}`));
+          if (again.length) await this.compare(tx, department, again, entries.find((e) => e.kind === 'restored'), entries);
+        }
+      }
+      await this.advance(tx, departments);
     });
-    await this.advance(department);
   }
 
-  /** Stores the entries the copy does not hold yet, with their record keys; returns the sequences it stored. */
-  private async store(tx: Tx, department: string, entries: readonly StoredEntry[]): Promise<Set<string>> {
+  /** Stores the entries the copy does not hold yet, with their record keys; returns those it stored, as `department:seq`. */
+  private async store(tx: Tx, round: ReadonlyMap<string, readonly StoredEntry[]>): Promise<Set<string>> {
     const fresh = new Set<string>();
-    await inChunks(entries, 200, async (chunk) => {
-      const rows = chunk.map((e) => sql.list(COLUMNS.map((c) => (c === 'department' ? department : c === 'seq' ? String(e.seq) : c === 'record_count' ? Number(e.record_count) : e[c] ?? null))));
-      const inserted = await tx.query<{ seq: string }>(sql`INSERT INTO centre_ledger (${sql.ids(COLUMNS)}) VALUES ${sql.join(rows)} ON CONFLICT (department, seq) DO NOTHING RETURNING seq`);
-      for (const r of inserted) fresh.add(String(r.seq));
+    const all = [...round].flatMap(([department, entries]) => entries.map((e) => ({ department, e })));
+    await inChunks(all, 200, async (chunk) => {
+      const rows = chunk.map(({ department, e }) => sql.list(COLUMNS.map((c) => (c === 'department' ? department : c === 'seq' ? String(e.seq) : c === 'record_count' ? Number(e.record_count) : e[c] ?? null))));
+      const inserted = await tx.query<{ department: string; seq: string }>(sql`INSERT INTO centre_ledger (${sql.ids(COLUMNS)}) VALUES ${sql.join(rows)} ON CONFLICT (department, seq) DO NOTHING RETURNING department, seq`);
+      for (const r of inserted) fresh.add(`${r.department}:${r.seq}`);
     });
-    const keys = entries.filter((e) => fresh.has(String(e.seq)) && e.record_keys).flatMap((e) => e.record_keys!.split('\n').map((k) => [k, department, String(e.seq)]));
+    const keys = all.filter(({ department, e }) => fresh.has(`${department}:${e.seq}`) && e.record_keys).flatMap(({ department, e }) => e.record_keys!.split('\n').map((k) => [k, department, String(e.seq)]));
     await inChunks(keys, 1000, async (chunk) => {
       await tx.execute(sql`INSERT INTO centre_record_keys (record_key, department, seq) VALUES ${sql.join(chunk.map((k) => sql.list(k)))} ON CONFLICT DO NOTHING`);
     });
@@ -77,49 +86,54 @@ export class LedgerCopy {
       const cleared = await tx.query(sql`UPDATE centre_departments SET broken_seq = NULL, broken_reason = NULL, broken_at = NULL
         WHERE department = ${department} AND broken_seq >= ${String(restore.seq)} RETURNING department`);
       if (cleared.length) tx.afterCommit(() => void this.alarms.clear(`ledger:${department}`));
-      await this.store(tx, department, batch.filter((e) => BigInt(e.seq) >= BigInt(restore.seq)));
+      await this.store(tx, new Map([[department, batch.filter((e) => BigInt(e.seq) >= BigInt(restore.seq))]]));
       return;
     }
     const first = differing[0];
     await this.broken(tx, department, String(first.seq), `entry ${first.seq} arrived again with content other than the centre's copy holds: the department's ledger was rewritten`);
   }
 
-  /** Moves the complete part forward over entries that chain and verify. */
-  async advance(department: string): Promise<CopyState> {
-    return this.db.transaction(async (tx) => {
-      await ensure(tx, department);
-      const [state] = await tx.query<{ contiguous: string; contiguous_hash: string; broken_seq: string | null; broken_reason: string | null }>(
-        sql`SELECT contiguous, contiguous_hash, broken_seq, broken_reason FROM centre_departments WHERE department = ${department} FOR UPDATE`);
-      let seq = BigInt(state.contiguous);
-      let prev = state.contiguous_hash;
-      let broken: CopyState['broken'] = state.broken_seq ? { seq: String(state.broken_seq), reason: state.broken_reason ?? '' } : null;
-      while (!broken) {
-        const rows = await tx.query<Row & StoredEntry>(sql`SELECT * FROM centre_ledger WHERE department = ${department} AND seq > ${seq.toString()} ORDER BY seq LIMIT ${PAGE}`);
-        let gap = rows.length === 0;
-        for (const r of rows) {
-          if (BigInt(r.seq) !== seq + 1n) {
-            gap = true;
-            break;
-          }
-          const reason = this.check(department, r, prev);
-          if (reason) {
-            // a restore the node declared, not collected yet, explains a chain that goes another way: wait for it
-            if (await restorePending(tx, department, String(r.seq))) {
-              gap = true;
-              break;
-            }
-            broken = { seq: String(r.seq), reason };
-            await this.broken(tx, department, String(r.seq), reason);
-            break;
-          }
-          seq += 1n;
-          prev = r.hash;
-        }
-        if (gap || rows.length < PAGE) break;
+  /**
+   * Moves each copy's complete part forward over entries that chain and verify, all departments in
+   * each read. A read returns only what continues a copy without a gap (entries stored beyond a gap
+   * wait there, unread, until it fills), at most PAGE entries in all.
+   */
+  private async advance(tx: Tx, departments: readonly string[]): Promise<void> {
+    const copies = (await tx.query<{ department: string; contiguous: string; contiguous_hash: string }>(sql`SELECT department, contiguous, contiguous_hash
+      FROM centre_departments WHERE department IN ${sql.list(departments)} AND broken_seq IS NULL ORDER BY department FOR UPDATE`))
+      .map((c) => ({ department: c.department, from: BigInt(c.contiguous), seq: BigInt(c.contiguous), prev: c.contiguous_hash }));
+    let open = copies;
+    while (open.length) {
+      const window = Math.ceil(PAGE / open.length);
+      const rows = await tx.query<Row & StoredEntry & { department: string }>(sql`SELECT l.* FROM (VALUES ${sql.join(open.map((c) => sql`(${c.department}, ${c.seq.toString()}::bigint)`))}) AS c (department, after)
+        CROSS JOIN LATERAL (SELECT * FROM (SELECT *, row_number() OVER (ORDER BY seq) AS n FROM centre_ledger WHERE department = c.department AND seq > c.after AND seq <= c.after + ${window}) w
+          WHERE seq = c.after + n) l ORDER BY l.department, l.seq`);
+      const next: typeof open = [];
+      for (const c of open) {
+        const own = rows.filter((r) => r.department === c.department);
+        if ((await this.follow(tx, c, own)) && own.length === window) next.push(c);
       }
-      await tx.execute(sql`UPDATE centre_departments SET contiguous = ${seq.toString()}, contiguous_hash = ${prev} WHERE department = ${department}`);
-      return { department, contiguous: seq.toString(), broken };
-    });
+      open = next;
+    }
+    const moved = copies.filter((c) => c.seq !== c.from);
+    if (moved.length === 0) return;
+    await tx.execute(sql`UPDATE centre_departments d SET contiguous = m.seq, contiguous_hash = m.hash
+      FROM (VALUES ${sql.join(moved.map((c) => sql`(${c.department}, ${c.seq.toString()}::bigint, ${c.prev})`))}) AS m (department, seq, hash) WHERE d.department = m.department`);
+  }
+
+  /** Moves one copy over the entries that continue it; false at one that does not (a break, or a declared restore to wait for). */
+  private async follow(tx: Tx, c: { department: string; seq: bigint; prev: string }, rows: readonly StoredEntry[]): Promise<boolean> {
+    for (const r of rows) {
+      const reason = this.check(c.department, r, c.prev);
+      if (reason) {
+        // a restore the node declared, not collected yet, explains a chain that goes another way: wait for it
+        if (!(await restorePending(tx, c.department, String(r.seq)))) await this.broken(tx, c.department, String(r.seq), reason);
+        return false;
+      }
+      c.seq += 1n;
+      c.prev = r.hash;
+    }
+    return true;
   }
 
   /** Why an entry does not continue the chain, or null. */
@@ -157,12 +171,6 @@ export class LedgerCopy {
     const to = next === null || next > known ? known : next > from ? next - 1n : null;
     return to === null ? null : { from: from.toString(), to: to.toString() };
   }
-
-  async states(): Promise<CopyState[]> {
-    const rows = await this.db.query<{ department: string; contiguous: string; broken_seq: string | null; broken_reason: string | null }>(
-      sql`SELECT department, contiguous, broken_seq, broken_reason FROM centre_departments ORDER BY department`);
-    return rows.map((r) => ({ department: r.department, contiguous: String(r.contiguous), broken: r.broken_seq ? { seq: String(r.broken_seq), reason: r.broken_reason ?? '' } : null }));
-  }
 }
 
 /** Whether the node's last heartbeat names a restore at or below `seq` whose entry the copy does not hold yet. */
@@ -173,7 +181,30 @@ async function restorePending(tx: Pick<Tx, 'query'>, department: string, seq: st
   return held?.kind !== 'restored';
 }
 
-async function ensure(tx: Pick<Tx, 'execute'>, department: string): Promise<void> {
-  await tx.execute(sql`INSERT INTO centre_departments (department) VALUES (${department}) ON CONFLICT (department) DO NOTHING`);
+/**
+ * The messages' entries by department, in rounds: each round holds, per department, the next run of
+ * its messages that names no entry twice and holds a restore only in its first message. A run
+ * taken together ends as taking its messages one by one would: with an entry twice in one insert,
+ * the second would be neither stored nor compared, and a restore replaces only what comes after it.
+ */
+function rounds(messages: readonly Received[], archived: ReadonlyMap<string, bigint>): Map<string, StoredEntry[]>[] {
+  const runs = new Map<string, { entries: StoredEntry[]; seqs: Set<string> }[]>();
+  for (const { department, entries: received } of messages) {
+    const after = archived.get(department);
+    const entries = after === undefined ? received : received.filter((e) => BigInt(e.seq) > after);
+    if (entries.length === 0) continue;
+    const own = runs.get(department) ?? runs.set(department, []).get(department)!;
+    const run = own[own.length - 1];
+    if (!run || entries.some((e) => run.seqs.has(String(e.seq)) || e.kind === 'restored')) {
+      own.push({ entries: [...entries], seqs: new Set(entries.map((e) => String(e.seq))) });
+    } else {
+      run.entries.push(...entries);
+      for (const e of entries) run.seqs.add(String(e.seq));
+    }
+  }
+  const out: Map<string, StoredEntry[]>[] = [];
+  for (const [department, own] of runs) {
+    own.forEach((run, i) => (out[i] ??= new Map()).set(department, run.entries));
+  }
+  return out;
 }
-

@@ -1,0 +1,159 @@
+import amqp from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import { sql } from '../../adapters/sql';
+import { Topology } from '../../gateway/broker/topology';
+import { loadProject } from '../../gateway/config/project';
+import { Keyring } from '../../gateway/envelope/keys';
+import { Ledger, type StoredEntry } from '../../gateway/ledger/ledger';
+import { BROKER_URL } from '../helpers/exchange';
+import { departmentBrokerUrl, waitFor } from '../helpers/broker';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases';
+import { itemExchange, type ItemExchange } from '../helpers/items';
+import { freePort } from '../helpers/ports';
+
+/**
+ * The centre's collector on a backlog (DESIGN §8): the messages waiting in its queue are taken many
+ * at a time, and the copy ends as if they had been taken one by one. The departments' ledgers are
+ * the product's own (Ledger.append in each department database); their feed is published here as
+ * each department's broker user, as a node publishes it, with what a faulty or hostile one could add.
+ */
+describe('exchange centre collecting a backlog', () => {
+  let x: ItemExchange;
+  let centreDb: TestDatabase;
+  let base: string;
+  let topology: Topology;
+  let keyring: Keyring;
+  const feeds = new Map<string, Feed>();
+  const dbs = () => ({ src: x.src, full: x.full, part: x.part });
+
+  beforeAll(async () => {
+    x = await itemExchange('cc');
+    centreDb = await createTestDatabase('postgres', 'cccentre');
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    x.ex.addCentre({ databaseUrl: centreDb.url, port });
+    await x.ex.setUp();
+    const { config } = loadProject(x.ex.config).project!;
+    topology = Topology.of(config);
+    keyring = new Keyring(config.dirs.keys);
+    // the centre's first start declares its queue, bound to the feed: what the departments send from now on waits there
+    const centre = x.ex.centre();
+    await ready();
+    await centre.stop();
+    for (const [d, db] of Object.entries(dbs())) feeds.set(d, await Feed.open(departmentBrokerUrl(x.ex, d), topology, keyring, d, db));
+  });
+
+  afterAll(async () => {
+    for (const f of feeds.values()) await f.close();
+    await x?.destroy();
+    await centreDb?.drop();
+  });
+
+  it('takes many waiting messages of several departments together; a poison and a malformed message are dropped, a tampered entry is a break', async () => {
+    const [src, full, part] = ['src', 'full', 'part'].map((d) => feeds.get(d)!);
+    for (let i = 1; i <= 150; i++) {
+      await src.append();
+      // part's entry 30 reaches the centre altered after it was signed
+      await part.append(i === 30 ? (e) => ({ ...e, record_count: e.record_count + 1 }) : undefined);
+      await full.append();
+      // a heartbeat among the entries: its head is countersigned only if the entries before it are stored first
+      if (i === 20) src.send('heartbeat', { heartbeat: { at: new Date().toISOString(), version: 'test', sends: [], receives: [], head: src.head, figures: null, keyList: 0, restored: null } });
+      // an entry the copy cannot store (its count is beyond the column) fails every time: it must not hold up the others
+      if (i === 40) full.send('entries', { entries: [{ ...full.last!, seq: '900', record_count: 2 ** 40 }] });
+      if (i === 60) full.send('entries', { entries: [{ seq: 'x' }] });
+    }
+    await Promise.all([...feeds.values()].map((f) => f.confirmed()));
+    expect(await waiting()).toBe(453);
+
+    const centre = x.ex.centre();
+    try {
+      await ready();
+      await waitFor('src and full collected, part up to the tampered entry', async () => {
+        const states = await copyStates();
+        return states.get('src')?.contiguous === src.head.seq && states.get('full')?.contiguous === full.head.seq && states.get('part')?.broken_seq === '30' && states;
+      }, 120_000);
+      const states = await copyStates();
+      expect(states.get('part')).toMatchObject({ contiguous: '29', broken_seq: '30' });
+      expect(states.get('part')!.broken_reason).toContain('altered');
+      const [alarm] = await centreDb.query<{ reason: string }>(sql`SELECT reason FROM centre_alarms WHERE kind = 'ledger-break' AND department = 'part' AND cleared_at IS NULL`);
+      expect(alarm.reason).toContain('entry 30');
+      for (const d of ['src', 'full', 'part']) {
+        const own = await dbs()[d as 'src'].query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM dxg_ledger ORDER BY seq`);
+        const copy = await centreDb.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_ledger WHERE department = ${d} ORDER BY seq`);
+        expect([d, copy.map((r) => `${r.seq}:${r.hash}`)]).toEqual([d, own.map((r) => `${r.seq}:${r.hash}`)]);
+      }
+      const [keys] = await centreDb.query<{ n: string }>(sql`SELECT count(*) AS n FROM centre_record_keys WHERE department = 'src'`);
+      expect(Number(keys.n)).toBe(150);
+      const heads = await centreDb.query<{ seq: string }>(sql`SELECT seq FROM centre_heads WHERE department = 'src'`);
+      expect(heads.map((h) => String(h.seq))).toEqual(['20']);
+      // the poison message was delivered again up to the queue's delivery limit, then dropped; the malformed one at once
+      await waitFor('the queue drained', async () => (await waiting()) === 0, 60_000);
+    } finally {
+      await centre.stop();
+    }
+    expect(await waiting()).toBe(0);
+  });
+
+  async function ready(): Promise<void> {
+    await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+  }
+
+  async function copyStates(): Promise<Map<string, { contiguous: string; broken_seq: string | null; broken_reason: string | null }>> {
+    const rows = await centreDb.query<{ department: string; contiguous: string; broken_seq: string | null; broken_reason: string | null }>(
+      sql`SELECT department, contiguous, broken_seq, broken_reason FROM centre_departments`);
+    return new Map(rows.map((r) => [r.department, { contiguous: String(r.contiguous), broken_seq: r.broken_seq === null ? null : String(r.broken_seq), broken_reason: r.broken_reason }]));
+  }
+
+  /** Messages in the centre's queue; those delivered but not acked count once the centre has stopped. */
+  async function waiting(): Promise<number> {
+    const conn = await amqp.connect(BROKER_URL);
+    try {
+      const ch = await conn.createChannel();
+      return (await ch.checkQueue(topology.centreQueue)).messageCount;
+    } finally {
+      await conn.close();
+    }
+  }
+});
+
+/** One department's ledger, written through the product's Ledger, and its audit feed as its own broker user. */
+class Feed {
+  last: StoredEntry | null = null;
+  private ledger!: Ledger;
+
+  private constructor(private readonly conn: amqp.ChannelModel, private readonly ch: amqp.ConfirmChannel, private readonly topology: Topology, readonly department: string, private readonly db: TestDatabase) {}
+
+  static async open(url: string, topology: Topology, keyring: Keyring, department: string, db: TestDatabase): Promise<Feed> {
+    const conn = await amqp.connect(url);
+    const feed = new Feed(conn, await conn.createConfirmChannel(), topology, department, db);
+    feed.ledger = new Ledger(keyring, department);
+    await feed.ledger.load(db.db);
+    return feed;
+  }
+
+  get head(): { seq: string; hash: string } {
+    return this.ledger.head;
+  }
+
+  /** One entry in one transaction, as a node's apply commits it; on the feed (`alter`ed, if told). */
+  async append(alter?: (e: StoredEntry) => StoredEntry): Promise<void> {
+    const [e] = await this.db.db.transaction((tx) => this.ledger.append(tx, [{ kind: 'apply', flow: 'items', messageId: randomUUID(), from: 'src', to: this.department, count: 1, keys: [`K${this.department}${this.head.seq}`] }]));
+    this.last = e;
+    this.send('entries', { entries: [alter ? alter(e) : e] });
+  }
+
+  send(type: string, event: object): void {
+    this.ch.publish(this.topology.auditExchange, `${this.department}.${type}`, Buffer.from(JSON.stringify({ type, department: this.department, ...event })), {
+      userId: this.topology.user(this.department), messageId: randomUUID(), persistent: true,
+    });
+  }
+
+  /** Everything sent is in the centre's queue. */
+  confirmed(): Promise<void> {
+    return this.ch.waitForConfirms();
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close().catch(() => undefined);
+  }
+}
