@@ -7,7 +7,7 @@ import { log } from '../log';
 import type { Heartbeat } from '../node/heartbeat';
 import type { Alarms } from './alarms';
 import type { LedgerCopy, Received } from './ledger-copy';
-import type { Monitor } from './monitor';
+import type { FeedMark, FeedWatch, Monitor } from './monitor';
 import type { KeyRegistry } from './registry';
 import type { Asker } from './asker';
 
@@ -26,11 +26,13 @@ const PREFETCH = 100;
  * takes them. The messages waiting are taken together (see take), and each is acked once what it
  * brought is committed.
  */
-export class Collector {
+export class Collector implements FeedWatch {
   private readonly consumer: Consumer;
+  private delivered = 0;
+  private taken = 0;
 
   constructor(
-    broker: Broker,
+    private readonly broker: Broker,
     private readonly topology: Topology,
     private readonly departments: ReadonlySet<string>,
     private readonly copy: LedgerCopy,
@@ -39,8 +41,14 @@ export class Collector {
     private readonly registry: KeyRegistry,
     private readonly asker: Asker,
   ) {
+    const take = batched((msgs) => this.take(msgs));
     // all that is prefetched starts at once, so that it reaches take together
-    this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: PREFETCH, concurrency: PREFETCH }, batched((msgs) => this.take(msgs)));
+    this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: PREFETCH, concurrency: PREFETCH }, (msg, signal) => {
+      this.delivered++;
+      return take(msg, signal).finally(() => this.taken++);
+    });
+    // the monitor asks nodes again for what the copy lacks only once the feed cannot bring it
+    monitor.watchFeed(this);
   }
 
   start(): Promise<void> {
@@ -49,6 +57,12 @@ export class Collector {
 
   stop(): Promise<void> {
     return this.consumer.stop();
+  }
+
+  async mark(): Promise<FeedMark> {
+    const waiting = await this.broker.withChannel((ch) => ch.checkQueue(this.topology.centreQueue)).then((q) => q.messageCount > 0, () => true);
+    // counted after the queue answered: a message it no longer counted as waiting is counted as delivered
+    return { waiting, delivered: this.delivered, taken: this.taken };
   }
 
   /**

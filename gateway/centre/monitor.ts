@@ -54,6 +54,19 @@ type DepartmentRow = Record<string, unknown> & {
   heartbeat_ms: string | null;
 };
 
+/** Where the centre's feed is, as the collector that takes it tells. */
+export interface FeedMark {
+  /** whether messages wait in the centre's queue, not yet delivered to the collector */
+  waiting: boolean;
+  /** messages delivered to the collector so far, and those it has taken (stored, or failed) */
+  delivered: number;
+  taken: number;
+}
+
+export interface FeedWatch {
+  mark(): Promise<FeedMark>;
+}
+
 /** How long one reading of the flow targets serves. */
 const READING_MS = 2000;
 
@@ -68,6 +81,10 @@ const LAG_WINDOW_MS = 15 * 60_000;
 export class Monitor {
   private readonly started = Date.now();
   private reading: { at: number; value: Promise<TargetView[]> } | null = null;
+  /** until a collector watches the feed (the centre starts one), nothing is known to wait in it */
+  private feed: FeedWatch = { mark: async () => ({ waiting: false, delivered: 0, taken: 0 }) };
+  /** the feed, and where each department's gap began, at the last look (see standing) */
+  private lastLook: { feed: FeedMark; gaps: Map<string, string> } | null = null;
   /** sends the grant list to a node whose heartbeat names an older one (set by the centre once its enforcer is up) */
   grantList: ((department: string, held: number) => Promise<void>) | null = null;
 
@@ -81,6 +98,11 @@ export class Monitor {
     private readonly topology: Topology,
     private readonly registry: KeyRegistry,
   ) {}
+
+  /** The collector's feed, which tells when asking a node again is no use (see standing). */
+  watchFeed(feed: FeedWatch): void {
+    this.feed = feed;
+  }
 
   async heartbeat(department: string, hb: Heartbeat): Promise<void> {
     await this.db.execute(sql`INSERT INTO centre_departments (department, heartbeat, heartbeat_at, head_seq, head_hash)
@@ -138,6 +160,7 @@ export class Monitor {
       (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age_ms, head_seq, (extract(epoch FROM now() - asked_at) * 1000)::bigint AS asked_ms, heartbeat
       FROM centre_departments`);
     const byDept = new Map(nodes.map((n) => [n.department, n]));
+    const look = { feed: await this.feed.mark(), gaps: new Map<string, string>() };
     for (const d of this.project.config.departments.keys()) {
       const n = byDept.get(d);
       const age = n?.age_ms === null || n?.age_ms === undefined ? null : Number(n.age_ms);
@@ -145,8 +168,9 @@ export class Monitor {
       if (silentFor > limits.silentAfterMs) {
         await this.alarms.raise('node-silent', `silent:${d}`, age === null ? `node ${d} has sent no heartbeat since the centre started` : `node ${d} silent for ${Math.round(age / 1000)} s`, { department: d });
       }
-      await this.askForMissing(d, n?.head_seq ?? null, n?.asked_ms === null || n?.asked_ms === undefined ? null : Number(n.asked_ms));
+      await this.askForMissing(d, n?.head_seq ?? null, n?.asked_ms === null || n?.asked_ms === undefined ? null : Number(n.asked_ms), look);
     }
+    this.lastLook = look;
     for (const t of await this.targets()) {
       const subject = `${t.flow}:${t.target}`;
       // the counts live at the source: its ledger and receipts are what disagree
@@ -157,11 +181,27 @@ export class Monitor {
     }
   }
 
-  /** Asks a node for the entries the copy lacks, at most once per heartbeat interval. */
-  private async askForMissing(department: string, head: string | null, askedMs: number | null): Promise<void> {
-    if (askedMs !== null && askedMs < this.project.config.centre!.heartbeatMs) return;
+  /** Asks a node for the entries the copy lacks, at most once per heartbeat interval, once the gap is standing. */
+  private async askForMissing(department: string, head: string | null, askedMs: number | null, look: { feed: FeedMark; gaps: Map<string, string> }): Promise<void> {
     const gap = await this.copy.missing(department, head);
-    if (gap) await this.ask(department, gap);
+    if (!gap) return;
+    look.gaps.set(department, gap.from);
+    if (askedMs !== null && askedMs < this.project.config.centre!.heartbeatMs) return;
+    if (this.standing(department, gap.from, look.feed)) await this.ask(department, gap);
+  }
+
+  /**
+   * Whether a gap in a copy stands, so that only the node can fill it. The feed is one queue, in
+   * which a node's entries come before the heartbeat that names them as its head; what the centre
+   * asks for comes behind whatever waits in the queue then, and asking again while it waits there
+   * only adds to it: a centre behind its feed would get more to do, not less. So a gap stands when
+   * it begins where it began at the last look, and nothing the feed held then is still to come: no
+   * message waited in the queue, and every message the collector had in hand has been taken since.
+   * (An answer the node sends after that look is waited for one heartbeat interval: askForMissing.)
+   */
+  private standing(department: string, from: string, feed: FeedMark): boolean {
+    const last = this.lastLook;
+    return last !== null && last.gaps.get(department) === from && !last.feed.waiting && feed.taken >= last.feed.delivered;
   }
 
   private async ask(department: string, gap: { from: string; to: string }): Promise<void> {

@@ -94,6 +94,44 @@ describe('exchange centre collecting a backlog', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('asks a node for a gap only once the feed cannot bring it, not while the entries wait in its queue', async () => {
+    const [src, full] = ['src', 'full'].map((d) => feeds.get(d)!);
+    const asked: { at: number; from: string; to: string }[] = [];
+    const conn = await amqp.connect(BROKER_URL);
+    try {
+      const ch = await conn.createChannel();
+      await ch.consume(topology.controlQueue('src'), (msg) => {
+        const req = JSON.parse(msg!.content.toString()) as { request: string; from: string; to: string };
+        if (req.request === 'ledger') asked.push({ at: Date.now(), from: req.from, to: req.to });
+      }, { noAck: true });
+      // src's feed loses one entry (the broker was away, say); its heartbeat names the head beyond it
+      const lost = BigInt(src.head.seq) + 5n;
+      for (let i = 0; i < 10; i++) await src.append(undefined, BigInt(src.head.seq) + 1n !== lost);
+      src.send('heartbeat', { heartbeat: { at: new Date().toISOString(), version: 'test', sends: [], receives: [], head: src.head, figures: null, keyList: 0, restored: null } });
+      // behind it, a backlog of full's entries that keeps the centre busy for a few of its checks
+      for (let i = 0; i < 3000; i++) await full.append();
+      await Promise.all([...feeds.values()].map((f) => f.confirmed()));
+      const centre = x.ex.centre();
+      try {
+        await ready();
+        let drainedAt = 0;
+        await waitFor('the backlog taken', async () => (await waiting()) === 0 && (drainedAt = Date.now()), 120_000);
+        await waitFor('src asked for the lost entry', async () => asked.length > 0, 30_000);
+        expect(asked[0]).toEqual(expect.objectContaining({ from: String(lost), to: String(lost) }));
+        expect(asked.filter((a) => a.at < drainedAt)).toEqual([]);
+        // src answers as its node does: the entry again, from its ledger; the copy is whole again
+        src.send('entries', { entries: [src.written.get(String(lost))], resent: true });
+        await src.confirmed();
+        await waitFor('src collected whole', async () => (await copyStates()).get('src')?.contiguous === src.head.seq, 30_000);
+        await waitFor('full collected whole', async () => (await copyStates()).get('full')?.contiguous === full.head.seq, 60_000);
+      } finally {
+        await centre.stop();
+      }
+    } finally {
+      await conn.close();
+    }
+  });
+
   async function ready(): Promise<void> {
     await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
   }
@@ -118,6 +156,8 @@ describe('exchange centre collecting a backlog', () => {
 
 /** One department's ledger, written through the product's Ledger, and its audit feed as its own broker user. */
 class Feed {
+  /** every entry appended, by sequence */
+  readonly written = new Map<string, StoredEntry>();
   last: StoredEntry | null = null;
   private ledger!: Ledger;
 
@@ -135,11 +175,12 @@ class Feed {
     return this.ledger.head;
   }
 
-  /** One entry in one transaction, as a node's apply commits it; on the feed (`alter`ed, if told). */
-  async append(alter?: (e: StoredEntry) => StoredEntry): Promise<void> {
+  /** One entry in one transaction, as a node's apply commits it; on the feed (`alter`ed, or not at all: lost). */
+  async append(alter?: (e: StoredEntry) => StoredEntry, published = true): Promise<void> {
     const [e] = await this.db.db.transaction((tx) => this.ledger.append(tx, [{ kind: 'apply', flow: 'items', messageId: randomUUID(), from: 'src', to: this.department, count: 1, keys: [`K${this.department}${this.head.seq}`] }]));
     this.last = e;
-    this.send('entries', { entries: [alter ? alter(e) : e] });
+    this.written.set(e.seq, e);
+    if (published) this.send('entries', { entries: [alter ? alter(e) : e] });
   }
 
   send(type: string, event: object): void {
