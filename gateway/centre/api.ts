@@ -22,6 +22,8 @@ import type { Applications } from './applications';
 import type { CatalogStore } from './catalog-store';
 import type { Enforcer } from './enforcer';
 import { grantRoutes } from './api-grants';
+import { serveConsole } from './console';
+import { lagHistory } from './history';
 import type { ReplayReport } from '../node/replay';
 
 export interface ApiContext {
@@ -51,7 +53,8 @@ declare module 'fastify' {
   }
 }
 
-const READERS = ['auditor', 'operator', 'approver'] as const;
+/** who may read the exchange's log, trails, quarantine and verification: an approver answers applications, it does not audit */
+const READERS = ['auditor', 'operator'] as const;
 /** HTTP statuses of the errors a route raises on purpose; any other is the centre's fault (500). */
 const STATUS: Partial<Record<string, number>> = { DXG_USAGE: 400, DXG_FORBIDDEN: 403, DXG_NOT_FOUND: 404 };
 const text = { type: 'string', maxLength: 1000 } as const;
@@ -87,7 +90,8 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (req, reply) => {
     const roles = req.routeOptions.config?.roles;
-    if (roles === 'public' || !req.routeOptions.url) return;
+    // outside /api only the console's files, /health, /ready and /metrics: what they show needs no login
+    if (roles === 'public' || !req.routeOptions.url || !req.url.startsWith('/api/')) return;
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     req.user = token ? await authenticate(ctx.db, token) : null;
@@ -280,6 +284,10 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     [...ctx.project.config.departments.values()].map((d) => ({ id: d.id, name: d.name, driver: d.database.driver })));
 
   grantRoutes(app, ctx);
+  app.get('/api/lag', {
+    schema: { summary: 'Lag (p50, p95) and records applied per flow target over the last hours, in sixty buckets', querystring: { type: 'object', additionalProperties: false, properties: { hours: { type: 'number', minimum: 0.1, maximum: 168, default: 6 } } } },
+  }, async (req) => lagHistory(ctx.db, (req.query as { hours: number }).hours));
+  await serveConsole(app);
 
   await app.ready();
   return app;

@@ -157,10 +157,11 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       [`${dxg}audit verify`, "every ledger's hash chain and signatures"],
       ...(centreText ? [
         [`${dxg}centre`, 'the exchange centre, serving until stopped (its API, /metrics; its copy is rebuilt by the next demo)'],
+        [`${project.config.centre!.url}/`, 'then the web console in a browser (交换中心控制台): overview, audit, quarantine, catalog, applications, nodes'],
         [`${dxg}login --user auditor`, `then ${dxg}status --centre and ${dxg}audit --centre`],
       ] as [string, string][] : []),
     ])}`);
-    if (centreText) out(`Demo logins of the centre (for the demo only): ${DEMO_LOGINS.map((l) => `${l.name} / ${l.password} (${l.role}${l.department ? ` of ${l.department}` : ''})`).join(', ')}`);
+    if (centreText) out(`Demo logins of the centre and its console (for the demo only): ${DEMO_LOGINS.map((l) => `${l.name} / ${l.password} (${l.role}${l.department ? ` of ${l.department}` : ''})`).join(', ')}`);
     return ok;
   } finally {
     await closeAll(built);

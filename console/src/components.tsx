@@ -1,0 +1,77 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import { t } from './i18n';
+
+const PAGE = 20;
+
+/** A table of rows, a page of twenty at a time. */
+export function Table({ head, rows, id, empty }: { head: ComponentChildren[]; rows: ComponentChildren[][]; id?: string; empty?: string }) {
+  const [page, setPage] = useState(0);
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE));
+  useEffect(() => setPage((p) => Math.min(p, pages - 1)), [pages]);
+  const shown = rows.slice(page * PAGE, page * PAGE + PAGE);
+  return (
+    <div class="table" id={id}>
+      <table>
+        <thead><tr>{head.map((h) => <th>{h}</th>)}</tr></thead>
+        <tbody>
+          {shown.length === 0 ? <tr><td colSpan={head.length} class="muted">{empty ?? t('none')}</td></tr> : shown.map((r) => <tr>{r.map((c) => <td>{c}</td>)}</tr>)}
+        </tbody>
+      </table>
+      {pages > 1 && (
+        <div class="pager">
+          <button disabled={page === 0} onClick={() => setPage(page - 1)}>{t('prev')}</button>
+          <span>{page + 1} / {pages}</span>
+          <button disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>{t('next')}</button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export const Badge = ({ tone, children }: { tone: 'ok' | 'bad' | 'warn' | 'info'; children: ComponentChildren }) => <span class={`badge ${tone}`}>{children}</span>;
+
+export const Problem = ({ text }: { text: string | null }) => (text ? <p class="error" role="alert">{t('error')}: {text}</p> : null);
+
+export const Loading = () => <p class="muted">{t('loading')}</p>;
+
+/** A confirmation asked in the page (a <dialog>, not the browser's own box); with `reason`, a reason must be given. */
+export function Confirm({ text, reason, onConfirm, onCancel }: { text: string; reason?: boolean; onConfirm: (reason: string) => void; onCancel: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [given, setGiven] = useState('');
+  useEffect(() => ref.current?.showModal(), []);
+  return (
+    <dialog ref={ref} class="confirm" onClose={onCancel}>
+      <p>{text}</p>
+      {reason && <label>{t('reason')}<input id="dialog-reason" value={given} onInput={(e) => setGiven(e.currentTarget.value)} /></label>}
+      <div class="row">
+        <button class="primary" id="confirm" disabled={reason && !given.trim()} onClick={() => onConfirm(given.trim())}>{t('confirm')}</button>
+        <button onClick={onCancel}>{t('cancel')}</button>
+      </div>
+    </dialog>
+  );
+}
+
+/** Lines over time: one series per name, timestamps in seconds, in the browser's time zone (uPlot's default). */
+export function Chart({ series, from, to, height = 220 }: { series: { name: string; points: [number, number][] }[]; from: number; to: number; height?: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!box.current || series.length === 0) return;
+    const times = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+    const data: uPlot.AlignedData = [times, ...series.map((s) => {
+      const at = new Map(s.points);
+      return times.map((x) => at.get(x) ?? null);
+    })];
+    const colours = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#bf3989'];
+    const plot = new uPlot({
+      width: box.current.clientWidth || 800, height,
+      // the whole window, however few buckets hold data
+      scales: { x: { time: true, range: () => [from, to] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      series: [{}, ...series.map((s, i) => ({ label: s.name, stroke: colours[i % colours.length], width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
+      axes: [{ space: 90 }, { label: 's' }],
+    }, data, box.current);
+    return () => plot.destroy();
+  }, [series, from, to]);
+  return series.length ? <div ref={box} class="chart" /> : <p class="muted">{t('none')}</p>;
+}

@@ -1,0 +1,36 @@
+import { maskText } from '../../gateway/mask';
+import { lang } from './i18n';
+
+/** What the user typed, shown back as the centre shows data to one who did not ask to reveal it: the same mask as the centre's. */
+export const masked = maskText;
+
+/** A moment in the browser's own time zone, in the console's language. */
+export function dateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
+}
+
+export const num = (n: number | null | undefined): string => (n === null || n === undefined ? '—' : new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-GB').format(n));
+
+export const seconds = (s: number): string => `${s.toFixed(2)} s`;
+
+/** Rows as CSV text (RFC 4180 quoting), for a download. */
+export function csv(head: string[], rows: (string | number | null)[][]): string {
+  const cell = (v: string | number | null) => {
+    const s = v === null ? '' : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [head, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+}
+
+export function download(name: string, text: string, type = 'text/csv;charset=utf-8'): void {
+  const url = URL.createObjectURL(new Blob(['\ufeff', text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+

@@ -1,0 +1,62 @@
+/** Chinese first, with English: the language the user chose, else the browser's, else Chinese. */
+
+const zh = {
+  title: 'dxg 数据交换中心', login: '登录', logout: '退出', user: '用户名', password: '密码', loginFailed: '登录失败',
+  overview: '总览', flows: '交换流程', audit: '审计日志', quarantine: '隔离区', catalog: '资源目录', applications: '申请审批', nodes: '前置机节点',
+  flow: '流程', target: '目标部门', source: '来源部门', state: '状态', lag: '时延 p50 / p95', rate: '记录/秒', backlog: '积压',
+  extracted: '抽取', published: '发布', applied: '入库', rejected: '拒收', quarantined: '隔离', filtered: '过滤', withheld: '扣留（无授权）',
+  awaiting: '待回执', outbox: '发件箱', queued: '队列中', reconciled: '对账', yes: '一致', no: '不一致', unknown: '未知',
+  alarms: '告警', none: '无', lagChart: '近几小时时延（p95，秒）', hours: '小时', reason: '原因', department: '部门', at: '时间',
+  kind: '类型', records: '记录数', detail: '说明', key: '记录键', since: '起始', until: '截止', search: '查询', exportCsv: '导出 CSV',
+  trail: '记录轨迹', trailOf: '记录轨迹：', verify: '账本校验', verifyRun: '校验全部账本', intact: '完整', broken: '已损坏',
+  reveal: '显示原文（须说明理由，将被记录）', revealReason: '查看理由', masked: '个人信息已脱敏', more: '更多', prev: '上一页', next: '下一页',
+  stage: '阶段', replay: '重放', replayConfirm: '确认重放这些条目？此操作将记入日志。', confirm: '确认', cancel: '取消', replayed: '已重放',
+  themes: '主题视图', provider: '提供部门', sharing: '共享类型', updateCycle: '更新周期', items: '信息项', sensitive: '敏感', code: '资源代码',
+  unconditional: '无条件共享', conditional: '有条件共享', notShared: '不予共享', condition: '条件', basis: '依据',
+  apply: '申请', approve: '批准', reject: '驳回', revoke: '撤销授权', purpose: '用途', days: '有效天数', onEnd: '到期处理',
+  submitted: '待审批', approved: '已批准', rejectedState: '已驳回', revoked: '已撤销', expired: '已过期', due: '答复期限', overdue: '已超期',
+  workingDaysLeft: '剩余工作日', decidedBy: '审批人', grant: '授权', heartbeat: '心跳', version: '版本', ledgerHead: '账本头', collected: '已收集',
+  keys: '密钥', silent: '失联', complete: '完整', yaml: '流程定义（YAML）', indicators: '指标', mode: '方式', table: '目标表', schedule: '调度',
+  noGrant: '无授权', error: '错误', loading: '加载中…', applyFor: '为本部门申请', applicant: '申请人', keep: '保留', purge: '清除',
+  language: 'English', forbidden: '当前角色无权查看', reasonRequired: '须填写理由', done: '完成', entries: '条日志', countersigned: '中心会签', validFrom: '生效', validUntil: '失效', revokedAt: '吊销', type: '类型', from: '发送方', to: '接收方',
+};
+
+const en: typeof zh = {
+  title: 'dxg exchange centre', login: 'Log in', logout: 'Log out', user: 'User', password: 'Password', loginFailed: 'Login failed',
+  overview: 'Overview', flows: 'Flows', audit: 'Audit log', quarantine: 'Quarantine', catalog: 'Catalog', applications: 'Applications', nodes: 'Nodes',
+  flow: 'Flow', target: 'Target', source: 'Source', state: 'State', lag: 'Lag p50 / p95', rate: 'Records/s', backlog: 'Backlog',
+  extracted: 'Extracted', published: 'Published', applied: 'Applied', rejected: 'Rejected', quarantined: 'Quarantined', filtered: 'Filtered', withheld: 'Withheld (no grant)',
+  awaiting: 'Awaiting receipt', outbox: 'Outbox', queued: 'Queued', reconciled: 'Reconciled', yes: 'yes', no: 'no', unknown: 'unknown',
+  alarms: 'Alarms', none: 'none', lagChart: 'Lag over the last hours (p95, s)', hours: 'hours', reason: 'Reason', department: 'Department', at: 'Time',
+  kind: 'Kind', records: 'Records', detail: 'Detail', key: 'Record key', since: 'Since', until: 'Until', search: 'Search', exportCsv: 'Export CSV',
+  trail: 'Trail', trailOf: 'Trail of ', verify: 'Ledger verification', verifyRun: 'Verify every ledger', intact: 'intact', broken: 'broken',
+  reveal: 'Show unmasked (give a reason; it is recorded)', revealReason: 'Reason to look', masked: 'personal data masked', more: 'More', prev: 'Previous', next: 'Next',
+  stage: 'Stage', replay: 'Replay', replayConfirm: 'Replay these items? This is recorded in the journal.', confirm: 'Confirm', cancel: 'Cancel', replayed: 'Replayed',
+  themes: 'Themes', provider: 'Provider', sharing: 'Sharing', updateCycle: 'Update cycle', items: 'Items', sensitive: 'sensitive', code: 'Code',
+  unconditional: 'unconditional', conditional: 'conditional', notShared: 'not shared', condition: 'Condition', basis: 'Basis',
+  apply: 'Apply', approve: 'Approve', reject: 'Reject', revoke: 'Revoke', purpose: 'Purpose', days: 'Valid days', onEnd: 'On end',
+  submitted: 'submitted', approved: 'approved', rejectedState: 'rejected', revoked: 'revoked', expired: 'expired', due: 'Answer by', overdue: 'overdue',
+  workingDaysLeft: 'Working days left', decidedBy: 'Decided by', grant: 'Grant', heartbeat: 'Heartbeat', version: 'Version', ledgerHead: 'Ledger head', collected: 'Collected',
+  keys: 'Keys', silent: 'silent', complete: 'complete', yaml: 'Flow (YAML)', indicators: 'Indicators', mode: 'Mode', table: 'Table', schedule: 'Schedule',
+  noGrant: 'no grant', error: 'Error', loading: 'Loading…', applyFor: 'Apply for my department', applicant: 'Applicant', keep: 'keep', purge: 'purge',
+  language: '中文', forbidden: 'Your role may not see this', reasonRequired: 'A reason is required', done: 'Done', entries: 'entries', countersigned: 'Countersigned', validFrom: 'Valid from', validUntil: 'Valid until', revokedAt: 'Revoked', type: 'Type', from: 'From', to: 'To',
+};
+
+export type Key = keyof typeof zh;
+export type Lang = 'zh' | 'en';
+
+const chosen = (): Lang => {
+  const kept = localStorage.getItem('dxg-lang');
+  if (kept === 'zh' || kept === 'en') return kept;
+  return navigator.language.toLowerCase().startsWith('en') ? 'en' : 'zh';
+};
+
+export let lang: Lang = chosen();
+
+export function setLang(l: Lang): void {
+  lang = l;
+  localStorage.setItem('dxg-lang', l);
+  document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+}
+
+export const t = (key: Key): string => (lang === 'zh' ? zh : en)[key];

@@ -1,0 +1,104 @@
+import { useState } from 'preact/hooks';
+import { call, type User } from '../api';
+import { Badge, Confirm, Problem, Table } from '../components';
+import { dateTime } from '../format';
+import { useLoad } from '../hooks';
+import { t, type Key } from '../i18n';
+import type { Application, CatalogEntry } from '../types';
+
+const STATE: Record<Application['state'], [Key, 'ok' | 'bad' | 'warn' | 'info']> = {
+  submitted: ['submitted', 'warn'], approved: ['approved', 'ok'], rejected: ['rejectedState', 'bad'], revoked: ['revoked', 'bad'], expired: ['expired', 'info'],
+};
+
+/** Applications and grants: apply, approve, reject with a reason, revoke; deadlines in working days and what is overdue. */
+export function Applications({ user }: { user: User }) {
+  const list = useLoad(() => call<Application[]>('/api/applications'));
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [asking, setAsking] = useState<{ a: Application; action: 'approve' | 'reject' | 'revoke' } | null>(null);
+  const act = async (a: Application, action: 'approve' | 'reject' | 'revoke', reason: string) => {
+    setError(null);
+    setAsking(null);
+    try {
+      const r = await call<{ application: Application; enforced: { bound: string[]; unbound: string[]; deadLettered: number } | null }>(`/api/applications/${a.id}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
+      const e = r.enforced;
+      setNote(`${a.id}: ${t(STATE[r.application.state][0])}${e?.bound.length ? ` · ${e.bound.join(', ')}` : ''}${e?.unbound.length ? ` · ${e.unbound.join(', ')} (${e.deadLettered})` : ''}`);
+      list.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const provides = (a: Application) => user.role === 'approver' && user.department === a.provider;
+  const rows = (list.value ?? []).map((a) => [
+    a.id, <Badge tone={STATE[a.state][1]}>{t(STATE[a.state][0])}</Badge>, `${a.department} ← ${a.resource}`, a.items.join(', '), a.purpose, a.applicant, dateTime(a.submittedAt),
+    a.state === 'submitted' ? <span class={a.overdue ? 'error' : ''}>{a.dueDate} ({a.overdue ? t('overdue') : `${a.workingDaysLeft} ${t('workingDaysLeft')}`})</span> : a.dueDate,
+    [a.decidedBy, a.reason].filter(Boolean).join(': '), a.endedAt ? `${dateTime(a.endedAt)} ${a.endReason ?? ''}` : a.validUntil ? dateTime(a.validUntil) : '',
+    <span class="actions">
+      {a.state === 'submitted' && provides(a) && <button class="primary" data-action={`approve-${a.id}`} onClick={() => setAsking({ a, action: 'approve' })}>{t('approve')}</button>}
+      {a.state === 'submitted' && provides(a) && <button data-action={`reject-${a.id}`} onClick={() => setAsking({ a, action: 'reject' })}>{t('reject')}</button>}
+      {a.state === 'approved' && (provides(a) || user.role === 'operator') && <button data-action={`revoke-${a.id}`} onClick={() => setAsking({ a, action: 'revoke' })}>{t('revoke')}</button>}
+    </span>,
+  ]);
+  return (
+    <section>
+      <h2>{t('applications')}</h2>
+      <Problem text={list.error ?? error} />
+      {note && <p class="ok" role="status">{note}</p>}
+      <Table id="applications" rows={rows} head={['ID', t('state'), `${t('department')} ← ${t('catalog')}`, t('items'), t('purpose'), t('applicant'), t('at'), t('due'), t('decidedBy'), t('grant'), '']} />
+      {asking && <Confirm text={`${t(asking.action)} ${asking.a.id}: ${asking.a.department} ← ${asking.a.resource}`} reason={asking.action !== 'approve'}
+        onConfirm={(reason) => act(asking.a, asking.action, reason)} onCancel={() => setAsking(null)} />}
+      {user.role !== 'auditor' && <ApplyForm user={user} onDone={(a) => (setNote(`${a.id}: ${t(STATE[a.state][0])}`), list.reload())} />}
+    </section>
+  );
+}
+
+function ApplyForm({ user, onDone }: { user: User; onDone: (a: Application) => void }) {
+  const catalog = useLoad(() => call<{ entries: CatalogEntry[] }>('/api/catalog'));
+  const [f, setF] = useState({ resource: '', department: user.department ?? '', purpose: '', basis: '', days: '', onEnd: 'keep' });
+  const [items, setItems] = useState<Set<string>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const entry = catalog.value?.entries.find((e) => e.resource === f.resource);
+  const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await call<{ application: Application }>('/api/applications', {
+        method: 'POST', body: { resource: f.resource, department: f.department, items: [...items], purpose: f.purpose, basis: f.basis, on_end: f.onEnd, ...(f.days ? { days: Number(f.days) } : {}) },
+      });
+      onDone(r.application);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="apply" onSubmit={submit}>
+      <h3>{user.role === 'approver' ? t('applyFor') : t('apply')}</h3>
+      <label>{t('catalog')}
+        <select name="resource" value={f.resource} onChange={(e) => (setF({ ...f, resource: e.currentTarget.value }), setItems(new Set()))} required>
+          <option value="">—</option>{(catalog.value?.entries ?? []).map((x) => <option value={x.resource}>{x.title} ({x.resource})</option>)}
+        </select>
+      </label>
+      <label>{t('department')}<input name="department" value={f.department} onInput={set('department')} readOnly={user.role === 'approver'} required /></label>
+      {entry && (
+        <fieldset>
+          <legend>{t('items')}</legend>
+          {entry.items.map((i) => (
+            <label class="check"><input type="checkbox" name={`item-${i.name}`} checked={items.has(i.name)} onChange={() => {
+              const next = new Set(items);
+              if (next.has(i.name)) next.delete(i.name);
+              else next.add(i.name);
+              setItems(next);
+            }} />{i.name} {i.title !== i.name && `(${i.title})`}{i.sensitive && <Badge tone="warn">{t('sensitive')}</Badge>}</label>
+          ))}
+        </fieldset>
+      )}
+      <label>{t('purpose')}<input name="purpose" value={f.purpose} onInput={set('purpose')} required /></label>
+      <label>{t('basis')}<input name="basis" value={f.basis} onInput={set('basis')} required /></label>
+      <label>{t('days')}<input name="days" type="number" min={1} value={f.days} onInput={set('days')} /></label>
+      <label>{t('onEnd')}<select name="onEnd" value={f.onEnd} onChange={set('onEnd')}><option value="keep">{t('keep')}</option><option value="purge">{t('purge')}</option></select></label>
+      <button class="primary" type="submit" id="apply">{t('apply')}</button>
+      <Problem text={error} />
+    </form>
+  );
+}

@@ -1,0 +1,44 @@
+import { call } from '../api';
+import { Badge, Chart, Loading, Problem, Table } from '../components';
+import { dateTime, num, seconds } from '../format';
+import { useEvery, useLoad } from '../hooks';
+import { t } from '../i18n';
+import type { Alarm, LagSeries, Target } from '../types';
+
+const HOURS = 6;
+
+/** Every flow and target at a glance: counts as dxg status, lag, rate, backlog, whether they reconcile; lag over hours; open alarms. */
+export function Overview() {
+  const status = useLoad(() => call<{ generatedAt: string; targets: Target[] }>('/api/status'));
+  const alarms = useLoad(() => call<Alarm[]>('/api/alarms?open=true'));
+  const lag = useLoad(() => call<LagSeries[]>(`/api/lag?hours=${HOURS}`));
+  useEvery(10_000, () => {
+    status.reload();
+    alarms.reload();
+  });
+  const rows = (status.value?.targets ?? []).map((x) => [
+    <a href={`#/flows/${x.flow}`}>{x.flow}</a>, `${x.source} → ${x.target}`,
+    num(x.counts?.extracted), num(x.counts?.published), num(x.counts?.applied), num(x.counts?.rejected), num(x.counts?.quarantined), num(x.counts?.filtered), num(x.counts?.withheld),
+    num(x.backlog.awaitingReceipt), num(x.backlog.outbox), num(x.backlog.queued),
+    x.lag ? `${seconds(x.lag.p50)} / ${seconds(x.lag.p95)}` : '—', x.recordsPerSecond.toFixed(1),
+    x.reconciled === null ? <Badge tone="warn">{t('unknown')}</Badge> : x.reconciled ? <Badge tone="ok">{t('yes')}</Badge> : <Badge tone="bad" >{`${t('no')}: ${x.counts?.problems.join('; ')}`}</Badge>,
+  ]);
+  return (
+    <section>
+      <h2>{t('overview')}</h2>
+      <Problem text={status.error} />
+      {status.loading && !status.value ? <Loading /> : (
+        <Table id="targets" rows={rows} head={[t('flow'), `${t('source')} → ${t('target')}`, t('extracted'), t('published'), t('applied'), t('rejected'), t('quarantined'), t('filtered'), t('withheld'),
+          t('awaiting'), t('outbox'), t('queued'), t('lag'), t('rate'), t('reconciled')]} />
+      )}
+      <p class="muted">{dateTime(status.value?.generatedAt)}</p>
+      <h3>{t('lagChart')}</h3>
+      <Problem text={lag.error} />
+      <Chart from={Date.now() / 1000 - HOURS * 3600} to={Date.now() / 1000} series={(lag.value ?? []).map((s) => ({ name: `${s.flow} → ${s.target}`, points: s.points.map((p) => [Date.parse(p.at) / 1000, p.p95] as [number, number]) }))} />
+      <h3>{t('alarms')}</h3>
+      <Problem text={alarms.error} />
+      <Table id="alarms" rows={(alarms.value ?? []).map((a) => [dateTime(a.at), <Badge tone="bad">{a.kind}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason])}
+        head={[t('at'), t('kind'), t('department'), t('flow'), t('reason')]} />
+    </section>
+  );
+}

@@ -1,0 +1,75 @@
+import { useState } from 'preact/hooks';
+import { call, query, type User } from '../api';
+import { Badge, Confirm, Loading, Problem, Table } from '../components';
+import { dateTime } from '../format';
+import { useLoad } from '../hooks';
+import { t } from '../i18n';
+import type { QuarantineItem } from '../types';
+
+/** What was set aside, with the reason, asked of the nodes; an operator replays what is chosen, after a confirmation. */
+export function Quarantine({ user }: { user: User }) {
+  const [filter, setFilter] = useState({ department: '', flow: '', stage: '' });
+  const data = useLoad(() => call<{ items: QuarantineItem[]; unanswered: string[] }>(`/api/quarantine${query({ ...filter, limit: 1000 })}`), [filter]);
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const [reason, setReason] = useState('');
+  const [asking, setAsking] = useState(false);
+  const [result, setResult] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const idOf = (i: QuarantineItem) => `${i.department}:${i.id}`;
+  const items = data.value?.items ?? [];
+  const operator = user.role === 'operator';
+  const toggle = (i: QuarantineItem) => {
+    const next = new Set(chosen);
+    if (next.has(idOf(i))) next.delete(idOf(i));
+    else next.add(idOf(i));
+    setChosen(next);
+  };
+  const replay = async () => {
+    setAsking(false);
+    const picked = items.filter((i) => chosen.has(idOf(i)));
+    const byDepartment = new Map<string, number[]>();
+    for (const i of picked) byDepartment.set(i.department, [...(byDepartment.get(i.department) ?? []), i.id]);
+    try {
+      const lines: string[] = [];
+      for (const [department, ids] of byDepartment) {
+        const r = await call<{ reports: { done: number; again: number; notes: string[] }[] }>('/api/replay', { method: 'POST', body: { department, ids, reason } });
+        lines.push(`${department}: ${r.reports.map((x) => `${x.done} ${t('done')}, ${x.again} ${t('quarantined')}${x.notes.length ? ` (${x.notes.join('; ')})` : ''}`).join('; ')}`);
+      }
+      setResult(lines.join(' · '));
+      setChosen(new Set());
+      data.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const set = (k: keyof typeof filter) => (e: Event) => setFilter({ ...filter, [k]: (e.currentTarget as HTMLInputElement).value });
+  return (
+    <section>
+      <h2>{t('quarantine')}</h2>
+      <div class="filters">
+        <label>{t('department')}<input value={filter.department} onChange={set('department')} /></label>
+        <label>{t('flow')}<input value={filter.flow} onChange={set('flow')} /></label>
+        <label>{t('stage')}
+          <select value={filter.stage} onChange={set('stage')}><option value="">—</option><option>source</option><option>target</option><option>dead-letter</option></select>
+        </label>
+      </div>
+      <Problem text={data.error ?? error} />
+      {data.loading && !data.value ? <Loading /> : (
+        <Table id="quarantine" head={[...(operator ? [''] : []), t('department'), t('at'), t('stage'), t('flow'), t('key'), t('reason')]}
+          rows={items.map((i) => [
+            ...(operator ? [<input type="checkbox" checked={chosen.has(idOf(i))} onChange={() => toggle(i)} aria-label={`${i.department} ${i.id}`} />] : []),
+            i.department, dateTime(i.at), <Badge tone={i.stage === 'dead-letter' ? 'bad' : 'warn'}>{i.stage}</Badge>, i.flow ?? '—', i.record_key ?? '—', i.reason,
+          ])} />
+      )}
+      {data.value?.unanswered.length ? <p class="muted">{data.value.unanswered.join(', ')}: —</p> : null}
+      {operator && (
+        <div class="row">
+          <label>{t('reason')}<input id="replay-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} /></label>
+          <button class="primary" id="replay" disabled={chosen.size === 0 || !reason.trim()} onClick={() => setAsking(true)}>{t('replay')} ({chosen.size})</button>
+        </div>
+      )}
+      {asking && <Confirm text={t('replayConfirm')} onConfirm={() => replay()} onCancel={() => setAsking(false)} />}
+      {result && <p class="ok" role="status">{t('replayed')}: {result}</p>}
+    </section>
+  );
+}

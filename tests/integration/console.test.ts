@@ -1,0 +1,225 @@
+/// <reference lib="dom" />
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { connect, dropDatabase, sql } from '../../adapters';
+import { Topology } from '../../gateway/broker/topology';
+import { loadProject } from '../../gateway/config/project';
+import { waitFor } from '../helpers/broker';
+import { MYSQL_SERVER, PG_SERVER } from '../helpers/databases';
+import { ROOT, TestExchange, type Background } from '../helpers/exchange';
+import { freePort } from '../helpers/ports';
+
+/**
+ * The web console (DESIGN §10) in a real browser — Debian's chromium, driven by playwright-core —
+ * after the demo: what each role sees equals what the command line says, an approval given in the
+ * browser makes the broker deliver, a tampered ledger shows as broken, and an identity number is
+ * shown unmasked only when asked with a reason, which the centre records. Screenshots of every page
+ * go to test-output/console/.
+ */
+const CHROMIUM = process.env.DXG_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-output', 'console');
+const tag = `${process.pid}_${Date.now().toString(36)}`;
+const ENGINES = { amr: 'postgres', tax: 'mysql', qs: 'postgres', police: 'mysql', civil: 'postgres' } as const;
+type Dept = keyof typeof ENGINES;
+const dbName = (d: string) => `dxg_cons_${tag}_${d}`;
+const urlOf = (d: Dept) => `${ENGINES[d] === 'postgres' ? PG_SERVER : MYSQL_SERVER}/${dbName(d)}`;
+// polled every second here (the shipped flows poll every 30 s)
+const FLOWS = Object.fromEntries(['enterprise-basic', 'person-basic'].map((f) => [f, readFileSync(join(ROOT, 'flows', `${f}.yaml`), 'utf8').replace('*/30 * * * * *', '* * * * * *')]));
+const LOGINS = { auditor: 'demo-auditor', operator: 'demo-operator', 'approver-police': 'demo-approver' } as const;
+
+describe('the web console in a browser', () => {
+  let ex: TestExchange;
+  let base: string;
+  let centre: Background;
+  let nodes: Background;
+  let browser: Browser;
+  const db = (d: Dept) => connect({ driver: ENGINES[d], url: urlOf(d), pool: 1 }, `console test ${d}`);
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    ex = new TestExchange(Object.fromEntries(Object.entries(ENGINES).map(([d, driver]) => [d, { driver, url: urlOf(d as Dept) }])), FLOWS);
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    ex.addCentre({ databaseUrl: `${PG_SERVER}/${dbName('centre')}`, port, silentAfter: '30s' });
+    ex.addCatalog(Object.fromEntries(readdirSync(join(ROOT, 'catalog')).map((f) => [f.replace(/\.yaml$/, ''), readFileSync(join(ROOT, 'catalog', f), 'utf8')])));
+    const demo = await ex.dxg('demo', '--enterprises', '200', '--persons', '200', '--seed', '7');
+    if (demo.code !== 0) throw new Error(`dxg demo failed:\n${demo.stdout}\n${demo.stderr}`);
+    centre = ex.centre();
+    nodes = ex.up();
+    await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([nodes?.stop(), centre?.stop()]);
+    await ex?.destroy();
+    for (const d of Object.keys(ENGINES) as Dept[]) await dropDatabase({ driver: ENGINES[d], url: urlOf(d) });
+    await dropDatabase({ driver: 'postgres', url: `${PG_SERVER}/${dbName('centre')}` });
+  });
+
+  /** A fresh browser session, in China's time zone, logged in as the demo user. */
+  async function as(name: keyof typeof LOGINS, locale = 'zh-CN'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'Asia/Shanghai', locale });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(base);
+    await page.fill('input[name=user]', name);
+    await page.fill('input[name=password]', LOGINS[name]);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('header nav');
+    return page;
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const cells = (page: Page, table: string) => page.$$eval(`${table} tbody tr`, (rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((c) => (c.textContent ?? '').trim())));
+  const number = (text: string) => Number(text.replace(/[,，\s]/g, ''));
+
+  it('opens at a login page under 300 KB, in Chinese first, and renders it at once', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(base, { waitUntil: 'load' });
+    await page.waitForSelector('form.login');
+    const weight = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+      const paint = performance.getEntriesByName('first-contentful-paint')[0];
+      return { bytes: nav.encodedBodySize + resources.reduce((n, r) => n + r.encodedBodySize, 0), files: resources.length + 1, firstContentfulPaintMs: paint ? Math.round(paint.startTime) : null };
+    });
+    // measured, not timed: the weight is the contract; the paint time is reported (test-output/console/first-page.json)
+    writeFileSync(join(SHOTS, 'first-page.json'), JSON.stringify(weight, null, 2));
+    expect(weight.bytes).toBeLessThan(300 * 1024);
+    expect(weight.files).toBe(3);
+    expect(await page.textContent('h1')).toBe('dxg 数据交换中心');
+    await shot(page, 'login');
+    await page.fill('input[name=user]', 'auditor');
+    await page.fill('input[name=password]', 'wrong password');
+    await page.click('button[type=submit]');
+    expect(await page.textContent('[role=alert]')).toContain('name or password wrong');
+    await context.close();
+  });
+
+  it("shows an auditor the overview with dxg status's numbers, every page but the actions, and a record's trail as dxg audit --key", async () => {
+    const page = await as('auditor');
+    const status = JSON.parse(await ex.ok('status', '--format', 'json')) as { flow: string; target: string; extracted: number; published: number; applied: number; rejected: number; withheld: number }[];
+    await page.waitForSelector('#targets tbody tr td a');
+    const rows = await cells(page, '#targets');
+    for (const s of status) {
+      const row = rows.find((r) => r[0] === s.flow && r[1].endsWith(`→ ${s.target}`))!;
+      expect([row[2], row[3], row[4], row[5], row[8]].map(number)).toEqual([s.extracted, s.published, s.applied, s.rejected, s.withheld]);
+    }
+    await shot(page, 'auditor-overview');
+    expect(await page.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')))).toEqual(['#/overview', '#/audit', '#/quarantine', '#/catalog', '#/applications', '#/nodes']);
+
+    // one person's trail: masked as the centre answers an auditor, the same entries as the command line
+    const police = await db('police');
+    const [{ sfzh }] = await police.query<{ sfzh: string }>(sql`SELECT sfzh FROM rk_person WHERE sfzh NOT IN (SELECT record_key FROM dxg_quarantine) ORDER BY sfzh LIMIT 1`);
+    await police.close();
+    await page.goto(`${base}/#/audit?key=${sfzh}`);
+    await page.click('form.filters button[type=submit]');
+    await page.waitForSelector('#trail li');
+    const cli = JSON.parse(await ex.ok('audit', '--key', sfzh, '--format', 'json')) as { ledger: string; seq: number }[];
+    const shown = await page.$$eval('#trail li', (items) => items.map((li) => li.textContent ?? ''));
+    expect(shown).toHaveLength(cli.length);
+    cli.forEach((e, i) => expect(shown[i]).toContain(`${e.ledger} #${e.seq}`));
+    const text = await page.textContent('main');
+    // what the centre sent, and the key typed as shown back: masked
+    expect(text).not.toContain(sfzh);
+    expect(text).toContain(`${sfzh.slice(0, 6)}********${sfzh.slice(14)}`);
+    await shot(page, 'auditor-audit-trail');
+
+    // unmasked only with a reason, and the look is recorded
+    await page.check('input[name=reveal]');
+    await page.click('form.filters button[type=submit]');
+    expect(await page.textContent('[role=alert]')).toContain('须填写理由');
+    await page.fill('input[name=reason]', '低保复核 2026-118');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForFunction((key) => document.querySelector('#entries')?.textContent?.includes(key), sfzh);
+    const token = await page.evaluate(() => sessionStorage.getItem('dxg-token'));
+    await waitFor('the look recorded in the journal', async () => {
+      const journal = await (await fetch(`${base}/api/journal`, { headers: { authorization: `Bearer ${token}` } })).json() as { actor: string; action: string; reason: string }[];
+      return journal.some((j) => j.actor === 'auditor' && j.action === 'look unmasked: trail' && j.reason === '低保复核 2026-118');
+    }, 10_000);
+
+    const pages = { 'flows/person-basic': '#flow-targets td', quarantine: '#quarantine td', catalog: '#catalog td a', 'catalog/person.basic': '#items td', applications: '#applications td', nodes: '#nodes td' };
+    for (const [p, shown] of Object.entries(pages)) {
+      await page.goto(`${base}/#/${p}`);
+      await page.waitForSelector(shown, { timeout: 30_000 });
+      await shot(page, `auditor-${p.replace(/\//g, '-')}`);
+    }
+    // an auditor reads applications but answers none
+    expect(await page.$$('[data-action]')).toHaveLength(0);
+    expect(await page.$('form.apply')).toBeNull();
+    await page.context().close();
+  });
+
+  it("gives an approver only its pages, the API refusing the rest; an application approved in the browser makes the broker deliver", async () => {
+    const { config } = loadProject(ex.config).project!;
+    const queue = Topology.of(config).flowQueue('civil', 'person-basic');
+    const approver = await as('approver-police');
+    expect(await approver.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')))).toEqual(['#/overview', '#/catalog', '#/applications']);
+    await approver.goto(`${base}/#/audit`);
+    expect(await approver.textContent('main')).toContain('当前角色无权查看');
+    const token = await approver.evaluate(() => sessionStorage.getItem('dxg-token'));
+    expect((await fetch(`${base}/api/audit`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+
+    // before: the demo's grant was revoked; a change at police does not reach civil
+    const police = await db('police');
+    const civil = await db('civil');
+    const [{ sfzh }] = await police.query<{ sfzh: string }>(sql`SELECT sfzh FROM rk_person WHERE sfzh NOT IN (SELECT record_key FROM dxg_quarantine) ORDER BY sfzh DESC LIMIT 1`);
+    await police.execute(sql`UPDATE rk_person SET xm = ${'甲乙丙'} WHERE sfzh = ${sfzh}`);
+    await waitFor('the change withheld from civil', async () => {
+      const s = (JSON.parse(await ex.ok('status', '--format', 'json')) as { flow: string; withheld: number; extracted: number }[]).find((r) => r.flow === 'person-basic')!;
+      return s.extracted > 0 && (await police.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_ledger WHERE kind = 'extract' AND detail LIKE '%"withheld":{"civil":1}%'`))[0].n !== '0';
+    }, 60_000);
+    expect((await civil.query<{ name: string }>(sql`SELECT name FROM mz_resident WHERE id_number = ${sfzh}`))[0].name).not.toBe('甲乙丙');
+
+    // the operator applies in the browser
+    const operator = await as('operator');
+    await operator.goto(`${base}/#/applications`);
+    await operator.selectOption('select[name=resource]', 'person.basic');
+    for (const item of ['id_number', 'name', 'gender', 'birth_date', 'household_region', 'marital_status', 'deceased', 'death_date', 'low_income', 'updated_at']) await operator.check(`input[name=item-${item}]`);
+    await operator.fill('input[name=department]', 'civil');
+    await operator.fill('input[name=purpose]', '低保年度复核');
+    await operator.fill('input[name=basis]', '《社会救助暂行办法》第十一条');
+    await operator.click('#apply');
+    const note = await operator.waitForSelector('[role=status]');
+    const id = /^(A\d+)/.exec((await note.textContent()) ?? '')![1];
+    await shot(operator, 'operator-applications');
+
+    // the provider's approver approves it in the browser: the broker binds civil's queue again
+    await approver.goto(`${base}/#/applications`);
+    await approver.waitForSelector(`[data-action=approve-${id}]`);
+    await shot(approver, 'approver-applications');
+    await approver.click(`[data-action=approve-${id}]`);
+    await approver.click('dialog #confirm');
+    expect(await (await approver.waitForSelector('[role=status]')).textContent()).toContain('person-basic → civil');
+    const bindings = await (await fetch(`http://127.0.0.1:15672/api/queues/%2F/${encodeURIComponent(queue)}/bindings`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })).json() as { source: string }[];
+    expect(bindings.map((b) => b.source)).toContain(Topology.of(config).recordsExchange('police'));
+    await police.execute(sql`UPDATE rk_person SET xm = ${'丁戊己'} WHERE sfzh = ${sfzh}`);
+    await waitFor('the change delivered to civil under the new grant', async () => (await civil.query<{ name: string }>(sql`SELECT name FROM mz_resident WHERE id_number = ${sfzh}`))[0].name === '丁戊己', 60_000);
+    const [apply] = await civil.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'apply' ORDER BY seq DESC LIMIT 1`);
+    expect(JSON.parse(apply.detail).grant).toBe(id);
+    await police.close();
+    await civil.close();
+    await approver.context().close();
+    await operator.context().close();
+  });
+
+  it('shows a tampered ledger as broken, in English too', async () => {
+    const civil = await db('civil');
+    await civil.execute(sql`UPDATE dxg_ledger SET record_count = record_count + 1 WHERE seq = 2`);
+    await civil.close();
+    const page = await as('auditor', 'en-GB');
+    await page.goto(`${base}/#/audit`);
+    await page.click('#verify');
+    await page.waitForSelector('#verdict', { timeout: 60_000 });
+    const rows = await cells(page, '#verdict');
+    expect(rows.find((r) => r[0] === 'civil')![1]).toBe('broken');
+    expect(rows.find((r) => r[0] === 'amr')![1]).toBe('intact');
+    await shot(page, 'auditor-verify-broken');
+  });
+});
