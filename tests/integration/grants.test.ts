@@ -158,9 +158,18 @@ describe('grants enforced at the broker', () => {
       expect(ends.map((e) => [Number(e.record_count), JSON.parse(e.detail).grant, JSON.parse(e.detail).onEnd])).toEqual([[10, id, 'purge']]);
       const rejects = await x.full.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_quarantine WHERE stage = 'target' AND reason LIKE 'grant revoked%'`);
       expect(Number(rejects[0].n)).toBe(15);
+      // a grant for a number of days expires on its own, carried out as a revocation
+      const timed = await dxgWith(env('op'), 'apply', '--resource', 'test.item', '--department', 'part', '--items', 'code,title,status', '--purpose', '测试', '--basis', '测试依据', '--days', '1');
+      const timedId = /^(A\d+) submitted/m.exec(timed.stdout)![1];
+      expect((await dxgWith(env('appr-src'), 'approve', timedId)).stdout).toContain('broker: bound items → part');
+      expect(await sources(topology.flowQueue('part', 'items'))).toEqual([topology.recordsExchange('src')]);
+      await centreDb.execute(sql`UPDATE centre_applications SET valid_until = now() - interval '1 second' WHERE id = ${timedId}`);
+      await waitFor('the grant expired and part unbound', async () => (await sources(topology.flowQueue('part', 'items'))).length === 0, 30_000);
+      const expired = JSON.parse((await dxgWith(env('op'), 'applications', '--state', 'expired', '--format', 'json')).stdout) as { id: string; endedBy: string }[];
+      expect(expired.map((a) => [a.id, a.endedBy])).toEqual([[timedId, 'centre']]);
       // the journal has every decision with who and why
       const journal = await api<{ actor: string; action: string; subject: string; reason: string | null }[]>('/api/journal', tokens.op);
-      expect(journal.map((j) => `${j.actor} ${j.action}`)).toEqual(expect.arrayContaining(['appr-src application approved', 'appr-src application rejected', 'appr-src grant revoked', 'op application submitted']));
+      expect(journal.map((j) => `${j.actor} ${j.action}`)).toEqual(expect.arrayContaining(['appr-src application approved', 'appr-src application rejected', 'appr-src grant revoked', 'op application submitted', 'centre grant expired']));
     } finally {
       await Promise.all([src.stop(), full.stop(), centre.stop()]);
     }
