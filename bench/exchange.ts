@@ -24,7 +24,29 @@ export interface FlowSpec {
   batchSize?: number;
   /** LISTEN/NOTIFY wake-up (default on); off puts no trigger on the source table, which dxg init would otherwise add */
   notify?: boolean;
+  /** another resource than the enterprise register's (the population part): its tables and fields */
+  shape?: FlowShape;
 }
+
+/** What a flow moves: resource, source table and fields, target table and fields. */
+export interface FlowShape {
+  title: string;
+  resource: string;
+  table: string;
+  key: string;
+  watermark: string;
+  /** indicator → source column */
+  fields: Record<string, string>;
+  targetTable: string;
+  /** indicator → target column */
+  targetFields: Record<string, string>;
+}
+
+/** The enterprise register to the bench's enterprise table (every flow but the population part's). */
+const ENTERPRISE_SHAPE: FlowShape = {
+  title: '企业基础信息（基准测试）', resource: 'enterprise.basic', table: SOURCE_TABLE, key: 'uscc', watermark: 'updated_at',
+  fields: ENT_REGISTRY_FIELDS, targetTable: TARGET_TABLE, targetFields: TARGET_FIELDS,
+};
 
 const yamlMap = (m: Record<string, string>, indent: string) => Object.entries(m).map(([k, v]) => `${indent}${k}: ${v}`).join('\n');
 
@@ -95,20 +117,21 @@ export class BenchExchange {
 
   private flowYaml(f: FlowSpec): string {
     const sizes = [f.pageSize ? `  page_size: ${f.pageSize}` : '', f.batchSize ? `  batch_size: ${f.batchSize}` : ''].filter(Boolean).join('\n');
+    const shape = f.shape ?? ENTERPRISE_SHAPE;
     return `flow: ${f.id}
-title: 企业基础信息（基准测试）
-resource: enterprise.basic
+title: ${shape.title}
+resource: ${shape.resource}
 source:
   department: ${this.source}
-  table: ${SOURCE_TABLE}
-  key: [uscc]
-  watermark: updated_at
+  table: ${shape.table}
+  key: [${shape.key}]
+  watermark: ${shape.watermark}
   schedule: "${f.schedule ?? '* * * * * *'}"
   notify: ${f.notify ?? true}
 ${sizes ? sizes + '\n' : ''}  fields:
-${yamlMap(ENT_REGISTRY_FIELDS, '    ')}
+${yamlMap(shape.fields, '    ')}
 targets:
-${f.targets.map((t) => `  - department: ${t}\n    table: ${TARGET_TABLE}\n    mode: upsert\n    fields:\n${yamlMap(TARGET_FIELDS, '      ')}`).join('\n')}
+${f.targets.map((t) => `  - department: ${t}\n    table: ${shape.targetTable}\n    mode: upsert\n    fields:\n${yamlMap(shape.targetFields, '      ')}`).join('\n')}
 `;
   }
 

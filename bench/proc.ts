@@ -100,7 +100,10 @@ const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 
 /**
  * Samples while a part runs: the watched processes (children of the bench, by pid) and their
- * descendants every `intervalMs`; PostgreSQL backends of the given databases every second.
+ * descendants every `intervalMs`, and the PostgreSQL client backends of the given databases as often
+ * (found in pg_stat_activity, so a short-lived connection is not missed; their CPU read from /proc).
+ * Only `backend_type = 'client backend'`: autovacuum workers (and other background workers) also show
+ * a database name, but their work is the server's housekeeping, not the part's.
  */
 export class CostMeter {
   private readonly peaks = new Map<number, { label: string; hwmKiB: number; cpu: number }>();
@@ -121,7 +124,7 @@ export class CostMeter {
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
     if (pg && databases.length) {
-      this.pgTimer = setInterval(() => void this.sampleBackends(), 1000);
+      this.pgTimer = setInterval(() => void this.sampleBackends(), intervalMs);
       this.pgTimer.unref();
       this.initial = this.sampleBackends(true);
     }
@@ -163,10 +166,14 @@ export class CostMeter {
     return this.initial;
   }
 
+  private sampling = false;
+
   private async sampleBackends(initial = false): Promise<void> {
+    if (this.sampling && !initial) return;
+    this.sampling = true;
     try {
       const rows = await this.pg!.query<{ pid: number }>(
-        sql`SELECT pid FROM pg_stat_activity WHERE datname = ANY(${this.databases}) AND pid <> pg_backend_pid()`);
+        sql`SELECT pid FROM pg_stat_activity WHERE datname = ANY(${this.databases}) AND backend_type = 'client backend' AND pid <> pg_backend_pid()`);
       for (const { pid } of rows) {
         if (this.backends.has(pid)) continue;
         const cpu = cpuOf(pid);
@@ -175,6 +182,8 @@ export class CostMeter {
       }
     } catch {
       /* sampling is best effort */
+    } finally {
+      this.sampling = false;
     }
   }
 

@@ -16,8 +16,10 @@ import { countRows, createTarget, generateSource, SOURCE_TABLE, TARGET_TABLE } f
 import { renderReport } from './report';
 import { centreLag, CentreRig, drain, type CentreLagResult, type CentreMemoryRun, type CentreShape, type DrainResult, type ProduceResult } from './centre';
 import { centreSearch, type CentreSearchResult } from './centre-search';
+import { changeEnterprises, checkPersons, copyPersons, createPersonTarget, generatePersons, PERSON_SHAPE, PERSON_TARGET } from './population';
+import { bulkPartsReport } from './report-bulk';
 
-export const PARTS = ['copy-pg', 'copy-my', 'broker', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'latency', 'memory',
+export const PARTS = ['copy-pg', 'copy-my', 'broker', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'updates', 'population', 'latency', 'memory',
   'centre-collect', 'centre-lag', 'centre-search', 'centre-memory'] as const;
 export type Part = (typeof PARTS)[number];
 const ALIASES: Record<string, Part[]> = {
@@ -25,6 +27,7 @@ const ALIASES: Record<string, Part[]> = {
   copy: ['copy-pg', 'copy-my'],
   'baseline-b': ['broker'],
   gateway: ['gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my'],
+  bulk: ['copy-pg', 'gateway-pg', 'nodes-pg', 'updates', 'population'],
   baselines: ['copy-pg', 'copy-my', 'broker'],
   centre: ['centre-collect', 'centre-lag', 'centre-search', 'centre-memory'],
 };
@@ -35,6 +38,8 @@ export interface Options {
   latencySeconds: number;
   rate: number;
   memoryRows: number;
+  populationRows: number;
+  updateRows: number;
   pageSize?: number;
   batchSize: number;
   dxg: string;
@@ -79,6 +84,10 @@ export interface Results {
   nodes?: { postgres?: NodesResult; mariadb?: NodesResult };
   ratios?: Record<string, number | null>;
   latency?: LatencyResult;
+  /** ongoing changes: updates of keys the PostgreSQL target holds, dxg run --once of flow bench-pg */
+  updates?: GatewayResult & { changed: number };
+  /** person.basic records PostgreSQL → PostgreSQL: the bare COPY of the same rows, and the gateway */
+  population?: { rows: number; copy?: BaselineResult; gateway?: GatewayResult };
   memory?: { flow: string; runs: MemoryRun[] };
   /** the exchange centre: collecting a backlog, lag at a steady rate, one record's trail, memory at N and 10×N entries */
   centre?: {
@@ -116,6 +125,8 @@ export function parseOptions(argv: string[]): Options {
     .option('--latency-seconds <s>', 'how long the writer changes the source in the latency part', int(1), 60)
     .option('--rate <n>', 'changes per second the writer makes in the latency part', int(1), 1000)
     .option('--memory-rows <n>', 'the memory part runs N and 10×N records', int(1), 100_000)
+    .option('--population-rows <n>', 'population: person.basic records (the seeds\' city has 6,710,000; default: --rows)', int(1))
+    .option('--update-rows <n>', 'updates: existing enterprises changed at the source, then synced (default: --rows / 5)', int(1))
     .option('--page-size <n>', 'the flows\' page_size (default: the gateway\'s)', int(1))
     .option('--batch-size <n>', 'the flows\' batch_size, also the records per message of baseline B', int(1), 1000)
     .option('--dxg <path>', 'the dxg executable to benchmark', join(ROOT, 'bin', 'dxg'))
@@ -135,13 +146,14 @@ export function parseOptions(argv: string[]): Options {
     .option('--search-scan-samples <n>', 'centre-search: of those, keys also asked of the department ledgers (each a scan of all of them)', int(1), 5)
     .allowExcessArguments(false);
   program.parse(argv);
-  const o = program.opts<{ rows: number; only?: Part[]; skip?: Part[]; latencySeconds: number; rate: number; memoryRows: number;
+  const o = program.opts<{ rows: number; only?: Part[]; skip?: Part[]; latencySeconds: number; rate: number; memoryRows: number; populationRows?: number; updateRows?: number;
     pageSize?: number; batchSize: number; dxg: string; keep: boolean; cpuProf: boolean; label?: string; centreEntries: number; centreDepartments: number;
     centreBatch: number; centreKeys: number; centreRate: number; centreLagSeconds: number; centreMemoryEntries: number; searchKeys: number;
     searchKeysPerEntry: number; searchSamples: number; searchScanSamples: number }>();
   const chosen = (o.only ?? [...PARTS]).filter((p) => !(o.skip ?? []).includes(p));
   return {
     rows: o.rows, parts: PARTS.filter((p) => chosen.includes(p)), latencySeconds: o.latencySeconds, rate: o.rate, memoryRows: o.memoryRows,
+    populationRows: o.populationRows ?? o.rows, updateRows: Math.min(o.rows, o.updateRows ?? Math.max(1, Math.floor(o.rows / 5))),
     pageSize: o.pageSize, batchSize: o.batchSize, dxg: o.dxg, keep: o.keep, cpuProf: o.cpuProf, label: o.label,
     centreEntries: o.centreEntries, centreDepartments: o.centreDepartments, centreBatch: o.centreBatch, centreKeys: o.centreKeys, centreRate: o.centreRate,
     centreLagSeconds: o.centreLagSeconds, centreMemoryEntries: o.centreMemoryEntries, searchKeys: o.searchKeys, searchKeysPerEntry: o.searchKeysPerEntry,
@@ -217,7 +229,7 @@ export async function main(argv: string[]): Promise<number> {
 
     // --- the main databases and exchange: one source, a PostgreSQL and a MariaDB target ---
     let main: { src: Db; qs: Db; tax: Db; exchange: BenchExchange } | null = null;
-    if (has('copy-pg', 'copy-my', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'latency')) {
+    if (has('copy-pg', 'copy-my', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'updates', 'latency')) {
       const src = await dbs.create('postgres', 'amr');
       const qs = await dbs.create('postgres', 'qs');
       const tax = await dbs.create('mysql', 'tax');
@@ -319,6 +331,54 @@ export async function main(argv: string[]): Promise<number> {
       };
       if (has('nodes-pg')) (results.nodes ??= {}).postgres = await node('nodes-pg', 'qs');
       if (has('nodes-my')) (results.nodes ??= {}).mariadb = await node('nodes-my', 'tax');
+    }
+
+    // --- ongoing changes: updates of keys the target holds (no bulk path of new keys for them) ---
+    if (main && has('updates')) {
+      const { src, qs, exchange } = main;
+      results.updates = await attempt('updates', async () => {
+        if ((await countRows(qs, TARGET_TABLE)) !== opts.rows) {
+          say('updates: the PostgreSQL target is not in sync yet; dxg run --once --flow bench-pg first (not timed)');
+          await exchange.run('updates-catch-up', ['run', '--once', '--timeout', '86400', '--flow', 'bench-pg']);
+        }
+        const changed = await changeEnterprises(src, SOURCE_TABLE, opts.rows, opts.updateRows);
+        say(`updates: ${fmt(changed)} enterprises changed at the source; dxg run --once --flow bench-pg`);
+        const r = await gatewaySync({
+          exchange, flows: ['bench-pg'], targets: [qs], expected: opts.rows, records: changed, pgDatabases: [src, qs], admin: adminClient,
+          batchSize: opts.batchSize, label: 'updates', say,
+        });
+        say(`updates: ${fmt(changed)} updates in ${r.wallSeconds.toFixed(2)} s = ${fmt(r.recordsPerSecond)}/s`);
+        return { ...r, changed };
+      });
+    }
+
+    // --- population: person.basic records, PostgreSQL → PostgreSQL, against COPY of the same rows ---
+    if (has('population')) {
+      const n = opts.populationRows;
+      const pop: NonNullable<Results['population']> = (results.population = { rows: n });
+      await attempt('population', async () => {
+        const src = await dbs.create('postgres', 'pop_police');
+        const civil = await dbs.create('postgres', 'pop_civil');
+        say(`population: generating ${fmt(n)} person.basic records in ${src.name}`);
+        await generatePersons(src, n, (done) => say(`population generate: ${fmt(done)} / ${fmt(n)}`));
+        await createPersonTarget(civil);
+        const exchange = new BenchExchange(`dxgb-${runId}-pop`, {
+          police: { title: '公安局', db: src }, civil: { title: '民政局', db: civil },
+        }, [{ id: 'bench-person', targets: ['civil'], pageSize: opts.pageSize, batchSize: opts.batchSize, notify: false, shape: PERSON_SHAPE }],
+        'police', opts.dxg, profileDir);
+        cleanups.push({ what: `exchange ${exchange.name} on the broker`, fn: () => exchange.removeTopology() });
+        cleanups.push({ what: `temp dir ${exchange.dir}`, fn: async () => rmSync(exchange.dir, { recursive: true, force: true }) });
+        cleanups.push({ what: 'stop processes', fn: () => exchange.stopAll() });
+        await exchange.setUp();
+        say('population: COPY PostgreSQL → PostgreSQL of the same persons');
+        pop.copy = await copyPersons(src, civil, n);
+        say(`population COPY: ${fmt(n)} records in ${pop.copy.wallSeconds.toFixed(2)} s = ${fmt(pop.copy.recordsPerSecond)}/s`);
+        pop.gateway = await gatewaySync({
+          exchange, flows: ['bench-person'], targets: [civil], expected: n, pgDatabases: [src, civil], admin: adminClient,
+          batchSize: opts.batchSize, label: 'population', say, table: PERSON_TARGET, check: checkPersons,
+        });
+        say(`population gateway: ${fmt(n)} records in ${pop.gateway.wallSeconds.toFixed(2)} s = ${fmt(pop.gateway.recordsPerSecond)}/s`);
+      });
     }
 
     // --- incremental latency under dxg up ---
@@ -435,8 +495,10 @@ export async function main(argv: string[]): Promise<number> {
     'nodes-my/broker': ratio(results.nodes?.mariadb, results.baselineB),
     'nodes-pg/gateway-pg': ratio(results.nodes?.postgres, results.gateway?.postgres),
     'nodes-my/gateway-my': ratio(results.nodes?.mariadb, results.gateway?.mariadb),
+    'updates/copy-pg': ratio(results.updates, results.baselineA?.postgres),
+    'population/copy-population': ratio(results.population?.gateway, results.population?.copy),
   };
-  const report = renderReport(results);
+  const report = renderReport(results) + bulkPartsReport(results);
   process.stdout.write(report + '\n');
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${stamp}.json`);
