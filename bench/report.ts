@@ -131,8 +131,8 @@ function centreReport(r: Results): string[] {
   const out: string[] = [];
   if (!C) return out;
   if (r.machine?.settings['postgres.autovacuum'] === 'off' && (C.collect || C.lag || C.memory)) {
-    out.push('', 'Note: autovacuum is off on this PostgreSQL server and the centre runs no ANALYZE of its own: its tables keep the statistics of '
-      + 'an empty table while they grow, which the centre\'s monitor queries suffer from (see bench/README.md).');
+    out.push('', 'Note: autovacuum is off on this PostgreSQL server: the centre refreshes its tables\' statistics itself, every five minutes, '
+      + 'so in the first minutes of a run its monitor queries plan with an empty table\'s statistics (see bench/README.md).');
   }
   const c = C.collect;
   if (c) {

@@ -18,7 +18,7 @@ const zh = {
   workingDaysLeft: '剩余工作日', decidedBy: '审批人', grant: '授权', heartbeat: '心跳', version: '版本', ledgerHead: '账本头', collected: '已收集',
   keys: '密钥', silent: '失联', complete: '完整', yaml: '流程定义（YAML）', indicators: '指标', mode: '方式', table: '目标表', schedule: '调度',
   noGrant: '无授权', error: '错误', loading: '加载中…', applyFor: '为本部门申请', applicant: '申请人', keep: '保留', purge: '清除',
-  language: 'English', forbidden: '当前角色无权查看', reasonRequired: '须填写理由', done: '完成', entries: '条日志', countersigned: '中心会签', validFrom: '生效', validUntil: '失效', revokedAt: '吊销', type: '类型', from: '发送方', to: '接收方',
+  language: 'English', forbidden: '当前角色无权查看', reasonRequired: '须填写理由', done: '完成', entries: '条日志', countersigned: '中心会签', validFrom: '生效', validUntil: '失效', revokedAt: '吊销', type: '类型', record: '记录内容', from: '发送方', to: '接收方',
 };
 
 const en: typeof zh = {
@@ -39,7 +39,7 @@ const en: typeof zh = {
   workingDaysLeft: 'Working days left', decidedBy: 'Decided by', grant: 'Grant', heartbeat: 'Heartbeat', version: 'Version', ledgerHead: 'Ledger head', collected: 'Collected',
   keys: 'Keys', silent: 'silent', complete: 'complete', yaml: 'Flow (YAML)', indicators: 'Indicators', mode: 'Mode', table: 'Table', schedule: 'Schedule',
   noGrant: 'no grant', error: 'Error', loading: 'Loading…', applyFor: 'Apply for my department', applicant: 'Applicant', keep: 'keep', purge: 'purge',
-  language: '中文', forbidden: 'Your role may not see this', reasonRequired: 'A reason is required', done: 'Done', entries: 'entries', countersigned: 'Countersigned', validFrom: 'Valid from', validUntil: 'Valid until', revokedAt: 'Revoked', type: 'Type', from: 'From', to: 'To',
+  language: '中文', forbidden: 'Your role may not see this', reasonRequired: 'A reason is required', done: 'Done', entries: 'entries', countersigned: 'Countersigned', validFrom: 'Valid from', validUntil: 'Valid until', revokedAt: 'Revoked', type: 'Type', record: 'Record', from: 'From', to: 'To',
 };
 
 export type Key = keyof typeof zh;

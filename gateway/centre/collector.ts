@@ -150,6 +150,10 @@ export class Collector implements FeedWatch {
 const failure = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** The centre's record_count column is an integer. */
+const INT_MAX = 2 ** 31 - 1;
+/** PostgreSQL text cannot hold a NUL character: an entry with one would fail its batch at every delivery. */
+const hasNul = (e: object): boolean => Object.values(e).some((v) => typeof v === 'string' && v.includes('\u0000'));
 /** Longest record key the centre indexes: a key is an identifier, not a document. */
 export const KEY_MAX = 1000;
 
@@ -159,9 +163,9 @@ function problemOf(event: FeedEvent): string | null {
     case 'entries': {
       if (!Array.isArray(event.entries) || event.entries.length === 0 || event.entries.length > 20_000) return 'entries: not a list of 1 to 20,000 entries';
       const bad = event.entries.find((e) => typeof e !== 'object' || e === null || !/^\d{1,18}$/.test(String(e.seq)) || typeof e.at !== 'string' || typeof e.kind !== 'string'
-        || !HEX64.test(String(e.hash)) || !HEX64.test(String(e.prev_hash)) || typeof e.signature !== 'string' || !Number.isSafeInteger(Number(e.record_count))
+        || !HEX64.test(String(e.hash)) || !HEX64.test(String(e.prev_hash)) || typeof e.signature !== 'string' || !Number.isInteger(Number(e.record_count)) || Number(e.record_count) < 0 || Number(e.record_count) > INT_MAX || hasNul(e)
         || (e.record_keys !== null && e.record_keys !== undefined && (typeof e.record_keys !== 'string' || e.record_keys.split('\n').some((k) => k.length > KEY_MAX))));
-      return bad ? `entry ${String((bad as { seq?: unknown })?.seq)} is not a ledger entry (or holds a record key over ${KEY_MAX} characters)` : null;
+      return bad ? `entry ${String((bad as { seq?: unknown })?.seq)} is not a ledger entry (or holds a record key over ${KEY_MAX} characters, a count out of range or a NUL character)` : null;
     }
     case 'heartbeat': {
       const hb = event.heartbeat as { head?: { seq?: unknown; hash?: unknown } } | null;

@@ -60,6 +60,8 @@ export class Centre {
   private archivedAt = 0;
   private analyzedAt = 0;
   private grantsCheckedAt = 0;
+  /** the centre's start carries the list out whole */
+  private grantsForcedAt = Date.now();
 
   static async start(project: Project): Promise<Centre> {
     const { config } = project;
@@ -170,12 +172,17 @@ export class Centre {
     }, everyMs);
   }
 
-  /** Grants past their validity end, and the broker is made to match the grant list again (a change an operator made by hand is undone). */
+  /**
+   * Grants past their validity end; a changed grant list is carried out, and every five minutes the
+   * broker is made to match it again anyway (a binding or permission changed by hand is undone).
+   */
   private async grantsWhenDue(): Promise<void> {
     if (this.grantsCheckMs === 0 || Date.now() - this.grantsCheckedAt < this.grantsCheckMs) return;
     this.grantsCheckedAt = Date.now();
     await this.applications.expireDue();
-    await this.enforcer.enforce();
+    const again = Date.now() - this.grantsForcedAt > 300_000;
+    if (again) this.grantsForcedAt = Date.now();
+    await this.enforcer.enforce(again);
   }
 
   /** The planner's statistics of the growing tables, every five minutes: a server may run no autovacuum. */

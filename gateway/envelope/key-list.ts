@@ -47,7 +47,18 @@ export function listSignedBy(list: SignedKeyList, centreKey: KeyObject): boolean
 export function usableKeys(list: SignedKeyList, department: string, when: 'now' | 'any', now = new Date().toISOString()): KeyObject[] {
   return list.keys
     .filter((k) => k.department === department && !k.revokedAt && (when === 'any' || (k.validFrom <= now && (k.validUntil === null || k.validUntil > now))))
-    .map((k) => createPublicKey(k.publicKey));
+    .map((k) => parsed(k.publicKey));
+}
+
+/** Keys parsed once: parsing a PEM costs as much as checking a signature with it, and the centre checks every entry. */
+const PARSED = new Map<string, KeyObject>();
+function parsed(pem: string): KeyObject {
+  let key = PARSED.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    PARSED.set(pem, key);
+  }
+  return key;
 }
 
 /** What a department sends to register a key: the key, signed by itself (it holds it) and, for a rotation, by its current key. */

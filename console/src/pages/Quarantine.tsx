@@ -6,6 +6,12 @@ import { useLoad } from '../hooks';
 import { t } from '../i18n';
 import type { QuarantineItem } from '../types';
 
+/** The record as the centre sent it (masked), cut short: the whole is in the node's quarantine. */
+const brief = (record: unknown): string => {
+  const text = record === null || record === undefined ? '—' : typeof record === 'string' ? record : JSON.stringify(record);
+  return text.length > 160 ? `${text.slice(0, 160)}…` : text;
+};
+
 /** What was set aside, with the reason, asked of the nodes; an operator replays what is chosen, after a confirmation. */
 export function Quarantine({ user }: { user: User }) {
   const [filter, setFilter] = useState({ department: '', flow: '', stage: '' });
@@ -55,10 +61,11 @@ export function Quarantine({ user }: { user: User }) {
       </div>
       <Problem text={data.error ?? error} />
       {data.loading && !data.value ? <Loading /> : (
-        <Table id="quarantine" head={[...(operator ? [''] : []), t('department'), t('at'), t('stage'), t('flow'), t('key'), t('reason')]}
+        <Table id="quarantine" head={[...(operator ? [''] : []), t('department'), t('at'), t('stage'), t('flow'), t('key'), t('reason'), t('record')]}
           rows={items.map((i) => [
             ...(operator ? [<input type="checkbox" checked={chosen.has(idOf(i))} onChange={() => toggle(i)} aria-label={`${i.department} ${i.id}`} />] : []),
             i.department, dateTime(i.at), <Badge tone={i.stage === 'dead-letter' ? 'bad' : 'warn'}>{i.stage}</Badge>, i.flow ?? '—', i.record_key ?? '—', i.reason,
+            <code class="record">{brief(i.record)}</code>,
           ])} />
       )}
       {data.value?.unanswered.length ? <p class="muted">{data.value.unanswered.join(', ')}: —</p> : null}

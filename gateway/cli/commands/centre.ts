@@ -18,10 +18,20 @@ export function registerCentre(program: Command): void {
     .description('run the exchange centre until stopped (SIGTERM stops it cleanly): collects every ledger, watches the nodes, serves the API')
     .action(async (_opts, cmd: Command) => {
       const p = project(cmd);
+      // listening before the start: a SIGTERM that comes while it starts (once /ready answers, say) stops it cleanly
+      let signalled: NodeJS.Signals | null = null;
+      let onSignal = (signal: NodeJS.Signals) => {
+        // a second signal while it starts (a start that waits for its database, say) ends it at once
+        if (signalled) process.exit(1);
+        signalled = signal;
+      };
+      const listener = (signal: NodeJS.Signals) => onSignal(signal);
+      process.on('SIGTERM', listener);
+      process.on('SIGINT', listener);
       const service = await Centre.start(p);
       await new Promise<void>((resolve) => {
         let stopping = false;
-        const onSignal = (signal: NodeJS.Signals) => {
+        onSignal = (signal) => {
           if (stopping) process.exit(0);
           stopping = true;
           log.info('centre stopping', { signal });
@@ -29,8 +39,7 @@ export function registerCentre(program: Command): void {
             log.error('centre stop failed', { error: String(err) });
           }).then(resolve, resolve);
         };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
+        if (signalled) onSignal(signalled);
       });
       log.info('centre stopped');
     });
