@@ -94,6 +94,15 @@ export interface Tx extends SqlExecutor {
   readonly sql: SqlDialect;
   /** Upserts (or inserts) records unless the target already holds a newer version of them; keys are unique in one call. */
   apply(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome>;
+  /**
+   * The engine's bulk path for records whose keys are new here: writes them and their versions
+   * without an upsert, and fails (a unique violation or a data error) when any key already has a
+   * version (a live record or a tombstone) or a row, or a value is refused. Run it in a savepoint and
+   * fall back to `apply` on failure. Values must have been checked for exactness first. Absent where
+   * the engine has no such path that reports a duplicate key (MariaDB's LOAD DATA LOCAL turns one
+   * into a warning).
+   */
+  insertNew?(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome>;
   /** Runs `fn` once the transaction has committed (never if it rolls back). */
   afterCommit(fn: () => void): void;
   /** Runs `fn` so that its failure undoes only its own work (a savepoint), then rethrows. */

@@ -55,6 +55,45 @@ export async function apply(client: PoolClient, used: Set<string>, target: Targe
 }
 
 /**
+ * The bulk path of new keys: the batch's versions by COPY into `dxg_versions`, its rows by COPY
+ * straight into the target table, with no staging and no upsert. Only for keys neither table holds:
+ * a key with a version (a live record or a tombstone of a deleted one) or a row makes a COPY fail
+ * with a unique violation, a value the table refuses with a data error, and the caller (who runs
+ * this in a savepoint) rolls it back and takes `apply`, which guards every key by its version. A new
+ * key cannot regress: nothing older can be there. Values are checked for exactness before (COPY
+ * rounds a numeric to its column's scale as an INSERT would).
+ */
+export async function insertNew(client: PoolClient, target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
+  if (records.length === 0) return { written: 0, superseded: [] };
+  const flow = copyText(target.flow);
+  let versions = '';
+  for (const r of records) versions += `${flow}\t${copyText(r.key)}\t${r.version}\tf\n`;
+  await copyText$(client, 'COPY dxg_versions (flow, record_key, version, deleted) FROM STDIN', versions);
+  const cols = target.columns;
+  await copyText$(client, `COPY ${quoteName(quote, target.table)} (${cols.map((c) => quote(c.name)).join(', ')}) FROM STDIN`, rowLines(cols, records, false));
+  return { written: records.length, superseded: [] };
+}
+
+/** COPY … FROM STDIN of one text, in one write. */
+function copyText$(client: PoolClient, statement: string, text: string): Promise<void> {
+  const stream = client.query(copyFrom(statement));
+  stream.end(Buffer.from(text));
+  return finished(stream);
+}
+
+/** The records as COPY text lines: (key, version,) then the columns' values. */
+function rowLines(columns: TargetColumn[], records: ApplyRecord[], withKey: boolean): string {
+  const lines: string[] = new Array(records.length);
+  for (let r = 0; r < records.length; r++) {
+    const { key, version, values } = records[r];
+    let line = withKey ? `${copyText(key)}\t${version}` : '';
+    for (let i = 0; i < columns.length; i++) line += `${withKey || i > 0 ? '\t' : ''}${copyText(values[columns[i].name])}`;
+    lines[r] = line;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
  * The staging table for this shape of target, created on first use in a session. Its columns have the
  * target columns' types without length or precision, so a value too long for its column is refused
  * by the target table itself (a data error naming that type), not cut. Emptied by every commit.
@@ -72,16 +111,7 @@ async function stageFor(client: PoolClient, columns: TargetColumn[]): Promise<st
 }
 
 function copyRows(client: PoolClient, stage: string, columns: TargetColumn[], records: ApplyRecord[]): Promise<void> {
-  const lines: string[] = new Array(records.length);
-  for (let r = 0; r < records.length; r++) {
-    const { key, version, values } = records[r];
-    let line = `${copyText(key)}\t${version}`;
-    for (let i = 0; i < columns.length; i++) line += `\t${copyText(values[columns[i].name])}`;
-    lines[r] = line;
-  }
-  const stream = client.query(copyFrom(`COPY ${stage} FROM STDIN`));
-  stream.end(Buffer.from(`${lines.join('\n')}\n`));
-  return finished(stream);
+  return copyText$(client, `COPY ${stage} FROM STDIN`, rowLines(columns, records, true));
 }
 
 const SPECIAL = /[\\\t\n\r]/;

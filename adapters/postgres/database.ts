@@ -2,7 +2,7 @@ import { Pool, type PoolClient } from 'pg';
 import type { DatabaseConfig } from '../../gateway/config/model';
 import type { ApplyOutcome, ApplyRecord, Database, SqlExecutor, TargetTable, Tx } from '../adapter';
 import { CommitHooks } from '../shared/keyset';
-import { apply, forgetStages } from './apply';
+import { apply, forgetStages, insertNew } from './apply';
 import { PgBulk } from './bulk';
 import { PgCatalog } from './catalog';
 import { PgChanges } from './changes';
@@ -69,6 +69,10 @@ class PgTx extends PgExecutor implements Tx {
 
   apply(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
     return apply(this.client, this.stages, target, records);
+  }
+
+  insertNew(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
+    return insertNew(this.client, target, records);
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {

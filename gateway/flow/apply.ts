@@ -50,6 +50,13 @@ export class Applier {
   private readonly toColumns: ReturnType<typeof columnMapper>;
   /** per target column, what its type can hold exactly */
   private readonly exact: [column: string, check: ValueCheck][];
+  /**
+   * The bulk path of new keys (`Tx.insertNew`): after a batch had to fall back from it (a key the
+   * target knew), the next `copySkip` batches go straight to the guarded upsert, a pause that doubles
+   * with each fallback in a row (up to 64 batches): ongoing changes are mostly keys the target holds.
+   */
+  private copySkip = 0;
+  private copyPause = 0;
 
   constructor(private readonly ctx: ApplyContext) {
     this.toColumns = columnMapper(ctx.binding.target);
@@ -205,7 +212,7 @@ export class Applier {
 
   private async applyRecords(tx: Tx, meta: EnvelopeMeta, raw: Raw, p: ReturnType<Applier['prepare']>): Promise<Applied> {
     const { department } = this.ctx;
-    const applied = await this.applyIsolating(tx, p.upserts);
+    const applied = (await this.insertNew(tx, p.upserts)) ?? (await this.applyIsolating(tx, p.upserts));
     const removed = await applyDeletes(tx, this.ctx.binding, p.deletes);
     const byKey = new Map(p.records.map((r) => [r.key, r]));
     const rejects = [...p.rejects, ...applied.failed.map((f) => this.reject(meta, byKey.get(f.key)!, f.reason))];
@@ -274,6 +281,32 @@ export class Applier {
       stage: 'target', flow: meta.flow, from: meta.from, to: this.ctx.department, messageId: meta.messageId,
       recordKey: r.key, version: BigInt(r.version), reason, record: r.data,
     };
+  }
+
+  /**
+   * Writes a batch of new keys by the engine's bulk path, in a savepoint: null when the engine has
+   * none, the path is paused, or the batch cannot take it (a key the target holds or a tombstone, a
+   * value refused: rolled back to the savepoint, and the caller takes the guarded upsert, which
+   * decides key by key and isolates a refused record).
+   */
+  private async insertNew(tx: Tx, records: ApplyRecord[]): Promise<(ApplyOutcome & { failed: { key: string; reason: string }[] }) | null> {
+    if (!tx.insertNew || records.length === 0) return null;
+    if (this.copySkip > 0) {
+      this.copySkip--;
+      return null;
+    }
+    const table = this.ctx.binding.table;
+    try {
+      const o = await tx.savepoint(() => tx.insertNew!(table, records));
+      this.copyPause = 0;
+      return { ...o, failed: [] };
+    } catch (err) {
+      // a unique violation (a key known here) is one of the data errors; anything else ends the transaction
+      if (!tx.sql.isDataError(err)) throw err;
+      this.copyPause = Math.min(64, Math.max(1, this.copyPause * 2));
+      this.copySkip = this.copyPause;
+      return null;
+    }
   }
 
   /**
