@@ -166,7 +166,7 @@ export class Applications {
     return this.db.transaction(async (tx) => {
       const a = await this.lock(tx, id);
       if (user.role !== 'approver' || user.department !== a.provider) throw forbidden(`only an approver of ${a.provider}, the provider of ${a.resource}, answers ${id}`);
-      if (a.state !== 'submitted') throw usage(`${id} is ${a.state} already (decided by ${a.decidedBy ?? '?'})`);
+      if (a.state !== 'submitted') throw usage(`${id} is ${a.state} already (${a.endedBy ? `ended by ${a.endedBy}` : `decided by ${a.decidedBy ?? '?'}`})`);
       await this.decide(tx, id, state, user.name, reason);
       return (await this.read(tx, id))!;
     });

@@ -63,7 +63,7 @@ export async function revoke(demo: DemoCentre, grant: string): Promise<{ text: s
   const e = r.enforced!;
   return {
     text: `dxg revoke ${grant} (approver-police): ${r.application.state} — the broker unbound ${e.unbound.join(', ')}, closed civil's connections `
-      + `and turned ${e.deadLettered} queued message(s) into dead letters; civil keeps what it received (on_end: keep)`,
+      + `and took back ${e.takenBack} queued message(s) unread; civil keeps what it received (on_end: keep)`,
     version: e.version,
   };
 }

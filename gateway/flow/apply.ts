@@ -84,31 +84,26 @@ export class Applier {
     const problem = meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count);
     if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
     if (meta.kind === 'reconcile') {
-      return this.commit(meta, raw, signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
+      return this.commit(meta, sha256(raw.body), signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
     }
     const prepared = this.prepare(meta, (payload as RecordsPayload).records);
-    await this.commit(meta, raw, signal, (tx) => this.applyRecords(tx, meta, raw, prepared));
+    await this.commit(meta, sha256(raw.body), signal, (tx) => this.applyRecords(tx, meta, raw, prepared));
   }
 
   /**
-   * An envelope that may no longer be applied (its grant ended while it waited in the queue): every
-   * record is rejected with the reason, and the source learns it by a receipt, as for any reject.
+   * An envelope the centre took back from this target's queue when its grant ended: this target
+   * never reads it, and knows it by its claims alone (told by the centre). Its records count as
+   * rejected with the reason, and the source learns it by a receipt, as for any reject.
    */
-  async refuse(meta: EnvelopeMeta, payload: unknown, raw: Raw, reason: string, signal: AbortSignal): Promise<void> {
-    const problem = recordsProblem(payload, meta.count);
-    if (meta.kind !== 'records' || problem) return this.ctx.deadLetters.store(meta, raw, `${reason}${problem ? `; ${problem}` : ''}`, signal);
-    const records = (payload as RecordsPayload).records;
-    await this.commit(meta, raw, signal, async () => {
-      const rejects = records.map((r) => this.reject(meta, r, reason));
-      return {
-        entries: [{
-          kind: 'reject', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: this.ctx.department, count: rejects.length,
-          keys: records.map((r) => r.key), digest: sha256(raw.body), detail: { reasons: { [reason]: rejects.length }, ...(meta.grant ? { grant: meta.grant } : {}) },
-        }],
-        rejects,
-        receipt: { kind: 'records', applied: 0, superseded: 0, rejected: rejects.length, rejects: receiptRejects(rejects) },
-      };
-    });
+  async refuseTakenBack(meta: EnvelopeMeta, reason: string, signal: AbortSignal): Promise<void> {
+    await this.commit(meta, undefined, signal, async () => ({
+      entries: [{
+        kind: 'reject', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: this.ctx.department, count: meta.count,
+        detail: { reasons: { [reason]: meta.count }, ...(meta.grant ? { grant: meta.grant } : {}) },
+      }],
+      rejects: [],
+      receipt: { kind: 'records', applied: 0, superseded: 0, rejected: meta.count, rejects: [] },
+    }));
   }
 
   /**
@@ -245,7 +240,7 @@ export class Applier {
    * One transaction: the inbox claim first (a message applied before is recognised and only noted),
    * then the work, its rejects, its receipt into the outbox, its ledger entries.
    */
-  private async commit(meta: EnvelopeMeta, raw: Raw, signal: AbortSignal, work: (tx: Tx) => Promise<Applied>): Promise<void> {
+  private async commit(meta: EnvelopeMeta, digest: string | undefined, signal: AbortSignal, work: (tx: Tx) => Promise<Applied>): Promise<void> {
     const { db, ledger, department } = this.ctx;
     const fresh = await retrying(signal, `apply ${meta.messageId} (flow ${meta.flow})`, () =>
       db.transaction(async (tx) => {
@@ -261,7 +256,7 @@ export class Applier {
     // applied before: its receipt went out with it; note the redelivery for the auditors
     await retrying(signal, `record duplicate ${meta.messageId}`, () =>
       db.transaction((tx) => ledger.append(tx, [
-        { kind: 'duplicate', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: meta.count, digest: sha256(raw.body) },
+        { kind: 'duplicate', flow: meta.flow, messageId: meta.messageId, from: meta.from, to: department, count: meta.count, digest },
       ])), db, true);
   }
 

@@ -59,18 +59,23 @@ export class Resyncer {
   async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
     const p = payload as ResyncPayload;
     if (!p || typeof p.reason !== 'string') return this.deadLetters.store(meta, raw, 'resync request body is malformed', signal);
-    const checkpoint = fullCheckpoint(meta.flow, meta.from);
+    log.info('target restored from a backup: sending it the whole flow again', { flow: meta.flow, target: meta.from });
+    await this.resyncTarget(meta.flow, meta.from, { reason: p.reason, restoredAt: p.restoredAt, request: meta.messageId });
+  }
+
+  /**
+   * Source side: the whole flow again for one target (one restored from a backup, one granted the
+   * resource), recorded in the ledger with why, from a fresh checkpoint of its own, in the background.
+   */
+  async resyncTarget(flowId: string, target: string, why: { reason: string } & Record<string, unknown>): Promise<void> {
+    const checkpoint = fullCheckpoint(flowId, target);
     await this.db.transaction(async (tx) => {
       // from the start again, also when a resync for this target was under way (it was restored once more)
       const reset = await tx.execute(sql`UPDATE dxg_checkpoint SET position = ${null}, next_sequence = ${1}, updated_at = ${now()} WHERE flow = ${checkpoint}`);
       if (reset === 0) await tx.execute(sql`INSERT INTO dxg_checkpoint (position, next_sequence, updated_at, flow) VALUES (${null}, ${1}, ${now()}, ${checkpoint})`);
-      await this.ledger.append(tx, [{
-        kind: 'replay', flow: meta.flow, from: this.department, to: meta.from, count: 0,
-        detail: { stage: 'resync', reason: p.reason, restoredAt: p.restoredAt, request: meta.messageId },
-      }]);
+      await this.ledger.append(tx, [{ kind: 'replay', flow: flowId, from: this.department, to: target, count: 0, detail: { stage: 'resync', ...why } }]);
     });
-    log.info('target restored from a backup: sending it the whole flow again', { flow: meta.flow, target: meta.from });
-    this.start(meta.flow, meta.from);
+    this.start(flowId, target);
   }
 
   /** Source side, at start: resumes the resyncs for single targets that a stop interrupted. */
@@ -87,11 +92,11 @@ export class Resyncer {
     const extractor = this.extractors.get(flowId)!;
     if (this.abort.signal.aborted) return;
     void extractor.cycle({ full: true, only: target, signal: this.abort.signal }).then(
-      (stats) => log.info(this.abort.signal.aborted ? 'resync for a restored target interrupted; it resumes at the next start' : 'resync for a restored target done', { flow: flowId, target, records: stats.extracted }),
+      (stats) => log.info(this.abort.signal.aborted ? 'resync for one target interrupted; it resumes at the next start' : 'resync for one target done', { flow: flowId, target, records: stats.extracted }),
       (err) => {
         // a newer request reset the checkpoint under this run: that request's run starts over
         if (err instanceof CheckpointConflict) return this.start(flowId, target);
-        log.error('resync for a restored target failed; it resumes at the next start', { flow: flowId, target, error: errorMessage(err) });
+        log.error('resync for one target failed; it resumes at the next start', { flow: flowId, target, error: errorMessage(err) });
       },
     );
   }

@@ -18,8 +18,10 @@ export interface FlowCounts {
   /** set aside at the source: records the indicator set refused, and those this target's code tables lack */
   quarantined: number;
   filtered: number;
-  /** records this target was not sent for want of a grant: at extraction, or envelopes the broker no longer routed */
+  /** records this target was not sent for want of a grant: at extraction, plus `withheldAfterPublish` */
   withheld: number;
+  /** of those, records of envelopes published and then no longer routed by the broker (a grant revoked meanwhile) */
+  withheldAfterPublish: number;
   published: number;
   /** records this target rejected and applied again (dxg replay --stage target) */
   replayedAtTarget: number;
@@ -69,6 +71,7 @@ export async function flowCounts(project: Project, dbs: Map<string, Database>): 
         quarantined: sum('quarantine', null) + sum('quarantine', t.department),
         filtered: filtered.get(t.department) ?? 0,
         withheld: atExtract + withheldAfter,
+        withheldAfterPublish: withheldAfter,
         published: sum('publish', t.department),
         replayedAtTarget: Number(replays?.applied ?? 0) + Number(replays?.rejected ?? 0),
         applied: Number(records?.applied ?? 0) + Number(replays?.applied ?? 0),
@@ -134,7 +137,7 @@ async function perTarget(db: Database, flow: string, what: 'filtered' | 'withhel
 
 function blank(flow: string, source: string, target: string, problem: string): FlowCounts {
   return {
-    flow, source, target, extracted: 0, replayedAtSource: 0, quarantined: 0, filtered: 0, withheld: 0, published: 0, replayedAtTarget: 0,
+    flow, source, target, extracted: 0, replayedAtSource: 0, quarantined: 0, filtered: 0, withheld: 0, withheldAfterPublish: 0, published: 0, replayedAtTarget: 0,
     applied: 0, rejected: 0, awaitingReceipt: 0, problems: [problem],
   };
 }

@@ -7,6 +7,7 @@ import type { Publisher } from '../broker/publisher';
 import type { Topology } from '../broker/topology';
 import type { SignedKeyList } from '../envelope/key-list';
 import type { SignedGrantList } from '../grants/list';
+import type { TakenBack } from '../centre/enforcer';
 import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
 import { log } from '../log';
@@ -22,6 +23,8 @@ export type ControlRequest =
   | { request: 'verify'; id: string }
   | { request: 'keys'; id: string; list: SignedKeyList }
   | { request: 'grants'; id: string; list: SignedGrantList }
+  | { request: 'revoked'; id: string; envelopes: TakenBack[] }
+  | { request: 'granted'; id: string; flow: string; target: string; grant: string }
   | { request: 'quarantine'; id: string; filter: { flow?: string; stage?: Stage; all?: boolean; limit: number } }
   | { request: 'replay'; id: string; filter: { flow?: string; stage?: Stage; ids?: number[] } };
 
@@ -78,6 +81,8 @@ export class ControlDesk {
     }
     if (req.request === 'ledger' && /^\d+$/.test(String(req.from)) && /^\d+$/.test(String(req.to))) return this.sendLedger(req);
     if (req.request === 'keys') return this.adopt(req.list);
+    if (req.request === 'revoked' && Array.isArray(req.envelopes)) return this.node().takenBack(req.envelopes, this.stopping.signal);
+    if (req.request === 'granted') return this.node().granted(String(req.flow), String(req.target), String(req.grant));
     if (req.request === 'grants') {
       return this.node().takeGrants(req.list).catch((err) => {
         log.warn('grant list refused', { department: this.department, error: errorMessage(err) });

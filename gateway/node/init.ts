@@ -75,7 +75,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
   const readable = (d: string) => (governance.governed ? governance.readable(flows, d).map((f) => f.id) : undefined);
   for (const f of flows) for (const t of f.targets) {
     const cover = governance.cover(f, t);
-    if (!cover.ok) report.unbound.push(`${f.id} → ${t.department}: ${cover.problem}${from === 'kept' ? ' (kept grant list)' : ''}`);
+    if (!cover.ok) report.unbound.push(`${f.id} → ${t.department}: ${cover.problem}${from === 'kept' && governance.grantList ? ' (kept grant list)' : ''}`);
   }
   // each department's own broker user, allowed only its own exchanges and queues
   const admin = BrokerAdmin.of(config.broker);

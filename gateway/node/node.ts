@@ -13,6 +13,7 @@ import { removeFromOutbox, type OutboxItem } from '../bookkeeping/outbox';
 import { sql } from '../../adapters/sql';
 import type { Governance } from '../grants/governance';
 import { keepGrants, type SignedGrantList } from '../grants/list';
+import type { TakenBack } from '../centre/enforcer';
 import { purgeFlow } from '../flow/purge';
 import { requireBookkeeping } from '../bookkeeping/schema';
 import { EnvelopeError, HEADERS, open, type EnvelopeMeta } from '../envelope/envelope';
@@ -229,19 +230,10 @@ export class DepartmentNode {
     await next(opened.meta, opened.payload, raw);
   }
 
-  /**
-   * Messages the broker dead-lettered itself: stored like any dead letter. One the centre rejected
-   * from a flow queue when the grant ended is refused as "grant revoked": its records count as
-   * rejected, and its source learns so by a receipt.
-   */
+  /** Messages the broker dead-lettered itself (delivery limit reached): stored like any dead letter. */
   private async onBrokerDeadLetter(msg: ConsumeMessage, signal: AbortSignal): Promise<void> {
     const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
     const death = (headers['x-death'] as Array<{ reason?: string; queue?: string; count?: number }> | undefined)?.[0];
-    const revoked = death?.reason === 'rejected' ? this.receives.find((f) => death.queue === this.ctx.topology.flowQueue(this.department.id, f.id)) : undefined;
-    const applier = revoked && this.appliers.get(revoked.id);
-    if (applier) {
-      return this.onMessage(msg, signal, (m) => applier.admits(m), (m, p, raw) => applier.refuse(m, p, raw, `grant revoked${m.grant ? ` (${m.grant})` : ''}: the envelope waited in ${death!.queue} when the grant ended`, signal));
-    }
     const reason = death
       ? `dead-lettered by the broker from ${death.queue}: ${death.reason === 'delivery_limit' ? `delivery limit reached (${this.ctx.project.config.broker.deliveryLimit} deliveries)` : death.reason}`
       : `dead-lettered by the broker: ${String(headers['x-first-death-reason'] ?? 'unknown reason')}`;
@@ -285,6 +277,57 @@ export class DepartmentNode {
         log.info(`grant ${g.ended!.as}: ${purge ? 'what it delivered is purged' : 'delivered data kept'}`, { department: me, flow: flow.id, grant: g.id, ...result });
       }
     }
+  }
+
+  /**
+   * Envelopes the centre took back from this department's queues when their grant ended (it never
+   * reads them): each is counted as rejected, "grant revoked", with a receipt to its source. Claims
+   * that name no flow this department receives from that source are logged and left.
+   */
+  async takenBack(envelopes: readonly TakenBack[], signal: AbortSignal): Promise<void> {
+    for (const e of envelopes) {
+      const flow = this.receives.find((f) => f.id === e.flow && f.source.department === e.from);
+      if (!flow || e.kind !== 'records' || !e.messageId) {
+        log.warn('envelope taken back by the centre not counted: not records of a flow received here', { department: this.department.id, messageId: e.messageId, flow: e.flow, kind: e.kind });
+        continue;
+      }
+      const meta: EnvelopeMeta = {
+        kind: 'records', messageId: e.messageId, flow: flow.id, resource: flow.resource, from: e.from, to: this.department.id, sequence: e.sequence, count: e.count,
+        ...(e.grant ? { grant: e.grant } : {}),
+      };
+      await this.appliers.get(flow.id)!.refuseTakenBack(meta, `grant revoked${e.grant ? ` (${e.grant})` : ''}: taken back from this department's queue when the grant ended`, signal);
+    }
+  }
+
+  /**
+   * A target of a flow this department sends was granted the resource: it gets the whole flow, as
+   * the records withheld from it before (and the rows from before it joined) were never sent. The
+   * grant list that names the grant came first on the same control queue.
+   */
+  async granted(flowId: string, target: string, grant: string): Promise<void> {
+    const flow = this.sends.find((f) => f.id === flowId);
+    const t = flow?.targets.find((x) => x.department === target);
+    if (!flow || !t || !this.ctx.governance.cover(flow, t).ok) {
+      log.warn('grant notice not acted on: not a target this department sends to under a grant in force', { department: this.department.id, flow: flowId, target, grant });
+      return;
+    }
+    if (!(await this.withheldSinceResync(flowId, target))) return;
+    log.info('target granted the resource: sending it the whole flow, as records were withheld from it', { flow: flowId, target, grant });
+    await this.resyncer.resyncTarget(flowId, target, { reason: `grant ${grant} approved: the whole flow, the records withheld before included`, grant });
+  }
+
+  /** Whether records of the flow were withheld from the target after its last resync (the only way they reach it). */
+  private async withheldSinceResync(flowId: string, target: string): Promise<boolean> {
+    const rows = await this.db.query<{ seq: string; kind: string; to_dept: string | null; detail: string | null }>(sql`SELECT seq, kind, to_dept, detail FROM dxg_ledger
+      WHERE flow = ${flowId} AND (kind = 'withhold' OR (kind IN ('extract', 'replay') AND detail LIKE ${'%"withheld":{"%'}) OR (kind = 'replay' AND to_dept = ${target}))`);
+    let withheld = -1n;
+    let resynced = -1n;
+    for (const r of rows) {
+      const d = r.detail ? (JSON.parse(r.detail) as { stage?: string; withheld?: Record<string, number> }) : {};
+      if ((r.kind === 'withhold' && r.to_dept === target) || (d.withheld?.[target] ?? 0) > 0) withheld = BigInt(r.seq) > withheld ? BigInt(r.seq) : withheld;
+      if (r.kind === 'replay' && r.to_dept === target && d.stage === 'resync') resynced = BigInt(r.seq) > resynced ? BigInt(r.seq) : resynced;
+    }
+    return withheld > resynced;
   }
 
   /** Why this department may not receive the flow now (no grant in force), or null. */

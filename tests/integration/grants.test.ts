@@ -120,9 +120,10 @@ describe('grants enforced at the broker', () => {
       const list = JSON.parse((await dxgWith(env('op'), 'applications', '--format', 'json')).stdout) as { id: string; state: string }[];
       expect(list.map((a) => [a.id, a.state])).toEqual([[partId, 'rejected'], [id, 'approved']]);
 
-      // records from now on reach full under the grant, named in its envelopes and its ledger
+      // the 20 withheld before reach full now (the source resyncs it), and records from now on, under the grant, named in envelopes and ledger
+      await waitFor('the 20 withheld records at full', async () => (await count(x.full, 't_full')) === 20, 60_000);
       await insertItems(x.src, validItems(10, 100));
-      await waitFor('10 records at full', async () => (await count(x.full, 't_full')) === 10, 60_000);
+      await waitFor('30 records at full', async () => (await count(x.full, 't_full')) === 30, 60_000);
       expect(await count(x.part, 't_part')).toBe(0);
       const trail = JSON.parse(await x.ex.ok('audit', '--key', 'AB0100', '--format', 'json')) as { ledger: string; kind: string; detail: { grant?: string } | null }[];
       expect(trail.filter((e) => e.kind === 'apply').map((e) => [e.ledger, e.detail?.grant])).toEqual([['full', id]]);
@@ -131,7 +132,7 @@ describe('grants enforced at the broker', () => {
       // full's node stops; what is sent meanwhile waits in its queue
       await full.stop();
       await insertItems(x.src, validItems(15, 200));
-      await waitFor('15 records queued for full', async () => (await queueDepth(fullQueue)) > 0 && (await status()).find((r) => r.target === 'full')!.published === 25, 60_000);
+      await waitFor('15 records queued for full', async () => (await queueDepth(fullQueue)) > 0 && (await status()).find((r) => r.target === 'full')!.published === 45, 60_000);
       // a stand-in consumer of full, connected under the grant: the revocation closes its connection
       const standIn = await amqp.connect(departmentBrokerUrl(x.ex, 'full'), { clientProperties: { connection_name: 'stand-in of full' } });
       const closed = new Promise<void>((r) => standIn.on('close', () => r()));
@@ -139,10 +140,12 @@ describe('grants enforced at the broker', () => {
       // the management API lists a connection once its statistics are in (every 5 s): a node's is long listed
       await waitFor('the stand-in listed by the broker', async () => (await connections()).includes('stand-in of full'), 30_000);
       const revoked = await dxgWith(env('appr-src'), 'revoke', id!, '--reason', '测试结束');
-      expect(revoked.stdout).toMatch(/broker: unbound items → full; its connections closed; \d+ queued message\(s\) turned into dead letters \(grant revoked\)/);
+      expect(revoked.stdout).toMatch(/broker: unbound items → full; its connections closed; \d+ queued message\(s\) taken back unread, counted as rejected \(grant revoked\)/);
       await waitFor('the stand-in closed by the broker', () => Promise.race([closed.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 1000))]), 60_000);
       expect(await sources(fullQueue)).toEqual([]);
       expect(await queueDepth(fullQueue)).toBe(0);
+      // taken back, not dead-lettered: nothing of it is where full's user may read
+      expect(await queueDepth(topology.deadQueue('full'))).toBe(0);
       await expect(consumeAs(departmentBrokerUrl(x.ex, 'full'), fullQueue)).rejects.toThrow(/ACCESS_REFUSED/);
 
       // later records are withheld; full's node, back, refuses what was queued and purges what it held
@@ -152,12 +155,15 @@ describe('grants enforced at the broker', () => {
         const row = (await status()).find((r) => r.target === 'full')!;
         return row.reconciled === 'yes' && row.withheld === 25 && row.rejected === 15 && row;
       }, 90_000);
-      expect(settled).toMatchObject({ extracted: 50, applied: 10, rejected: 15, withheld: 25 });
+      // extracted: 20 + their resync 20 + 10 + 15 + 5; published: 20 + 10 + 15
+      expect(settled).toMatchObject({ extracted: 70, published: 45, applied: 30, rejected: 15, withheld: 25 });
       await waitFor('t_full purged', async () => (await count(x.full, 't_full')) === 0, 30_000);
       const ends = await x.full.query<{ record_count: number; detail: string }>(sql`SELECT record_count, detail FROM dxg_ledger WHERE kind = 'grant-end'`);
-      expect(ends.map((e) => [Number(e.record_count), JSON.parse(e.detail).grant, JSON.parse(e.detail).onEnd])).toEqual([[10, id, 'purge']]);
-      const rejects = await x.full.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_quarantine WHERE stage = 'target' AND reason LIKE 'grant revoked%'`);
+      expect(ends.map((e) => [Number(e.record_count), JSON.parse(e.detail).grant, JSON.parse(e.detail).onEnd])).toEqual([[30, id, 'purge']]);
+      // full counted them as rejected, by their claims alone: not one of their records is kept there
+      const rejects = await x.full.query<{ n: string }>(sql`SELECT sum(record_count) AS n FROM dxg_ledger WHERE kind = 'reject' AND detail LIKE '%grant revoked%'`);
       expect(Number(rejects[0].n)).toBe(15);
+      expect((await x.full.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_quarantine`))[0].n).toBe('0');
       // a grant for a number of days expires on its own, carried out as a revocation
       const timed = await dxgWith(env('op'), 'apply', '--resource', 'test.item', '--department', 'part', '--items', 'code,title,status', '--purpose', '测试', '--basis', '测试依据', '--days', '1');
       const timedId = /^(A\d+) submitted/m.exec(timed.stdout)![1];

@@ -20,9 +20,9 @@ export function Applications({ user }: { user: User }) {
     setError(null);
     setAsking(null);
     try {
-      const r = await call<{ application: Application; enforced: { bound: string[]; unbound: string[]; deadLettered: number } | null }>(`/api/applications/${a.id}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
+      const r = await call<{ application: Application; enforced: { bound: string[]; unbound: string[]; takenBack: number } | null }>(`/api/applications/${a.id}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
       const e = r.enforced;
-      setNote(`${a.id}: ${t(STATE[r.application.state][0])}${e?.bound.length ? ` · ${e.bound.join(', ')}` : ''}${e?.unbound.length ? ` · ${e.unbound.join(', ')} (${e.deadLettered})` : ''}`);
+      setNote(`${a.id}: ${t(STATE[r.application.state][0])}${e?.bound.length ? ` · ${e.bound.join(', ')}` : ''}${e?.unbound.length ? ` · ${e.unbound.join(', ')} (${e.takenBack})` : ''}`);
       list.reload();
     } catch (err) {
       setError((err as Error).message);

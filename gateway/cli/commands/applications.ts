@@ -72,7 +72,7 @@ function report({ application: a, enforced }: Decided): void {
         : `${a.state}: ${a.endReason}; on_end ${a.onEnd} is carried out by ${a.department}'s node`;
   write(`${a.id} ${what}`);
   if (enforced?.bound.length) write(`broker: bound ${enforced.bound.join(', ')}`);
-  if (enforced?.unbound.length) write(`broker: unbound ${enforced.unbound.join(', ')}; its connections closed${enforced.deadLettered ? `; ${enforced.deadLettered} queued message(s) turned into dead letters (grant revoked)` : ''}`);
+  if (enforced?.unbound.length) write(`broker: unbound ${enforced.unbound.join(', ')}; its connections closed${enforced.takenBack ? `; ${enforced.takenBack} queued message(s) taken back unread, counted as rejected (grant revoked)` : ''}`);
 }
 
 function positive(v: string, name: string): number {

@@ -66,8 +66,8 @@ export function registerStatus(program: Command): void {
       write(renderTable(head, rows.map((r) => ('problem' in r)
         ? [r.flow, r.target, r.problem, ...head.slice(3).map(() => '')]
         : [r.flow, r.target, r.lastRun, r.checkpoint, r.behind, r.outbox, r.queued, r.awaitingReceipt, r.extracted, r.filtered, r.quarantined,
-          r.withheld, r.published, r.applied, r.rejected, r.replayedAtSource || r.replayedAtTarget ? `${r.replayedAtSource} + ${r.replayedAtTarget}` : 0, r.reconciled])));
-      write('extracted + replayed at the source = published + quarantined + filtered + withheld; published + replayed at the target = applied + rejected (+ withheld when the broker no longer routed an envelope)');
+          r.withheldAfterPublish ? `${r.withheld} (${r.withheldAfterPublish} after publishing)` : r.withheld, r.published, r.applied, r.rejected, r.replayedAtSource || r.replayedAtTarget ? `${r.replayedAtSource} + ${r.replayedAtTarget}` : 0, r.reconciled])));
+      write('extracted + replayed at the source = published + quarantined + filtered + withheld at extraction; published + replayed at the target = applied + rejected + withheld after publishing');
     });
 }
 

@@ -1,0 +1,164 @@
+import amqp from 'amqplib';
+import { gunzipSync } from 'node:zlib';
+import { sql } from '../../adapters/sql';
+import { Topology } from '../../gateway/broker/topology';
+import { loadProject } from '../../gateway/config/project';
+import { departmentBrokerUrl, waitFor } from '../helpers/broker';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases';
+import { everySecond, insertItems, itemExchange, validItems, type ItemExchange } from '../helpers/items';
+import { freePort } from '../helpers/ports';
+
+/**
+ * Found by an independent tester acting as a hostile department, on an earlier build; each case is
+ * what docs/catalog.md leads one to expect, and each failed then:
+ *  1. records withheld before a grant are delivered once it is approved (the source resyncs the target);
+ *  2. on revocation, what waited in the target's queue is taken back unread: not dead-lettered into a
+ *     queue the revoked department may read, and not stored whole in its database;
+ *  3. an approver reads no records through the centre's /api/quarantine (auditors and operators do).
+ */
+const ENTRY = `resource: test.item
+code: 9999-01/000001
+title: 测试条目
+provider: src
+abstract: 供测试用的条目资源，有条件共享。
+classification: { class: 部门信息资源, item: 测试 }
+themes: [测试]
+items:
+  - { name: code }
+  - { name: title }
+  - { name: amount }
+  - { name: qty }
+  - { name: born }
+  - { name: active }
+  - { name: status }
+  - { name: updated_at }
+sharing: { type: conditional, condition: 仅用于测试 }
+update_cycle: realtime
+published: 2026-01-01
+`;
+const count = async (db: TestDatabase, table: string) => Number((await db.query<{ n: string }>(sql`SELECT count(*) AS n FROM ${sql.id(table)}`))[0].n);
+
+describe('grants against a hostile department', () => {
+  let x: ItemExchange;
+  let centreDb: TestDatabase;
+  let base: string;
+  let deadQueue: string;
+  let grant: string;
+  const tokens: Record<string, string> = {};
+  let centre: { stop(): Promise<void> };
+  let src: { stop(): Promise<void> };
+  let full: { stop(): Promise<void> } | null = null;
+
+  beforeAll(async () => {
+    x = await itemExchange('ghx', { flow: everySecond });
+    centreDb = await createTestDatabase('postgres', 'ghxcentre');
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    x.ex.addCatalog({ 'test.item': ENTRY });
+    x.ex.addCentre({ databaseUrl: centreDb.url, port, approval: '{ check_every: 1s }' });
+    await x.ex.ok('keys', 'generate');
+    for (const [name, role, department] of [['op', 'operator', null], ['appr-src', 'approver', 'src'], ['appr-part', 'approver', 'part']] as const) {
+      const added = await x.ex.ok('centre', 'users', 'add', name, '--role', role, ...(department ? ['--department', department] : []), '--generate');
+      tokens[name] = /password: (\S+)/.exec(added)![1];
+    }
+    await x.ex.ok('init');
+    const topology = Topology.of(loadProject(x.ex.config).project!.config);
+    deadQueue = topology.deadQueue('full');
+    centre = x.ex.centre();
+    src = x.ex.up('warn', ['src', 'part']);
+    full = x.ex.up('warn', ['full']);
+    await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
+    for (const name of Object.keys(tokens)) tokens[name] = await login(name, tokens[name]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([src?.stop(), full?.stop(), centre?.stop()]);
+    await x?.destroy();
+    await centreDb?.drop();
+  }, 60_000);
+
+  it('a grant approved after records were withheld delivers them (docs: "so that a later grant delivers afresh")', async () => {
+    await insertItems(x.src, validItems(20));
+    await waitFor('the 20 records withheld from full', async () => (await status()).find((r) => r.target === 'full')!.withheld === 20, 60_000);
+    const applied = await dxgWith({ DXG_CENTRE_TOKEN: tokens.op }, 'apply', '--resource', 'test.item', '--department', 'full',
+      '--items', 'code,title,amount,qty,born,active,status,updated_at', '--purpose', '测试', '--basis', '测试依据', '--on-end', 'purge');
+    grant = /^(A\d+) submitted/m.exec(applied.stdout)![1];
+    expect((await dxgWith({ DXG_CENTRE_TOKEN: tokens['appr-src'] }, 'approve', grant)).stdout).toContain('broker: bound items → full');
+    await insertItems(x.src, validItems(5, 100));
+    await waitFor('the 5 records inserted after the approval at full', async () => (await count(x.full, 't_full')) >= 5, 60_000);
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(await count(x.full, 't_full')).toBe(25);
+  }, 180_000);
+
+  it('after revocation the revoked department cannot read what waited for it', async () => {
+    await full!.stop();
+    full = null;
+    await insertItems(x.src, validItems(7, 200));
+    await waitFor('7 records published to full', async () => (await status()).find((r) => r.target === 'full')!.published >= 12, 60_000);
+    const revoked = await dxgWith({ DXG_CENTRE_TOKEN: tokens['appr-src'] }, 'revoke', grant, '--reason', '测试结束');
+    expect(revoked.stdout).toMatch(/taken back unread/);
+
+    // full's own broker user, as a hostile department would use it, reads its dead-letter queue
+    const titles = await readAs(departmentBrokerUrl(x.ex, 'full'), deadQueue);
+    expect(titles).toEqual([]);
+  }, 240_000);
+
+  it('after revocation the revoked department does not keep what waited for it (on_end purge)', async () => {
+    full = x.ex.up('warn', ['full']);
+    await waitFor('the counts of full settled', async () => (await status()).find((r) => r.target === 'full')!.rejected === 7, 90_000);
+    const kept = await x.full.query<{ n: string }>(sql`SELECT count(*) AS n FROM dxg_quarantine WHERE reason LIKE 'grant revoked%' AND record IS NOT NULL`);
+    expect(Number(kept[0].n)).toBe(0);
+  }, 240_000);
+
+  it('an approver of a department without a grant does not read the resource through the centre', async () => {
+    const res = await fetch(`${base}/api/quarantine?department=full&all=true`, { headers: { authorization: `Bearer ${tokens['appr-part']}` } });
+    const body = (await res.json()) as { items?: { record?: unknown }[] };
+    const records = (body.items ?? []).filter((i) => i.record);
+    expect(records).toEqual([]);
+  }, 60_000);
+
+  async function status(): Promise<{ target: string; published: number; applied: number; rejected: number; withheld: number }[]> {
+    return JSON.parse(await x.ex.ok('status', '--format', 'json'));
+  }
+
+  async function login(name: string, password: string): Promise<string> {
+    const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
+    return ((await r.json()) as { token: string }).token;
+  }
+
+  function dxgWith(env: Record<string, string>, ...args: string[]) {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      return x.ex.dxg(...args);
+    } finally {
+      process.env = saved;
+    }
+  }
+});
+
+/** The record titles in the envelopes of a queue, read (and left there) with the given broker credentials. */
+async function readAs(url: string, queue: string): Promise<string[]> {
+  const conn = await amqp.connect(url);
+  conn.on('error', () => undefined);
+  try {
+    const ch = await conn.createChannel();
+    const titles: string[] = [];
+    for (;;) {
+      const msg = await ch.get(queue, { noAck: false });
+      if (!msg) break;
+      let body = msg.content;
+      try {
+        body = gunzipSync(body);
+      } catch {
+        // not compressed
+      }
+      const parsed = JSON.parse(body.toString()) as { records?: { data?: { title?: string } }[] };
+      for (const r of parsed.records ?? []) if (r.data?.title) titles.push(r.data.title);
+    }
+    await ch.close();
+    return titles;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
