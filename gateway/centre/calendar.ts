@@ -4,6 +4,12 @@ import { DxgError, errorMessage } from '../errors';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A calendar date that exists (2026-02-30 and 2026-13-01 do not). */
+function isDate(text: string): boolean {
+  const at = Date.parse(`${text}T12:00:00Z`);
+  return DATE.test(text) && !Number.isNaN(at) && new Date(at).toISOString().slice(0, 10) === text;
+}
+
 /**
  * The official calendar applications are answered by: Monday to Friday, less the public holidays that
  * fall on them, plus the weekend days declared working days (调休). Dates are calendar dates in the
@@ -21,12 +27,14 @@ export class WorkingCalendar {
     } catch (err) {
       throw new DxgError('DXG_CONFIG', `centre.approval.calendar ${file}: ${errorMessage(err)}`);
     }
+    const unknown = Object.keys(raw).filter((k) => k !== 'holidays' && k !== 'workdays');
+    if (unknown.length) throw new DxgError('DXG_CONFIG', `${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: a calendar has holidays: and workdays:`);
     const dates = (name: 'holidays' | 'workdays'): Set<string> => {
       const list = raw[name] ?? [];
       if (!Array.isArray(list)) throw new DxgError('DXG_CONFIG', `${file}: ${name} must be a list of dates (YYYY-MM-DD)`);
       // YAML reads an unquoted 2026-10-01 as a Date
       const out = list.map((d) => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d)));
-      const bad = out.find((d) => !DATE.test(d));
+      const bad = out.find((d) => !isDate(d));
       if (bad) throw new DxgError('DXG_CONFIG', `${file}: ${name}: '${bad}' is not a date (YYYY-MM-DD)`);
       return new Set(out);
     };

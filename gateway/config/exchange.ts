@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { brokerUrlProblems, splitBrokerUrls } from '../broker/urls';
+import { WorkingCalendar } from '../centre/calendar';
+import { errorMessage } from '../errors';
 import { SourceDocument } from './document';
 import { DURATION_PATTERN, exchangeSpec } from './exchange.spec';
 import { CENTRE, durationMs } from './duration';
@@ -105,6 +107,13 @@ function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<st
   if (c.archive && durationMs(c.archive.after) === 0) doc.problem(['centre', 'archive', 'after'], 'centre.archive.after: archive entries of some age, e.g. 90d, not 0');
   if (c.tls && !/^https:/.test(c.url)) doc.problem(['centre', 'url'], 'centre.url: the centre serves https (centre.tls): write https://');
   if (!c.tls && /^https:/.test(c.url)) doc.problem(['centre', 'url'], 'centre.url: https needs centre.tls (a certificate for the centre)');
+  if (c.approval.calendar) {
+    try {
+      WorkingCalendar.read(resolve(dirname(doc.path), c.approval.calendar));
+    } catch (err) {
+      doc.problem(['centre', 'approval', 'calendar'], errorMessage(err));
+    }
+  }
   const listen = listenAddress(c.listen, 0)!;
   if (listen.port > 65535) doc.problem(['centre', 'listen'], `centre.listen: port ${listen.port} is above 65535`);
   return {

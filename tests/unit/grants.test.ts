@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkingCalendar } from '../../gateway/centre/calendar';
@@ -23,6 +23,17 @@ describe('the working-day calendar of applications', () => {
     expect(calendar.addWorkingDays(at('2026-09-25'), 1)).toBe('2026-09-27'); // Friday → the worked Sunday
     expect(calendar.addWorkingDays(at('2026-09-30'), 1)).toBe('2026-10-08'); // over the holiday
     expect(calendar.addWorkingDays(at('2026-09-30'), 3)).toBe('2026-10-10'); // 10-08, 10-09, the worked Saturday
+  });
+
+  it('refuses a calendar file with an unknown key or a date that does not exist', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dxg-calendar-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    expect(() => WorkingCalendar.read(file('a.yaml', 'holidays: [2026-10-01]\nworkday: [2026-09-27]\n'))).toThrow(/unknown key workday: a calendar has holidays: and workdays:/);
+    expect(() => WorkingCalendar.read(file('b.yaml', 'holidays: ["2026-13-01"]\n'))).toThrow(/holidays: '2026-13-01' is not a date/);
+    expect(WorkingCalendar.read(file('c.yaml', 'holidays: [2026-10-01]\nworkdays: [2026-09-27]\n')).isWorkingDay('2026-09-27')).toBe(true);
   });
 
   it('says how many working days are left, negative once overdue', () => {

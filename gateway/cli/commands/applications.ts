@@ -72,6 +72,7 @@ function report({ application: a, enforced }: Decided): void {
         : `${a.state}: ${a.endReason}; on_end ${a.onEnd} is carried out by ${a.department}'s node`;
   write(`${a.id} ${what}`);
   if (enforced?.bound.length) write(`broker: bound ${enforced.bound.join(', ')}`);
+  else if (a.state === 'approved' && enforced) write(`broker: nothing newly bound: no flow target of ${a.department} for ${a.resource} maps only items this grant covers (dxg validate names what is missing)`);
   if (enforced?.unbound.length) write(`broker: unbound ${enforced.unbound.join(', ')}; its connections closed${enforced.takenBack ? `; ${enforced.takenBack} queued message(s) taken back unread, counted as rejected (grant revoked)` : ''}`);
 }
 
