@@ -38,7 +38,8 @@ export class HeartbeatSender {
 
   constructor(
     private readonly sources: FigureSources,
-    private readonly head: () => LedgerHead,
+    /** the ledger head as its database holds it: another process of the department (dxg run --once beside dxg up) may have appended */
+    private readonly head: () => Promise<LedgerHead>,
     private readonly publisher: Publisher,
     private readonly topology: Topology,
     private readonly everyMs: number,
@@ -75,7 +76,7 @@ export class HeartbeatSender {
       problem = `bookkeeping unreadable: ${errorMessage(err)}`;
     }
     const heartbeat: Heartbeat = {
-      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: this.head(), figures, ...(problem ? { problem } : {}), ...this.lists(), restored: this.restored(),
+      at: new Date().toISOString(), version: VERSION, sends: sends.map((f) => f.id), receives: receives.map((f) => f.id), head: await this.head(), figures, ...(problem ? { problem } : {}), ...this.lists(), restored: this.restored(),
     };
     await publishFeedEvent(this.publisher, this.topology, { type: 'heartbeat', department, heartbeat }, `${department}:heartbeat:${process.pid}:${++this.beats}`);
   }

@@ -95,7 +95,7 @@ export class DepartmentNode {
     const centre = ctx.project.config.centre;
     if (centre) {
       this.control = new ControlDesk(me, db, ctx.keyring, ctx.topology, ctx.publisher, ctx.broker, () => this);
-      this.heartbeat = new HeartbeatSender(figures, () => this.ledger.head, ctx.publisher, ctx.topology, centre.heartbeatMs,
+      this.heartbeat = new HeartbeatSender(figures, () => this.ledger.load(db).then(() => this.ledger.head), ctx.publisher, ctx.topology, centre.heartbeatMs,
         () => ({ keyList: ctx.keyring.keyList?.version ?? 0, grantList: ctx.governance.version }), () => this.restoredAt);
     }
   }
