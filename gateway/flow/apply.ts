@@ -87,7 +87,8 @@ export class Applier {
       return this.commit(meta, sha256(raw.body), signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
     }
     const prepared = this.prepare(meta, (payload as RecordsPayload).records);
-    await this.commit(meta, sha256(raw.body), signal, (tx) => this.applyRecords(tx, meta, raw, prepared));
+    const plan: Plan = { bulk: this.bulkTurn(), isolate: false };
+    await this.commit(meta, sha256(raw.body), signal, (tx) => this.applyRecords(tx, meta, raw, prepared, plan));
   }
 
   /**
@@ -205,9 +206,9 @@ export class Applier {
     };
   }
 
-  private async applyRecords(tx: Tx, meta: EnvelopeMeta, raw: Raw, p: ReturnType<Applier['prepare']>): Promise<Applied> {
+  private async applyRecords(tx: Tx, meta: EnvelopeMeta, raw: Raw, p: ReturnType<Applier['prepare']>, plan: Plan): Promise<Applied> {
     const { department } = this.ctx;
-    const applied = (await this.insertNew(tx, p.upserts)) ?? (await this.applyIsolating(tx, p.upserts));
+    const applied = await this.applyPlanned(tx, p.upserts, plan);
     const removed = await applyDeletes(tx, this.ctx.binding, p.deletes);
     const byKey = new Map(p.records.map((r) => [r.key, r]));
     const rejects = [...p.rejects, ...applied.failed.map((f) => this.reject(meta, byKey.get(f.key)!, f.reason))];
@@ -243,7 +244,7 @@ export class Applier {
   private async commit(meta: EnvelopeMeta, digest: string | undefined, signal: AbortSignal, work: (tx: Tx) => Promise<Applied>): Promise<void> {
     const { db, ledger, department } = this.ctx;
     const fresh = await retrying(signal, `apply ${meta.messageId} (flow ${meta.flow})`, () =>
-      db.transaction(async (tx) => {
+      runAgainWhenAsked(() => db.transaction(async (tx) => {
         if (!(await claimInbox(tx, meta.messageId, meta.flow, meta.from, tx.sql.isUniqueViolation))) return false;
         const done = await work(tx);
         if (done.versions) await supersede(tx, 'target', meta.flow, done.versions);
@@ -251,7 +252,7 @@ export class Applier {
         if (done.receipt) await this.sendReceipt(tx, meta, { ...done.receipt, messageId: meta.messageId, flow: meta.flow, department });
         await ledger.append(tx, done.entries);
         return true;
-      }), db, true);
+      })), db, true);
     if (fresh) return;
     // applied before: its receipt went out with it; note the redelivery for the auditors
     await retrying(signal, `record duplicate ${meta.messageId}`, () =>
@@ -278,30 +279,48 @@ export class Applier {
     };
   }
 
+  /** Whether this batch tries the bulk path of new keys (not while it is paused after a fallback). */
+  private bulkTurn(): boolean {
+    if (this.copySkip === 0) return true;
+    this.copySkip--;
+    return false;
+  }
+
   /**
-   * Writes a batch of new keys by the engine's bulk path, in a savepoint: null when the engine has
-   * none, the path is paused, or the batch cannot take it (a key the target holds or a tombstone, a
-   * value refused: rolled back to the savepoint, and the caller takes the guarded upsert, which
-   * decides key by key and isolates a refused record).
+   * The batch's upserts in as few statements as it allows, no savepoint spent on the usual case:
+   * first by the engine's bulk path of new keys (`Tx.insertNew`), else by the guarded upsert. When the
+   * database refuses either for the batch's data (a key the target holds or a tombstone, for the
+   * bulk path; a value too long, a constraint), the transaction is rolled back and run again at once
+   * (RunAgain) the next way, the last one record by record, each in a savepoint, to reject exactly the
+   * bad ones.
    */
-  private async insertNew(tx: Tx, records: ApplyRecord[]): Promise<(ApplyOutcome & { failed: { key: string; reason: string }[] }) | null> {
-    if (!tx.insertNew || records.length === 0) return null;
-    if (this.copySkip > 0) {
-      this.copySkip--;
-      return null;
-    }
+  private async applyPlanned(tx: Tx, records: ApplyRecord[], plan: Plan): Promise<ApplyOutcome & { failed: { key: string; reason: string }[] }> {
     const table = this.ctx.binding.table;
-    try {
-      const o = await tx.savepoint(() => tx.insertNew!(table, records));
-      this.copyPause = 0;
-      return { ...o, failed: [] };
-    } catch (err) {
-      // a unique violation (a key known here) is one of the data errors; anything else ends the transaction
-      if (!tx.sql.isDataError(err)) throw err;
-      this.copyPause = Math.min(64, Math.max(1, this.copyPause * 2));
-      this.copySkip = this.copyPause;
-      return null;
+    if (records.length === 0) return { written: 0, superseded: [], failed: [] };
+    if (plan.bulk && tx.insertNew) {
+      try {
+        const o = await tx.insertNew(table, records);
+        this.copyPause = 0;
+        return { ...o, failed: [] };
+      } catch (err) {
+        // a unique violation (a key known here) is one of the data errors; anything else is the transaction's failure
+        if (!tx.sql.isDataError(err)) throw err;
+        this.copyPause = Math.min(64, Math.max(1, this.copyPause * 2));
+        this.copySkip = this.copyPause;
+        plan.bulk = false;
+        throw new RunAgain();
+      }
     }
+    if (!plan.isolate) {
+      try {
+        return { ...(await tx.apply(table, records)), failed: [] };
+      } catch (err) {
+        if (!tx.sql.isDataError(err)) throw err;
+        plan.isolate = true;
+        throw new RunAgain();
+      }
+    }
+    return this.oneByOne(tx, records);
   }
 
   /**
@@ -315,6 +334,12 @@ export class Applier {
     } catch (err) {
       if (!tx.sql.isDataError(err)) throw err;
     }
+    return this.oneByOne(tx, records);
+  }
+
+  /** Each record in a savepoint of its own: the ones the database refuses are failed with its reason. */
+  private async oneByOne(tx: Tx, records: ApplyRecord[]): Promise<ApplyOutcome & { failed: { key: string; reason: string }[] }> {
+    const table = this.ctx.binding.table;
     const result = { written: 0, superseded: [] as string[], failed: [] as { key: string; reason: string }[] };
     for (const r of records) {
       try {
@@ -327,6 +352,33 @@ export class Applier {
       }
     }
     return result;
+  }
+}
+
+/** How one envelope's records are written; changed by the work when a way fails, for the next run of its transaction. */
+interface Plan {
+  /** by the bulk path of new keys */
+  bulk: boolean;
+  /** record by record */
+  isolate: boolean;
+}
+
+/** Thrown by the work of an apply transaction: roll it back and run it again at once, the way its Plan now says. */
+class RunAgain extends Error {
+  constructor() {
+    super('run the transaction again');
+    this.name = 'RunAgain';
+  }
+}
+
+/** Runs a transaction again as long as its work asks to (a batch takes at most three ways). */
+async function runAgainWhenAsked<T>(run: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof RunAgain)) throw err;
+    }
   }
 }
 
