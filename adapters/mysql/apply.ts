@@ -42,3 +42,19 @@ export async function apply(conn: PoolConnection, target: TargetTable, records: 
   await affected(conn, sql, [fresh.map((r) => cols.map((c) => toColumnValue(c, r.values[c.name])))]);
   return { written: fresh.length, superseded };
 }
+
+/**
+ * The bulk path of new keys: two plain multi-row INSERTs, the versions then the rows, with no lock
+ * read and no ON DUPLICATE KEY. A key with a version (a live record or a tombstone) or a row fails
+ * its statement with a duplicate-key error, a value strict mode refuses with its data error, and the
+ * caller rolls back and applies the batch by `apply`. Not LOAD DATA LOCAL: it turns a duplicate key
+ * and strict mode's errors into warnings.
+ */
+export async function insertNew(conn: PoolConnection, target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
+  if (records.length === 0) return { written: 0, superseded: [] };
+  await affected(conn, 'INSERT INTO dxg_versions (flow, record_key, version, deleted) VALUES ?', [records.map((r) => [target.flow, r.key, r.version.toString(), 0])]);
+  const cols = target.columns;
+  const written = await affected(conn, `INSERT INTO ${quoteName(quote, target.table)} (${cols.map((c) => quote(c.name)).join(', ')}) VALUES ?`,
+    [records.map((r) => cols.map((c) => toColumnValue(c, r.values[c.name])))]);
+  return { written, superseded: [] };
+}

@@ -2,7 +2,7 @@ import { createPool, type PoolConnection } from 'mysql2/promise';
 import type { DatabaseConfig } from '../../gateway/config/model';
 import type { ApplyOutcome, ApplyRecord, Database, SqlExecutor, TargetTable, Tx } from '../adapter';
 import { CommitHooks } from '../shared/keyset';
-import { apply } from './apply';
+import { apply, insertNew } from './apply';
 import { MysqlBulk } from './bulk';
 import { MysqlCatalog } from './catalog';
 import { MysqlChanges } from './changes';
@@ -65,6 +65,10 @@ class MysqlTx extends MysqlExecutor implements Tx {
 
   apply(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
     return apply(this.conn, target, records);
+  }
+
+  insertNew(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
+    return insertNew(this.conn, target, records);
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
