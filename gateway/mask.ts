@@ -2,7 +2,14 @@
  * Masking of personal data and secrets for operational logs and terminal output.
  * The audit ledger keeps full record keys (auditors search by them); logs never do.
  */
-const ID_NUMBER = /(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])/g;
+const ID_NUMBER = /(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])/g;
+/**
+ * An identity number holds a birth date after its region (GB 11643); an all-digit credit code
+ * (GB 32100) holds an organisation code there, which reads as no date: it is not personal data.
+ * A wrong check digit is still masked (a mistyped identity number is one all the same).
+ */
+const BIRTH_DATE = /^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/;
+const maskId = (whole: string, region: string, birth: string, tail: string): string => (BIRTH_DATE.test(birth) ? `${region}********${tail}` : whole);
 const MOBILE = /(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
 /**
  * `scheme://user:password@host`: the password may hold `/`, `:` or `?` written raw. It ends before
@@ -17,7 +24,7 @@ export function maskText(text: string): string {
   return text
     .replace(URL_PASSWORD, '$1***@')
     .replace(PARAM_SECRET, '$1***')
-    .replace(ID_NUMBER, '$1********$2')
+    .replace(ID_NUMBER, maskId)
     .replace(MOBILE, '$1****$2');
 }
 

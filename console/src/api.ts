@@ -1,4 +1,8 @@
+import { t as text } from './i18n';
+
 /** The centre's public API, as the console calls it: a token from the login, JSON both ways. */
+
+const unreachable = () => text('unreachable');
 
 const TOKEN = 'dxg-token';
 
@@ -28,18 +32,25 @@ export async function login(name: string, password: string): Promise<User> {
   return { name: r.name, role: r.role, department: r.department };
 }
 
-export function logout(): void {
+/** Ends the login at the centre too: the token is refused from then on. */
+export async function logout(): Promise<void> {
+  await call('/api/logout', { method: 'POST', body: {} }).catch(() => undefined);
   sessionStorage.removeItem(TOKEN);
   onLoggedOut();
 }
 
 export async function call<T>(path: string, options: { method?: string; body?: unknown } = {}): Promise<T> {
   const t = token();
-  const res = await fetch(path, {
-    method: options.method ?? 'GET',
-    headers: { ...(t ? { authorization: `Bearer ${t}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) },
-    body: options.body ? JSON.stringify(options.body) : undefined,
-  });
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: options.method ?? 'GET',
+      headers: { ...(t ? { authorization: `Bearer ${t}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) },
+      body: options.body ? JSON.stringify(options.body) : undefined,
+    });
+  } catch {
+    throw new ApiError(0, unreachable());
+  }
   const body = (await res.json().catch(() => ({}))) as T & { error?: string };
   if (res.status === 401 && path !== '/api/login') {
     sessionStorage.removeItem(TOKEN);

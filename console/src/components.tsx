@@ -6,17 +6,19 @@ import { t } from './i18n';
 const PAGE = 20;
 
 /** A table of rows, a page of twenty at a time. */
-export function Table({ head, rows, id, empty }: { head: ComponentChildren[]; rows: ComponentChildren[][]; id?: string; empty?: string }) {
+/** `keys`: one per row, so that a row's own state (a ticked box) stays with it when the rows change. */
+export function Table({ head, rows, id, empty, keys }: { head: ComponentChildren[]; rows: ComponentChildren[][]; id?: string; empty?: string; keys?: string[] }) {
   const [page, setPage] = useState(0);
   const pages = Math.max(1, Math.ceil(rows.length / PAGE));
   useEffect(() => setPage((p) => Math.min(p, pages - 1)), [pages]);
   const shown = rows.slice(page * PAGE, page * PAGE + PAGE);
+  const keyOf = (i: number) => keys?.[page * PAGE + i] ?? page * PAGE + i;
   return (
     <div class="table" id={id}>
       <table>
         <thead><tr>{head.map((h) => <th>{h}</th>)}</tr></thead>
         <tbody>
-          {shown.length === 0 ? <tr><td colSpan={head.length} class="muted">{empty ?? t('none')}</td></tr> : shown.map((r) => <tr>{r.map((c) => <td>{c}</td>)}</tr>)}
+          {shown.length === 0 ? <tr><td colSpan={head.length} class="muted">{empty ?? t('none')}</td></tr> : shown.map((r, i) => <tr key={keyOf(i)}>{r.map((c) => <td>{c}</td>)}</tr>)}
         </tbody>
       </table>
       {pages > 1 && (
@@ -36,17 +38,18 @@ export const Problem = ({ text }: { text: string | null }) => (text ? <p class="
 
 export const Loading = () => <p class="muted">{t('loading')}</p>;
 
-/** A confirmation asked in the page (a <dialog>, not the browser's own box); with `reason`, a reason must be given. */
-export function Confirm({ text, reason, onConfirm, onCancel }: { text: string; reason?: boolean; onConfirm: (reason: string) => void; onCancel: () => void }) {
+/** A confirmation asked in the page (a <dialog>, not the browser's own box); with `reason`, a reason is asked for (and must be given unless 'optional'). */
+export function Confirm({ text, reason, onConfirm, onCancel, children }: { text: string; reason?: boolean | 'optional'; onConfirm: (reason: string) => void; onCancel: () => void; children?: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [given, setGiven] = useState('');
   useEffect(() => ref.current?.showModal(), []);
   return (
     <dialog ref={ref} class="confirm" onClose={onCancel}>
       <p>{text}</p>
+      {children}
       {reason && <label>{t('reason')}<input id="dialog-reason" value={given} onInput={(e) => setGiven(e.currentTarget.value)} /></label>}
       <div class="row">
-        <button class="primary" id="confirm" disabled={reason && !given.trim()} onClick={() => onConfirm(given.trim())}>{t('confirm')}</button>
+        <button class="primary" id="confirm" disabled={reason === true && !given.trim()} onClick={() => onConfirm(given.trim())}>{t('confirm')}</button>
         <button onClick={onCancel}>{t('cancel')}</button>
       </div>
     </dialog>

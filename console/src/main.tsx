@@ -61,10 +61,10 @@ function App() {
         <nav>{allowed.map((p) => <a href={`#/${p.path}`} class={p.path === where.page ? 'here' : ''}>{t(p.title)}</a>)}</nav>
         <span class="who">{user.name} · {user.role}{user.department ? ` · ${user.department}` : ''}</span>
         <button class="link" onClick={toggle}>{t('language')}</button>
-        <button class="link" onClick={logout}>{t('logout')}</button>
+        <button class="link" onClick={() => void logout()}>{t('logout')}</button>
       </header>
       <main>
-        {!page ? <p class="error">{t('forbidden')}</p>
+        {!page ? <p class="error">{PAGES.some((p) => p.path === where.page) ? t('forbidden') : t('notFound')}</p>
           : page.path === 'overview' ? <Overview />
             : page.path === 'flows' ? <FlowPage id={where.rest} />
               : page.path === 'audit' ? <Audit params={where.params} user={user} />

@@ -15,7 +15,7 @@ import type { Journal } from './journal';
 import type { KeyRegistry } from './registry';
 import type { Monitor } from './monitor';
 import { CursorError, recordTrail, searchAudit } from './search';
-import { authenticate, login, type Role, type User } from './users';
+import { authenticate, login, logout, type Role, type User } from './users';
 import type { Verifier } from './verify';
 import type { Asker } from './asker';
 import type { Applications } from './applications';
@@ -139,6 +139,12 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 
   app.get('/api/me', { schema: { summary: 'Who the token is' } }, async (req) => req.user);
 
+  app.post('/api/logout', { schema: { summary: 'End the login: the token is refused from now on' } }, async (req) => {
+    await logout(ctx.db, /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')![1]);
+    await ctx.journal.record(req.user!.name, 'logout', null, null);
+    return { loggedOut: req.user!.name };
+  });
+
   app.get('/api/status', { schema: { summary: 'Every flow target: counts (as dxg status), whether they reconcile, lag, rate, backlog' } }, async () => ({
     generatedAt: new Date().toISOString(), targets: await ctx.monitor.targets(), openAlarms: (await ctx.alarms.list({ open: true })).length,
   }));
@@ -182,7 +188,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     requireReason(q);
     const page = await searchAudit(ctx.db, { ...q, since: q.since ? parseSince(q.since, 'since') : undefined, until: q.until ? parseSince(q.until, 'until') : undefined });
     if (q.key || q.reveal) await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: audit' : 'look: audit', describe(q), q.reason ?? null);
-    return { entries: shown(trailJson(page.entries), q.reveal), next: page.next };
+    return { entries: shown(trailJson(page.entries), q.reveal, q.key), next: page.next };
   });
 
   app.get('/api/trail', {
@@ -196,7 +202,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     requireReason(q);
     const entries = await recordTrail(ctx.db, q.key);
     await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: trail' : 'look: trail', `key ${q.key}`, q.reason ?? null);
-    return { key: q.key, entries: shown(trailJson(entries), q.reveal) };
+    return { key: q.key, entries: shown(trailJson(entries), q.reveal, q.key) };
   });
 
   app.get('/api/verify', {
@@ -334,9 +340,14 @@ function describe(q: Record<string, unknown>): string {
   return Object.entries(q).filter(([k, v]) => v !== undefined && k !== 'reason' && k !== 'reveal' && k !== 'limit').map(([k, v]) => `${k}=${String(v)}`).join(' ') || 'all';
 }
 
-/** Record keys and details pass the operational mask (identity numbers and the like) unless revealed; hashes and ids never need it. */
-function shown(rows: TrailJson[], reveal: boolean): TrailJson[] {
-  return reveal ? rows : rows.map((r) => ({ ...r, keys: r.keys.map((k) => maskText(k)), detail: maskDeep(r.detail) }));
+/**
+ * Record keys and details pass the operational mask (identity numbers and the like) unless revealed;
+ * hashes and ids never need it. A look at one record reveals that record's key only: the other keys of
+ * the envelopes it travelled in stay masked.
+ */
+function shown(rows: TrailJson[], reveal: boolean, key?: string): TrailJson[] {
+  if (reveal && !key) return rows;
+  return rows.map((r) => ({ ...r, keys: r.keys.map((k) => (reveal && k === key ? k : maskText(k))), detail: reveal ? r.detail : maskDeep(r.detail) }));
 }
 
 export type { FastifyReply, FastifyRequest };

@@ -65,6 +65,11 @@ export async function authenticate(db: Database, token: string): Promise<User | 
   return row ? { name: row.name, role: row.role, department: row.department } : null;
 }
 
+/** The token is refused from now on. */
+export async function logout(db: Database, token: string): Promise<void> {
+  await db.execute(sql`DELETE FROM centre_tokens WHERE token_hash = ${tokenHash(token)}`);
+}
+
 export async function listUsers(db: Database): Promise<User[]> {
   return db.query<User & Record<string, unknown>>(sql`SELECT name, role, department FROM centre_users ORDER BY name`);
 }

@@ -98,7 +98,15 @@ describe('the web console in a browser', () => {
     await page.fill('input[name=user]', 'auditor');
     await page.fill('input[name=password]', 'wrong password');
     await page.click('button[type=submit]');
-    expect(await page.textContent('[role=alert]')).toContain('name or password wrong');
+    expect(await page.textContent('[role=alert]')).toContain('登录失败: 用户名或密码错误');
+    // logging out ends the login at the centre: the token is refused from then on
+    await page.fill('input[name=password]', LOGINS.auditor);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('header nav');
+    const token = await page.evaluate(() => sessionStorage.getItem('dxg-token'));
+    await page.click('header button:last-child');
+    await page.waitForSelector('form.login');
+    expect((await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     await context.close();
   });
 
@@ -138,6 +146,8 @@ describe('the web console in a browser', () => {
     await page.fill('input[name=reason]', '低保复核 2026-118');
     await page.click('form.filters button[type=submit]');
     await page.waitForFunction((key) => document.querySelector('#entries')?.textContent?.includes(key), sfzh);
+    // that record's key only: the other people of its envelopes stay masked
+    expect(await page.textContent('#entries')).toMatch(/\d{6}\*{8}\d{3}[0-9X]/);
     const token = await page.evaluate(() => sessionStorage.getItem('dxg-token'));
     await waitFor('the look recorded in the journal', async () => {
       const journal = await (await fetch(`${base}/api/journal`, { headers: { authorization: `Bearer ${token}` } })).json() as { actor: string; action: string; reason: string }[];

@@ -97,6 +97,10 @@ describe('masking', () => {
     expect(maskText('call 13812345678')).toBe('call 138****5678');
     expect(maskText('postgres://dxg:secret@db/x')).toBe('postgres://dxg:***@db/x');
     expect(maskText('uscc 91350100M000100Y43')).toBe('uscc 91350100M000100Y43');
+    // an all-digit credit code has no birth date after its region: not an identity number
+    expect(maskText('uscc 913702021345986344')).toBe('uscc 913702021345986344');
+    // an identity number with a wrong check digit is masked all the same
+    expect(maskText('person 110105194912310021')).toBe('person 110105********0021');
   });
 
   it('hides a secret in every place a database or broker URL can carry it', () => {

@@ -3,7 +3,7 @@ import { call, type User } from '../api';
 import { Badge, Confirm, Problem, Table } from '../components';
 import { dateTime } from '../format';
 import { useLoad } from '../hooks';
-import { t, type Key } from '../i18n';
+import { t, tn, type Key } from '../i18n';
 import type { Application, CatalogEntry } from '../types';
 
 const STATE: Record<Application['state'], [Key, 'ok' | 'bad' | 'warn' | 'info']> = {
@@ -29,10 +29,14 @@ export function Applications({ user }: { user: User }) {
     }
   };
   const provides = (a: Application) => user.role === 'approver' && user.department === a.provider;
-  const rows = (list.value ?? []).map((a) => [
-    a.id, <Badge tone={STATE[a.state][1]}>{t(STATE[a.state][0])}</Badge>, `${a.department} ← ${a.resource}`, a.items.join(', '), a.purpose, a.applicant, dateTime(a.submittedAt),
-    a.state === 'submitted' ? <span class={a.overdue ? 'error' : ''}>{a.dueDate} ({a.overdue ? t('overdue') : `${a.workingDaysLeft} ${t('workingDaysLeft')}`})</span> : a.dueDate,
-    [a.decidedBy, a.reason].filter(Boolean).join(': '), a.endedAt ? `${dateTime(a.endedAt)} ${a.endReason ?? ''}` : a.validUntil ? dateTime(a.validUntil) : '',
+  // what waits for an answer first, the overdue before the rest
+  const rank = (a: Application) => (a.overdue ? 0 : a.state === 'submitted' ? 1 : 2);
+  const sorted = [...(list.value ?? [])].sort((a, b) => rank(a) - rank(b) || b.submittedAt.localeCompare(a.submittedAt));
+  const rows = sorted.map((a) => [
+    a.id, <Badge tone={STATE[a.state][1]}>{t(STATE[a.state][0])}</Badge>, `${a.department} ← ${a.resource}`, a.items.join(', '), a.purpose, a.basis,
+    `${a.days ?? t('untilRevoked')} · ${t('onEnd')}: ${t(a.onEnd)}`, a.applicant, dateTime(a.submittedAt),
+    a.state === 'submitted' ? <span class={a.overdue ? 'error' : ''}>{a.dueDate} ({a.overdue ? t('overdue') : tn('daysLeft', a.workingDaysLeft ?? 0)})</span> : a.dueDate,
+    [a.decidedBy, a.reason].filter(Boolean).join(': '), a.endedAt ? `${dateTime(a.endedAt)} ${a.endReason ?? ''}` : a.validUntil ? `${t('upTo')} ${dateTime(a.validUntil)}` : '',
     <span class="actions">
       {a.state === 'submitted' && provides(a) && <button class="primary" data-action={`approve-${a.id}`} onClick={() => setAsking({ a, action: 'approve' })}>{t('approve')}</button>}
       {a.state === 'submitted' && provides(a) && <button data-action={`reject-${a.id}`} onClick={() => setAsking({ a, action: 'reject' })}>{t('reject')}</button>}
@@ -44,9 +48,20 @@ export function Applications({ user }: { user: User }) {
       <h2>{t('applications')}</h2>
       <Problem text={list.error ?? error} />
       {note && <p class="ok" role="status">{note}</p>}
-      <Table id="applications" rows={rows} head={['ID', t('state'), `${t('department')} ← ${t('catalog')}`, t('items'), t('purpose'), t('applicant'), t('at'), t('due'), t('decidedBy'), t('grant'), '']} />
-      {asking && <Confirm text={`${t(asking.action)} ${asking.a.id}: ${asking.a.department} ← ${asking.a.resource}`} reason={asking.action !== 'approve'}
-        onConfirm={(reason) => act(asking.a, asking.action, reason)} onCancel={() => setAsking(null)} />}
+      <Table id="applications" rows={rows} keys={sorted.map((a) => a.id)} head={['ID', t('state'), `${t('department')} ← ${t('catalog')}`, t('items'), t('purpose'), t('basis'), t('validFor'), t('applicant'), t('at'), t('due'), t('decidedBy'), t('grant'), '']} />
+      {asking && (
+        <Confirm text={`${t(asking.action)} ${asking.a.id}: ${asking.a.department} ← ${asking.a.resource}`} reason={asking.action === 'approve' ? 'optional' : true}
+          onConfirm={(reason) => act(asking.a, asking.action, reason)} onCancel={() => setAsking(null)}>
+          <dl class="facts">
+            <dt>{t('items')}</dt><dd>{asking.a.items.join(', ')}</dd>
+            <dt>{t('purpose')}</dt><dd>{asking.a.purpose}</dd>
+            <dt>{t('basis')}</dt><dd>{asking.a.basis}</dd>
+            <dt>{t('validFor')}</dt><dd>{asking.a.days ?? t('untilRevoked')}</dd>
+            <dt>{t('onEnd')}</dt><dd>{t(asking.a.onEnd)}</dd>
+            <dt>{t('applicant')}</dt><dd>{asking.a.applicant}</dd>
+          </dl>
+        </Confirm>
+      )}
       {user.role !== 'auditor' && <ApplyForm user={user} onDone={(a) => (setNote(`${a.id}: ${t(STATE[a.state][0])}`), list.reload())} />}
     </section>
   );

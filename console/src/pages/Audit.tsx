@@ -95,8 +95,9 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
       {verdict && (
         <div id="verdict">
           <p>{verdict.intact ? <Badge tone="ok">{t('intact')}</Badge> : <Badge tone="bad">{t('broken')}</Badge>}</p>
-          <Table head={[t('department'), t('state'), t('collected'), t('ledgerHead'), t('countersigned'), t('detail')]}
-            rows={verdict.departments.map((d) => [d.department, d.intact ? <Badge tone="ok">{t('intact')}</Badge> : <Badge tone="bad">{t('broken')}</Badge>, d.collected, d.head?.seq ?? '—',
+          <Table head={[t('department'), t('state'), t('nodeCheck'), t('collected'), t('ledgerHead'), t('countersigned'), t('detail')]}
+            rows={verdict.departments.map((d) => [d.department, d.intact ? <Badge tone="ok">{t('intact')}</Badge> : <Badge tone="bad">{t('broken')}</Badge>,
+              d.answered ? '✓' : <Badge tone="warn">{t('unanswered')}</Badge>, d.collected, d.head?.seq ?? '—',
               d.countersigned ? `${d.countersigned.seq} (${dateTime(d.countersigned.at)})` : '—', d.problems.join('; ')])} />
         </div>
       )}

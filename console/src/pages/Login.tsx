@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { login, type User } from '../api';
+import { ApiError, login, type User } from '../api';
 import { t } from '../i18n';
 
 export function Login({ onLogin, onLanguage }: { onLogin: (u: User) => void; onLanguage: () => void }) {
@@ -11,7 +11,7 @@ export function Login({ onLogin, onLanguage }: { onLogin: (u: User) => void; onL
     try {
       onLogin(await login(name, password));
     } catch (err) {
-      setError(`${t('loginFailed')}: ${(err as Error).message}`);
+      setError(err instanceof ApiError && err.status === 401 ? `${t('loginFailed')}: ${t('wrongPassword')}` : `${t('loginFailed')}: ${(err as Error).message}`);
     }
   };
   return (

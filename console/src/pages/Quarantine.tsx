@@ -22,7 +22,8 @@ export function Quarantine({ user }: { user: User }) {
   const [result, setResult] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const idOf = (i: QuarantineItem) => `${i.department}:${i.id}`;
-  const items = data.value?.items ?? [];
+  // the nodes answer in any order: sorted, a row stays where it was between two loads
+  const items = [...(data.value?.items ?? [])].sort((a, b) => a.department.localeCompare(b.department) || a.id - b.id);
   const operator = user.role === 'operator';
   const toggle = (i: QuarantineItem) => {
     const next = new Set(chosen);
@@ -61,14 +62,14 @@ export function Quarantine({ user }: { user: User }) {
       </div>
       <Problem text={data.error ?? error} />
       {data.loading && !data.value ? <Loading /> : (
-        <Table id="quarantine" head={[...(operator ? [''] : []), t('department'), t('at'), t('stage'), t('flow'), t('key'), t('reason'), t('record')]}
+        <Table id="quarantine" keys={items.map(idOf)} head={[...(operator ? [''] : []), t('department'), t('at'), t('stage'), t('flow'), t('key'), t('reason'), t('record')]}
           rows={items.map((i) => [
             ...(operator ? [<input type="checkbox" checked={chosen.has(idOf(i))} onChange={() => toggle(i)} aria-label={`${i.department} ${i.id}`} />] : []),
             i.department, dateTime(i.at), <Badge tone={i.stage === 'dead-letter' ? 'bad' : 'warn'}>{i.stage}</Badge>, i.flow ?? '—', i.record_key ?? '—', i.reason,
             <code class="record">{brief(i.record)}</code>,
           ])} />
       )}
-      {data.value?.unanswered.length ? <p class="muted">{data.value.unanswered.join(', ')}: —</p> : null}
+      {data.value?.unanswered.length ? <p class="error">{t('noAnswer')}{data.value.unanswered.join(', ')}</p> : null}
       {operator && (
         <div class="row">
           <label>{t('reason')}<input id="replay-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} /></label>
