@@ -98,9 +98,10 @@ export interface Tx extends SqlExecutor {
    * The engine's bulk path for records whose keys are new here: writes them and their versions
    * without an upsert, and fails (a unique violation or a data error) when any key already has a
    * version (a live record or a tombstone) or a row, or a value is refused. Run it where a failure
-   * can be undone (the caller rolls the transaction back and runs it again) and fall back to `apply`. Values must have been checked for exactness first. Absent where
-   * the engine has no such path that reports a duplicate key (SQL Server, for now; MySQL's is plain
-   * INSERTs, since LOAD DATA LOCAL turns a duplicate key into a warning).
+   * can be undone (the caller rolls the transaction back and runs it again) and fall back to
+   * `apply`. Values must have been checked for exactness first. Absent where the engine has no such
+   * path that reports a duplicate key (SQL Server, for now; MySQL's is plain INSERTs, since LOAD DATA
+   * LOCAL turns a duplicate key into a warning).
    */
   insertNew?(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome>;
   /** Runs `fn` once the transaction has committed (never if it rolls back). */

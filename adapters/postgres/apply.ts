@@ -58,8 +58,8 @@ export async function apply(client: PoolClient, used: Set<string>, target: Targe
  * The bulk path of new keys: the batch's versions by COPY into `dxg_versions`, its rows by COPY
  * straight into the target table, with no staging and no upsert. Only for keys neither table holds:
  * a key with a version (a live record or a tombstone of a deleted one) or a row makes a COPY fail
- * with a unique violation, a value the table refuses with a data error, and the caller (who runs
- * this in a savepoint) rolls it back and takes `apply`, which guards every key by its version. A new
+ * with a unique violation, a value the table refuses with a data error, and the caller rolls the
+ * transaction back and runs it again with `apply`, which guards every key by its version. A new
  * key cannot regress: nothing older can be there. Values are checked for exactness before (COPY
  * rounds a numeric to its column's scale as an INSERT would).
  */
