@@ -166,3 +166,28 @@ export async function itemExchange(prefix: string, options: { source?: Driver; f
 
 /** The flow polled every second, for tests that run `dxg up`. */
 export const everySecond = (flow: string): string => flow.replace('  watermark: updated_at\n', '  watermark: updated_at\n  schedule: "* * * * * *"\n');
+
+/** The items' catalog entry: a conditional resource of src, every indicator an item (tests of grants). */
+export const ITEM_ENTRY = `resource: test.item
+code: 9999-01/000001
+title: 测试条目
+provider: src
+abstract: 供测试用的条目资源，有条件共享。
+classification: { class: 部门信息资源, item: 测试 }
+themes: [测试]
+items:
+  - { name: code }
+  - { name: title }
+  - { name: amount }
+  - { name: qty }
+  - { name: born }
+  - { name: active }
+  - { name: status }
+  - { name: updated_at }
+sharing: { type: conditional, condition: 仅用于测试 }
+update_cycle: realtime
+published: 2026-01-01
+`;
+
+/** Rows in one of the test tables. */
+export const countRows = async (db: TestDatabase, table: string): Promise<number> => Number((await db.query<{ n: string }>(sql`SELECT count(*) AS n FROM ${sql.id(table)}`))[0].n);

@@ -5,7 +5,7 @@ import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
 import { departmentBrokerUrl, waitFor } from '../helpers/broker';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases';
-import { everySecond, insertItems, itemExchange, validItems, type ItemExchange } from '../helpers/items';
+import { countRows, everySecond, insertItems, ITEM_ENTRY, itemExchange, type ItemExchange, validItems } from '../helpers/items';
 import { freePort } from '../helpers/ports';
 
 /**
@@ -16,27 +16,6 @@ import { freePort } from '../helpers/ports';
  *     queue the revoked department may read, and not stored whole in its database;
  *  3. an approver reads no records through the centre's /api/quarantine (auditors and operators do).
  */
-const ENTRY = `resource: test.item
-code: 9999-01/000001
-title: 测试条目
-provider: src
-abstract: 供测试用的条目资源，有条件共享。
-classification: { class: 部门信息资源, item: 测试 }
-themes: [测试]
-items:
-  - { name: code }
-  - { name: title }
-  - { name: amount }
-  - { name: qty }
-  - { name: born }
-  - { name: active }
-  - { name: status }
-  - { name: updated_at }
-sharing: { type: conditional, condition: 仅用于测试 }
-update_cycle: realtime
-published: 2026-01-01
-`;
-const count = async (db: TestDatabase, table: string) => Number((await db.query<{ n: string }>(sql`SELECT count(*) AS n FROM ${sql.id(table)}`))[0].n);
 
 describe('grants against a hostile department', () => {
   let x: ItemExchange;
@@ -54,7 +33,7 @@ describe('grants against a hostile department', () => {
     centreDb = await createTestDatabase('postgres', 'ghxcentre');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    x.ex.addCatalog({ 'test.item': ENTRY });
+    x.ex.addCatalog({ 'test.item': ITEM_ENTRY });
     x.ex.addCentre({ databaseUrl: centreDb.url, port, approval: '{ check_every: 1s }' });
     await x.ex.ok('keys', 'generate');
     for (const [name, role, department] of [['op', 'operator', null], ['appr-src', 'approver', 'src'], ['appr-part', 'approver', 'part']] as const) {
@@ -85,9 +64,9 @@ describe('grants against a hostile department', () => {
     grant = /^(A\d+) submitted/m.exec(applied.stdout)![1];
     expect((await dxgWith({ DXG_CENTRE_TOKEN: tokens['appr-src'] }, 'approve', grant)).stdout).toContain('broker: bound items → full');
     await insertItems(x.src, validItems(5, 100));
-    await waitFor('the 5 records inserted after the approval at full', async () => (await count(x.full, 't_full')) >= 5, 60_000);
+    await waitFor('the 5 records inserted after the approval at full', async () => (await countRows(x.full, 't_full')) >= 5, 60_000);
     await new Promise((r) => setTimeout(r, 5000));
-    expect(await count(x.full, 't_full')).toBe(25);
+    expect(await countRows(x.full, 't_full')).toBe(25);
   }, 180_000);
 
   it('after revocation the revoked department cannot read what waited for it', async () => {

@@ -5,7 +5,7 @@ import { loadProject } from '../../gateway/config/project';
 import { departmentBrokerUrl, waitFor } from '../helpers/broker';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases';
 import { BROKER_URL } from '../helpers/exchange';
-import { everySecond, insertItems, itemExchange, validItems, type ItemExchange } from '../helpers/items';
+import { countRows, everySecond, insertItems, ITEM_ENTRY, itemExchange, type ItemExchange, validItems } from '../helpers/items';
 import { freePort } from '../helpers/ports';
 
 /**
@@ -14,27 +14,6 @@ import { freePort } from '../helpers/ports';
  * its queue — and once its grant is revoked, what waited for it becomes dead letters, later records
  * are withheld, its data is purged as the grant said, and the counts still reconcile.
  */
-const ENTRY = `resource: test.item
-code: 9999-01/000001
-title: 测试条目
-provider: src
-abstract: 供测试用的条目资源，有条件共享。
-classification: { class: 部门信息资源, item: 测试 }
-themes: [测试]
-items:
-  - { name: code }
-  - { name: title }
-  - { name: amount }
-  - { name: qty }
-  - { name: born }
-  - { name: active }
-  - { name: status }
-  - { name: updated_at }
-sharing: { type: conditional, condition: 仅用于测试 }
-update_cycle: realtime
-published: 2026-01-01
-`;
-const count = async (db: TestDatabase, table: string) => Number((await db.query<{ n: string }>(sql`SELECT count(*) AS n FROM ${sql.id(table)}`))[0].n);
 
 describe('grants enforced at the broker', () => {
   let x: ItemExchange;
@@ -47,7 +26,7 @@ describe('grants enforced at the broker', () => {
     centreDb = await createTestDatabase('postgres', 'grcentre');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    x.ex.addCatalog({ 'test.item': ENTRY });
+    x.ex.addCatalog({ 'test.item': ITEM_ENTRY });
     x.ex.addCentre({ databaseUrl: centreDb.url, port, approval: '{ check_every: 1s }' });
     await x.ex.ok('keys', 'generate');
     for (const [name, role, department] of [['op', 'operator', null], ['appr-src', 'approver', 'src'], ['appr-full', 'approver', 'full']] as const) {
@@ -93,7 +72,7 @@ describe('grants enforced at the broker', () => {
         // part's where lets through statuses 1 and 2 only: the rest are filtered, as without grants
         return rows.every((r) => r.withheld + r.filtered === 20 && r.withheld > 0 && r.reconciled === 'yes');
       }, 60_000);
-      expect(await count(x.full, 't_full')).toBe(0);
+      expect(await countRows(x.full, 't_full')).toBe(0);
 
       // full applies; only src's approver may answer; approval binds at once
       const env = (name: string) => ({ DXG_CENTRE_TOKEN: tokens[name] });
@@ -121,10 +100,10 @@ describe('grants enforced at the broker', () => {
       expect(list.map((a) => [a.id, a.state])).toEqual([[partId, 'rejected'], [id, 'approved']]);
 
       // the 20 withheld before reach full now (the source resyncs it), and records from now on, under the grant, named in envelopes and ledger
-      await waitFor('the 20 withheld records at full', async () => (await count(x.full, 't_full')) === 20, 60_000);
+      await waitFor('the 20 withheld records at full', async () => (await countRows(x.full, 't_full')) === 20, 60_000);
       await insertItems(x.src, validItems(10, 100));
-      await waitFor('30 records at full', async () => (await count(x.full, 't_full')) === 30, 60_000);
-      expect(await count(x.part, 't_part')).toBe(0);
+      await waitFor('30 records at full', async () => (await countRows(x.full, 't_full')) === 30, 60_000);
+      expect(await countRows(x.part, 't_part')).toBe(0);
       const trail = JSON.parse(await x.ex.ok('audit', '--key', 'AB0100', '--format', 'json')) as { ledger: string; kind: string; detail: { grant?: string } | null }[];
       expect(trail.filter((e) => e.kind === 'apply').map((e) => [e.ledger, e.detail?.grant])).toEqual([['full', id]]);
       expect(trail.filter((e) => e.kind === 'publish' && e.detail?.grant === id)).toHaveLength(1);
@@ -157,7 +136,7 @@ describe('grants enforced at the broker', () => {
       }, 90_000);
       // extracted: 20 + their resync 20 + 10 + 15 + 5; published: 20 + 10 + 15
       expect(settled).toMatchObject({ extracted: 70, published: 45, applied: 30, rejected: 15, withheld: 25 });
-      await waitFor('t_full purged', async () => (await count(x.full, 't_full')) === 0, 30_000);
+      await waitFor('t_full purged', async () => (await countRows(x.full, 't_full')) === 0, 30_000);
       const ends = await x.full.query<{ record_count: number; detail: string }>(sql`SELECT record_count, detail FROM dxg_ledger WHERE kind = 'grant-end'`);
       expect(ends.map((e) => [Number(e.record_count), JSON.parse(e.detail).grant, JSON.parse(e.detail).onEnd])).toEqual([[30, id, 'purge']]);
       // full counted them as rejected, by their claims alone: not one of their records is kept there
