@@ -10,6 +10,7 @@ import type { LedgerCopy, Received } from './ledger-copy';
 import type { FeedMark, FeedWatch, Monitor } from './monitor';
 import type { KeyRegistry } from './registry';
 import type { Asker } from './asker';
+import type { SignatureChecks } from './signatures';
 
 /**
  * Feed messages the centre holds at once, and so takes together at most. A batch costs the copy about
@@ -30,6 +31,8 @@ export class Collector implements FeedWatch {
   private readonly consumer: Consumer;
   private delivered = 0;
   private taken = 0;
+  /** each message's event, read as it was delivered, and the check of its entries' signatures begun then */
+  private readonly arrived = new WeakMap<ConsumeMessage, Arrived>();
 
   constructor(
     private readonly broker: Broker,
@@ -40,11 +43,13 @@ export class Collector implements FeedWatch {
     private readonly alarms: Alarms,
     private readonly registry: KeyRegistry,
     private readonly asker: Asker,
+    private readonly signatures: SignatureChecks,
   ) {
     const take = batched((msgs) => this.take(msgs));
     // all that is prefetched starts at once, so that it reaches take together
     this.consumer = new Consumer(broker, topology.centreQueue, { prefetch: PREFETCH, concurrency: PREFETCH }, (msg, signal) => {
       this.delivered++;
+      this.arrive(msg);
       return take(msg, signal).finally(() => this.taken++);
     });
     // the monitor asks nodes again for what the copy lacks only once the feed cannot bring it
@@ -55,8 +60,9 @@ export class Collector implements FeedWatch {
     return this.consumer.start();
   }
 
-  stop(): Promise<void> {
-    return this.consumer.stop();
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    await this.signatures.stop();
   }
 
   async mark(): Promise<FeedMark> {
@@ -66,18 +72,28 @@ export class Collector implements FeedWatch {
   }
 
   /**
+   * Reads a message as it is delivered and begins checking its entries' signatures, so that the
+   * checks of the messages waiting run while the copy stores the batch before them.
+   */
+  private arrive(msg: ConsumeMessage): void {
+    const event = this.read(msg);
+    const verified = event?.type === 'entries' ? this.signatures.check({ department: event.department, entries: event.entries }) : undefined;
+    this.arrived.set(msg, { event, verified });
+  }
+
+  /**
    * Messages in delivery order. The entries wait to be taken together until the messages end or
    * another event comes: a heartbeat's head is compared with the copy, and a key announced may be the
    * one the entries after it are signed with, so whatever came before such an event is stored first.
    */
   private async take(msgs: ConsumeMessage[]): Promise<Outcomes> {
     const outcomes: Outcomes = msgs.map(() => null);
-    let entries: { i: number; received: Received }[] = [];
+    let entries: Taken[] = [];
     for (const [i, msg] of msgs.entries()) {
-      const event = this.read(msg);
+      const { event, verified } = this.arrived.get(msg) ?? { event: this.read(msg) };
       if (!event) continue;
       if (event.type === 'entries') {
-        entries.push({ i, received: { department: event.department, entries: event.entries } });
+        entries.push({ i, received: { department: event.department, entries: event.entries }, verified });
         continue;
       }
       await this.receive(entries, outcomes);
@@ -93,11 +109,12 @@ export class Collector implements FeedWatch {
    * copy cannot take fails by itself (returned to the queue, dropped after its delivery limit)
    * while the others are kept.
    */
-  private async receive(entries: readonly { i: number; received: Received }[], outcomes: Outcomes): Promise<void> {
+  private async receive(entries: readonly Taken[], outcomes: Outcomes): Promise<void> {
     if (entries.length === 0) return;
-    const together = entries.length > 1 ? await this.copy.receive(entries.map((e) => e.received)).then(() => true, () => false) : false;
+    const verified = new Set((await Promise.all(entries.map((e) => e.verified))).flatMap((names) => [...(names ?? [])]));
+    const together = entries.length > 1 ? await this.copy.receive(entries.map((e) => e.received), verified).then(() => true, () => false) : false;
     for (const { i, received } of entries) {
-      outcomes[i] = await (together ? Promise.resolve() : this.copy.receive([received])).then(() => this.deadLetters(received)).then(() => null, failure);
+      outcomes[i] = await (together ? Promise.resolve() : this.copy.receive([received], verified)).then(() => this.deadLetters(received)).then(() => null, failure);
     }
   }
 
@@ -147,9 +164,25 @@ export class Collector implements FeedWatch {
   }
 }
 
+interface Arrived {
+  event: FeedEvent | null;
+  verified?: Promise<ReadonlySet<string>>;
+}
+
+interface Taken {
+  i: number;
+  received: Received;
+  verified?: Promise<ReadonlySet<string>>;
+}
+
 const failure = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/**
+ * An entry's optional texts: what the copy stores is then exactly what it checks (the copy moves
+ * over a batch's entries as they came, not as read back).
+ */
+const TEXTS = ['flow', 'message_id', 'from_dept', 'to_dept', 'digest', 'detail', 'algorithm'] as const;
 /** The centre's record_count column is an integer. */
 const INT_MAX = 2 ** 31 - 1;
 /** PostgreSQL text cannot hold a NUL character: an entry with one would fail its batch at every delivery. */
@@ -162,10 +195,11 @@ function problemOf(event: FeedEvent): string | null {
   switch (event.type) {
     case 'entries': {
       if (!Array.isArray(event.entries) || event.entries.length === 0 || event.entries.length > 20_000) return 'entries: not a list of 1 to 20,000 entries';
-      const bad = event.entries.find((e) => typeof e !== 'object' || e === null || !/^\d{1,18}$/.test(String(e.seq)) || typeof e.at !== 'string' || typeof e.kind !== 'string'
+      const bad = event.entries.find((e) => typeof e !== 'object' || e === null || !/^[1-9]\d{0,17}$/.test(String(e.seq)) || typeof e.at !== 'string' || typeof e.kind !== 'string'
+        || TEXTS.some((c) => e[c] !== null && e[c] !== undefined && typeof e[c] !== 'string')
         || !HEX64.test(String(e.hash)) || !HEX64.test(String(e.prev_hash)) || typeof e.signature !== 'string' || !Number.isInteger(Number(e.record_count)) || Number(e.record_count) < 0 || Number(e.record_count) > INT_MAX || hasNul(e)
         || (e.record_keys !== null && e.record_keys !== undefined && (typeof e.record_keys !== 'string' || e.record_keys.split('\n').some((k) => k.length > KEY_MAX))));
-      return bad ? `entry ${String((bad as { seq?: unknown })?.seq)} is not a ledger entry (or holds a record key over ${KEY_MAX} characters, a count out of range or a NUL character)` : null;
+      return bad ? `entry ${String((bad as { seq?: unknown })?.seq)} is not a ledger entry (or holds a record key over ${KEY_MAX} characters, a count out of range, a field of the wrong type or a NUL character)` : null;
     }
     case 'heartbeat': {
       const hb = event.heartbeat as { head?: { seq?: unknown; hash?: unknown } } | null;

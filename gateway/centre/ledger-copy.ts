@@ -5,10 +5,19 @@ import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
 import { canonical, chainHash, type StoredEntry } from '../ledger/ledger';
 import type { Alarms } from './alarms';
+import { verifiedName } from './signatures';
 
 const COLUMNS = ['department', 'seq', 'at', 'kind', 'flow', 'message_id', 'from_dept', 'to_dept', 'record_count', 'digest', 'record_keys', 'detail', 'algorithm', 'prev_hash', 'hash', 'signature'] as const;
+/** Each column bound as one array (`unnest`): a statement per table and batch, not a bound value per field. */
+const ARRAY_TYPES: Partial<Record<(typeof COLUMNS)[number], string>> = { seq: 'bigint[]', record_count: 'integer[]' };
 /** Entries checked per read while the copy's complete part moves forward. */
 const PAGE = 2000;
+/** Entries, and record keys, per insert: bounds a statement, not the batch. */
+const STORE_CHUNK = 5000;
+const KEYS_CHUNK = 50_000;
+
+/** What a receive stored, by department and sequence: the copy moves over these without reading them back. */
+type Stored = Map<string, Map<string, StoredEntry>>;
 
 /** What one feed message brought: entries of one department's ledger. */
 export interface Received {
@@ -32,43 +41,51 @@ export class LedgerCopy {
    * A batch of messages costs about what one did (a commit, a few statements per department): taken
    * one at a time, every entry a node commits alone cost the centre two commits, and it fell behind.
    */
-  async receive(messages: readonly Received[]): Promise<void> {
+  async receive(messages: readonly Received[], verified: ReadonlySet<string> = new Set()): Promise<void> {
     const departments = [...new Set(messages.map((m) => m.department))].sort();
     if (departments.length === 0) return;
+    const stored: Stored = new Map();
     await this.db.transaction(async (tx) => {
       await tx.execute(sql`INSERT INTO centre_departments (department) VALUES ${sql.join(departments.map((d) => sql`(${d})`))} ON CONFLICT (department) DO NOTHING`);
       // entries already archived came again (a late feed message): they left the database for good
       const archived = new Map((await tx.query<{ department: string; to: string }>(sql`SELECT department, max(to_seq) AS to FROM centre_archives
         WHERE department IN ${sql.list(departments)} GROUP BY department`)).map((r) => [r.department, BigInt(r.to)]));
       for (const round of rounds(messages, archived)) {
-        const fresh = await this.store(tx, round);
+        const fresh = await this.store(tx, round, stored);
         for (const [department, entries] of round) {
           const again = entries.filter((e) => !fresh.has(`${department}:${e.seq}`));
-          if (again.length) await this.compare(tx, department, again, entries.find((e) => e.kind === 'restored'), entries);
+          if (again.length) await this.compare(tx, department, again, entries.find((e) => e.kind === 'restored'), entries, stored);
         }
       }
-      await this.advance(tx, departments);
+      await this.advance(tx, departments, verified, stored);
     });
   }
 
-  /** Stores the entries the copy does not hold yet, with their record keys; returns those it stored, as `department:seq`. */
-  private async store(tx: Tx, round: ReadonlyMap<string, readonly StoredEntry[]>): Promise<Set<string>> {
+  /**
+   * Stores the entries the copy does not hold yet, with their record keys; returns those it stored, as
+   * `department:seq`, and adds them to `stored`.
+   */
+  private async store(tx: Tx, round: ReadonlyMap<string, readonly StoredEntry[]>, stored: Stored): Promise<Set<string>> {
     const fresh = new Set<string>();
     const all = [...round].flatMap(([department, entries]) => entries.map((e) => ({ department, e })));
-    await inChunks(all, 200, async (chunk) => {
-      const rows = chunk.map(({ department, e }) => sql.list(COLUMNS.map((c) => (c === 'department' ? department : c === 'seq' ? String(e.seq) : c === 'record_count' ? Number(e.record_count) : e[c] ?? null))));
-      const inserted = await tx.query<{ department: string; seq: string }>(sql`INSERT INTO centre_ledger (${sql.ids(COLUMNS)}) VALUES ${sql.join(rows)} ON CONFLICT (department, seq) DO NOTHING RETURNING department, seq`);
+    await inChunks(all, STORE_CHUNK, async (chunk) => {
+      const arrays = COLUMNS.map((c) => chunk.map(({ department, e }) => (c === 'department' ? department : c === 'seq' ? String(e.seq) : c === 'record_count' ? Number(e.record_count) : e[c] ?? null)));
+      const inserted = await tx.query<{ department: string; seq: string }>(sql`INSERT INTO centre_ledger (${sql.ids(COLUMNS)})
+        SELECT * FROM unnest(${sql.join(COLUMNS.map((c, i) => sql`${arrays[i]}::${sql.raw(ARRAY_TYPES[c] ?? 'text[]')}`))}) ON CONFLICT (department, seq) DO NOTHING RETURNING department, seq`);
       for (const r of inserted) fresh.add(`${r.department}:${r.seq}`);
     });
-    const keys = all.filter(({ department, e }) => fresh.has(`${department}:${e.seq}`) && e.record_keys).flatMap(({ department, e }) => e.record_keys!.split('\n').map((k) => [k, department, String(e.seq)]));
-    await inChunks(keys, 1000, async (chunk) => {
-      await tx.execute(sql`INSERT INTO centre_record_keys (record_key, department, seq) VALUES ${sql.join(chunk.map((k) => sql.list(k)))} ON CONFLICT DO NOTHING`);
+    const kept = all.filter(({ department, e }) => fresh.has(`${department}:${e.seq}`));
+    for (const { department, e } of kept) (stored.get(department) ?? stored.set(department, new Map()).get(department)!).set(String(e.seq), e);
+    const keys = kept.filter(({ e }) => e.record_keys).flatMap(({ department, e }) => e.record_keys!.split('\n').map((k) => [k, department, String(e.seq)] as const));
+    await inChunks(keys, KEYS_CHUNK, async (chunk) => {
+      await tx.execute(sql`INSERT INTO centre_record_keys (record_key, department, seq)
+        SELECT * FROM unnest(${chunk.map((k) => k[0])}::text[], ${chunk.map((k) => k[1])}::text[], ${chunk.map((k) => k[2])}::bigint[]) ON CONFLICT DO NOTHING`);
     });
     return fresh;
   }
 
   /** Entries that came again must be the ones the copy holds; a declared restore replaces what it rolled back. */
-  private async compare(tx: Tx, department: string, again: readonly StoredEntry[], restore: StoredEntry | undefined, batch: readonly StoredEntry[]): Promise<void> {
+  private async compare(tx: Tx, department: string, again: readonly StoredEntry[], restore: StoredEntry | undefined, batch: readonly StoredEntry[], stored: Stored): Promise<void> {
     const held = new Map<string, string>();
     await inChunks(again.map((e) => String(e.seq)), 500, async (chunk) => {
       const rows = await tx.query<{ seq: string; hash: string }>(sql`SELECT seq, hash FROM centre_ledger WHERE department = ${department} AND seq IN ${sql.list(chunk)}`);
@@ -86,7 +103,8 @@ export class LedgerCopy {
       const cleared = await tx.query(sql`UPDATE centre_departments SET broken_seq = NULL, broken_reason = NULL, broken_at = NULL
         WHERE department = ${department} AND broken_seq >= ${String(restore.seq)} RETURNING department`);
       if (cleared.length) tx.afterCommit(() => void this.alarms.clear(`ledger:${department}`));
-      await this.store(tx, new Map([[department, batch.filter((e) => BigInt(e.seq) >= BigInt(restore.seq))]]));
+      stored.delete(department);
+      await this.store(tx, new Map([[department, batch.filter((e) => BigInt(e.seq) >= BigInt(restore.seq))]]), stored);
       return;
     }
     const first = differing[0];
@@ -94,15 +112,22 @@ export class LedgerCopy {
   }
 
   /**
-   * Moves each copy's complete part forward over entries that chain and verify, all departments in
-   * each read. A read returns only what continues a copy without a gap (entries stored beyond a gap
-   * wait there, unread, until it fills), at most PAGE entries in all.
+   * Moves each copy's complete part forward over entries that chain and verify: first over those this
+   * receive stored, then over what the copy held beyond them, all departments in each read. A read
+   * returns only what continues a copy without a gap (entries stored beyond a gap wait there, unread,
+   * until it fills), at most PAGE entries in all.
    */
-  private async advance(tx: Tx, departments: readonly string[]): Promise<void> {
+  private async advance(tx: Tx, departments: readonly string[], verified: ReadonlySet<string>, stored: Stored): Promise<void> {
     const copies = (await tx.query<{ department: string; contiguous: string; contiguous_hash: string }>(sql`SELECT department, contiguous, contiguous_hash
       FROM centre_departments WHERE department IN ${sql.list(departments)} AND broken_seq IS NULL ORDER BY department FOR UPDATE`))
       .map((c) => ({ department: c.department, from: BigInt(c.contiguous), seq: BigInt(c.contiguous), prev: c.contiguous_hash }));
-    let open = copies;
+    let open: typeof copies = [];
+    for (const c of copies) {
+      const own = stored.get(c.department);
+      const run: StoredEntry[] = [];
+      for (let next = c.seq + 1n, e = own?.get(String(next)); e; next++, e = own?.get(String(next))) run.push(e);
+      if (await this.follow(tx, c, run, verified)) open.push(c);
+    }
     while (open.length) {
       const window = Math.ceil(PAGE / open.length);
       const rows = await tx.query<Row & StoredEntry & { department: string }>(sql`SELECT l.* FROM (VALUES ${sql.join(open.map((c) => sql`(${c.department}, ${c.seq.toString()}::bigint)`))}) AS c (department, after)
@@ -111,7 +136,7 @@ export class LedgerCopy {
       const next: typeof open = [];
       for (const c of open) {
         const own = rows.filter((r) => r.department === c.department);
-        if ((await this.follow(tx, c, own)) && own.length === window) next.push(c);
+        if ((await this.follow(tx, c, own, verified)) && own.length === window) next.push(c);
       }
       open = next;
     }
@@ -122,9 +147,9 @@ export class LedgerCopy {
   }
 
   /** Moves one copy over the entries that continue it; false at one that does not (a break, or a declared restore to wait for). */
-  private async follow(tx: Tx, c: { department: string; seq: bigint; prev: string }, rows: readonly StoredEntry[]): Promise<boolean> {
+  private async follow(tx: Tx, c: { department: string; seq: bigint; prev: string }, rows: readonly StoredEntry[], verified: ReadonlySet<string>): Promise<boolean> {
     for (const r of rows) {
-      const reason = this.check(c.department, r, c.prev);
+      const reason = this.check(c.department, r, c.prev, verified);
       if (reason) {
         // a restore the node declared, not collected yet, explains a chain that goes another way: wait for it
         if (!(await restorePending(tx, c.department, String(r.seq)))) await this.broken(tx, c.department, String(r.seq), reason);
@@ -136,11 +161,12 @@ export class LedgerCopy {
     return true;
   }
 
-  /** Why an entry does not continue the chain, or null. */
-  private check(department: string, r: StoredEntry, prev: string): string | null {
+  /** Why an entry does not continue the chain, or null. Signatures named in `verified` were checked already (SignatureChecks). */
+  private check(department: string, r: StoredEntry, prev: string, verified: ReadonlySet<string>): string | null {
     if (r.prev_hash !== prev) return `entry ${r.seq} does not chain to the entry before it`;
     if (r.algorithm && r.algorithm !== ALGORITHM) return `entry ${r.seq} names algorithm '${r.algorithm}', which this centre cannot check`;
     if (chainHash(prev, canonical(r)) !== r.hash) return `entry ${r.seq}: content does not match its hash (altered)`;
+    if (verified.has(verifiedName(department, r))) return null;
     try {
       if (!this.keyring.verify(department, r.hash, r.signature, 'any')) return `entry ${r.seq}: signature does not verify with the key of '${department}'`;
     } catch (err) {

@@ -22,6 +22,7 @@ import { Collector } from './collector';
 import { Journal } from './journal';
 import { KeyRegistry } from './registry';
 import { LedgerCopy } from './ledger-copy';
+import { SignatureChecks } from './signatures';
 import { CentreMetrics } from './metrics';
 import { Monitor } from './monitor';
 import { createCentreSchema } from './schema';
@@ -102,7 +103,7 @@ export class Centre {
       const copy = new LedgerCopy(db, keyring, alarms);
       const monitor = new Monitor(db, project, copy, alarms, keyring, publisher, topology, registry);
       const asker = new Asker(db, publisher, topology);
-      const collector = new Collector(broker, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry, asker);
+      const collector = new Collector(broker, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry, asker, new SignatureChecks(keyring));
       const catalog = new CatalogStore(db, journal);
       const applications = new Applications(db, config, catalog, journal, keyring, WorkingCalendar.read(centre.approval.calendar), centre.approval.answerWithin);
       const enforcer = new Enforcer(project, applications, catalog, keyring, topology, admin, setup, publisher);

@@ -43,16 +43,18 @@ export class Keyring {
    * usableKeys); otherwise the department's public key file.
    */
   verify(department: string, data: Buffer | string, signature: string, when: 'now' | 'any' = 'now'): boolean {
-    const listed = this.list?.keys.some((k) => k.department === department) ? usableKeys(this.list, department, when) : null;
-    const check = (key: KeyObject) => {
+    return this.verifyingKeys(department, when).some((key) => {
       try {
         return verify(null, Buffer.from(data), key, Buffer.from(signature, 'base64'));
       } catch {
         return false;
       }
-    };
-    if (listed) return listed.some(check);
-    return check(this.publicKey(department));
+    });
+  }
+
+  /** The keys verify tries; throws when the department has none here. */
+  verifyingKeys(department: string, when: 'now' | 'any' = 'now'): KeyObject[] {
+    return this.list?.keys.some((k) => k.department === department) ? usableKeys(this.list, department, when) : [this.publicKey(department)];
   }
 
   /** The rotated key, once the key list in force names it valid now. */

@@ -61,9 +61,12 @@ describe('exchange centre collecting a backlog', () => {
       // an entry the copy cannot store (its count is beyond the column) fails every time: it must not hold up the others
       if (i === 40) full.send('entries', { entries: [{ ...full.last!, seq: '900', record_count: 2 ** 40 }] });
       if (i === 60) full.send('entries', { entries: [{ seq: 'x' }] });
+      // entries the copy would store as other than they came (a seq with a leading zero, a number for a text): dropped, never stored
+      if (i === 70) full.send('entries', { entries: [{ ...full.last!, seq: '0950' }] });
+      if (i === 80) full.send('entries', { entries: [{ ...full.last!, seq: '960', flow: 5 as unknown as string }] });
     }
     await Promise.all([...feeds.values()].map((f) => f.confirmed()));
-    expect(await waiting()).toBe(453);
+    expect(await waiting()).toBe(455);
 
     const centre = x.ex.centre();
     try {
@@ -129,6 +132,27 @@ describe('exchange centre collecting a backlog', () => {
       }
     } finally {
       await conn.close();
+    }
+  });
+
+  it("a signature by another department's key is a break, though the entry's content and chain are intact", async () => {
+    const full = feeds.get('full')!;
+    const from = BigInt(full.head.seq);
+    const forged = String(from + 10n);
+    for (let i = 1n; i <= 20n; i++) await full.append(String(from + i) === forged ? (e) => ({ ...e, signature: keyring.sign('src', e.hash) }) : undefined);
+    await full.confirmed();
+    const centre = x.ex.centre();
+    try {
+      await ready();
+      await waitFor('full broken at the forged entry', async () => (await copyStates()).get('full')?.broken_seq === forged, 60_000);
+      const state = (await copyStates()).get('full')!;
+      expect(state).toMatchObject({ contiguous: String(from + 9n), broken_seq: forged });
+      expect(state.broken_reason).toBe(`entry ${forged}: signature does not verify with the key of 'full'`);
+      // the entries after it are stored, not taken as checked
+      const [after] = await centreDb.query<{ n: string }>(sql`SELECT count(*) AS n FROM centre_ledger WHERE department = 'full' AND seq > ${forged}`);
+      expect(Number(after.n)).toBe(10);
+    } finally {
+      await centre.stop();
     }
   });
 
