@@ -259,6 +259,18 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 
   app.get('/api/keys', { config: { roles: 'public' }, schema: { summary: "The key list: every department's public keys with their validity, signed by the centre", security: [] } }, async () => ctx.registry.signed());
 
+  app.get('/api/keys/announcements/:department/:id', {
+    config: { roles: 'public' },
+    schema: {
+      summary: 'What became of a key a department announced (dxg keys register, rotate): listed, refused with the reason, or pending', security: [],
+      params: { type: 'object', required: ['department', 'id'], properties: { department: text, id: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+    },
+  }, async (req) => {
+    const { department, id } = req.params as { department: string; id: string };
+    known(ctx, department);
+    return ctx.registry.verdict(department, id);
+  });
+
   const pem = { type: 'string', minLength: 40, maxLength: 4000, pattern: '-----BEGIN PUBLIC KEY-----' } as const;
   app.post('/api/keys/replace', {
     config: { roles: ['operator'] },

@@ -73,6 +73,17 @@ export class KeyRegistry {
     return current.length ? 'rotated' : 'registered';
   }
 
+  /**
+   * What became of a key a department announced: listed, refused (with the reason the journal keeps),
+   * or nothing yet (the announcement has not reached the registry).
+   */
+  async verdict(department: string, id: string): Promise<{ state: 'listed' | 'refused' | 'pending'; reason?: string }> {
+    const [listed] = await this.db.query(sql`SELECT 1 FROM centre_keys WHERE department = ${department} AND id = ${id}`);
+    if (listed) return { state: 'listed' };
+    const [refused] = await this.db.query<{ reason: string }>(sql`SELECT reason FROM centre_journal WHERE action = 'key refused' AND subject = ${`${department} ${id}`} ORDER BY seq DESC LIMIT 1`);
+    return refused ? { state: 'refused', reason: refused.reason } : { state: 'pending' };
+  }
+
   /** An operator's replacement of a lost or compromised key: the old ones end now. */
   async replace(department: string, publicKey: string, operator: string, reason: string): Promise<ListedKey> {
     if (!this.config.departments.has(department)) throw new DxgError('DXG_USAGE', `no department '${department}'`);

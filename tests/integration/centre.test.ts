@@ -1,6 +1,6 @@
 import amqp from 'amqplib';
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { announced, keyId } from '../../gateway/envelope/key-list';
 import { createServer, type Server } from 'node:http';
@@ -198,8 +198,23 @@ describe('exchange centre', () => {
       await waitFor('the refusal in the journal', async () => (await api<{ action: string; subject: string }[]>('/api/journal')).some((j) => j.action === 'key refused' && j.subject.startsWith('full ')), 30_000);
       expect(((await (await fetch(`${base}/api/keys`)).json()) as List).version).toBe(first.version);
 
+      // the same through the command line: it waits for the registry's answer, and a refusal fails it with the reason
+      const keysDir = join(x.ex.dir, 'keys');
+      const own = ['key', 'pub'].map((ext) => readFileSync(join(keysDir, `full.${ext}`)));
+      const stranger = generateKeyPairSync('ed25519');
+      writeFileSync(join(keysDir, 'full.key'), stranger.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      writeFileSync(join(keysDir, 'full.pub'), stranger.publicKey.export({ type: 'spki', format: 'pem' }));
+      const refused = await x.ex.dxg('keys', 'register', '--department', 'full', '--wait', '20');
+      writeFileSync(join(keysDir, 'full.key'), own[0], { mode: 0o600 });
+      writeFileSync(join(keysDir, 'full.pub'), own[1]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain("the centre's registry refused key");
+      expect(refused.stderr).toContain("not signed by the department's current key");
+      // its own key again: already listed, so the command succeeds
+      expect(await x.ex.ok('keys', 'register', '--department', 'full')).toContain("registered: the centre's key list names it");
+
       // src rotates: the new key is endorsed by the current one; the old stays valid through the overlap
-      await x.ex.ok('keys', 'rotate', '--department', 'src');
+      expect(await x.ex.ok('keys', 'rotate', '--department', 'src')).toContain("registered: the centre's key list names it");
       const rotated = await waitFor('the rotation in the list', async () => {
         const l = (await (await fetch(`${base}/api/keys`)).json()) as List;
         return l.keys.filter((k) => k.department === 'src').length === 2 && l;
