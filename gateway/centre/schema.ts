@@ -31,6 +31,11 @@ const TABLES = [
   `CREATE TABLE IF NOT EXISTS centre_alarms (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), kind text NOT NULL,
     department text, flow text, reason text NOT NULL, subject text NOT NULL, cleared_at timestamptz)`,
   'CREATE UNIQUE INDEX IF NOT EXISTS centre_alarms_open ON centre_alarms (subject) WHERE cleared_at IS NULL',
+  // an alarm the webhook has not taken yet, and when to POST it again (alarms of an older centre count as taken)
+  'ALTER TABLE centre_alarms ADD COLUMN IF NOT EXISTS webhook_pending boolean NOT NULL DEFAULT false',
+  'ALTER TABLE centre_alarms ADD COLUMN IF NOT EXISTS webhook_attempts integer NOT NULL DEFAULT 0',
+  'ALTER TABLE centre_alarms ADD COLUMN IF NOT EXISTS webhook_next_at timestamptz',
+  'CREATE INDEX IF NOT EXISTS centre_alarms_webhook ON centre_alarms (id) WHERE webhook_pending',
   `CREATE TABLE IF NOT EXISTS centre_users (name text PRIMARY KEY, role text NOT NULL, department text, password text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now())`,
   `CREATE TABLE IF NOT EXISTS centre_tokens (token_hash text PRIMARY KEY, name text NOT NULL REFERENCES centre_users (name) ON DELETE CASCADE,

@@ -56,6 +56,7 @@ export class Centre {
     private readonly enforcer: Enforcer,
     private readonly adminBroker: Broker,
     private readonly grantsCheckMs: number,
+    private readonly alarms: Alarms,
   ) {}
 
   private archivedAt = 0;
@@ -96,7 +97,7 @@ export class Centre {
       closing.push(() => broker.close());
       const publisher = new Publisher(broker, user);
       await publisher.start();
-      const alarms = new Alarms(db, centre.alarms.webhook);
+      const alarms = new Alarms(db, centre.alarms.webhook, centre.alarms.webhookRetryMs);
       const journal = new Journal(db, keyring);
       const registry = new KeyRegistry(db, config, keyring, journal, publisher, topology);
       await registry.importFolder();
@@ -125,7 +126,7 @@ export class Centre {
       await listen(api, centre.listen);
       await collector.start();
       const self = new Centre(db, broker, publisher, collector, monitor, api, new Archiver(db, config, keyring, journal), centre.archive?.afterMs ?? null, centre.tls !== null,
-        applications, enforcer, setup, project.catalog ? centre.approval.checkMs : 0);
+        applications, enforcer, setup, project.catalog ? centre.approval.checkMs : 0, alarms);
       self.startTicking(Math.max(200, Math.min(centre.heartbeatMs, centre.alarms.silentAfterMs / 3, 5000)));
       log.info('centre up', { url: self.url, exchange: config.exchange, departments: [...config.departments.keys()] });
       return self;
@@ -165,7 +166,7 @@ export class Centre {
     this.ticker = setInterval(() => {
       if (busy) return;
       busy = true;
-      this.ticking = this.monitor.tick().then(() => this.grantsWhenDue()).then(() => this.archiveWhenDue()).then(() => this.analyzeWhenDue()).catch((err) => {
+      this.ticking = this.monitor.tick().then(() => this.alarms.retry()).then(() => this.grantsWhenDue()).then(() => this.archiveWhenDue()).then(() => this.analyzeWhenDue()).catch((err) => {
         log.warn('centre checks failed; trying again', { error: errorMessage(err) });
       }).finally(() => {
         busy = false;

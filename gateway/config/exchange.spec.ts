@@ -148,7 +148,8 @@ export const exchangeSpec = {
           properties: {
             silent_after: { type: 'string', pattern: DURATION_PATTERN, default: '60s', description: 'A node whose heartbeat has not come for this long is silent (e.g. 60s, 5m).' },
             lag_over: { type: 'string', pattern: DURATION_PATTERN, default: '5m', description: 'A flow target whose p95 lag, from publish at the source to apply at the target, is over this.' },
-            webhook: { type: 'string', pattern: '^(https?://\\S+)?$', description: 'http(s) URL that every alarm is POSTed to as JSON; empty: none.' },
+            webhook: { type: 'string', pattern: '^(https?://\\S+)?$', description: 'http(s) URL that every alarm is POSTed to as JSON; empty: none. An alarm the webhook did not take (unreachable, or an answer other than 2xx) is POSTed again, for a day; the receiver tells repeats by the id.' },
+            webhook_retry: { type: 'string', pattern: DURATION_PATTERN, default: '30s', description: 'The first wait before an alarm the webhook did not take is POSTed again; each further wait is twice the one before, at most 10 minutes.' },
           },
         },
       },

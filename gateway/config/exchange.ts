@@ -19,7 +19,7 @@ interface RawExchange {
   centre?: {
     url: string; listen: string; heartbeat: string;
     database: { driver: string; url: string; pool: number };
-    alarms: { silent_after: string; lag_over: string; webhook?: string };
+    alarms: { silent_after: string; lag_over: string; webhook?: string; webhook_retry: string };
     archive?: { after: string; dir: string };
     tls?: { cert: string; key: string };
     approval: { answer_within: number; calendar?: string; check_every: string };
@@ -95,7 +95,7 @@ function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<st
   const c = raw.centre;
   if (!c || typeof c !== 'object' || typeof c.database !== 'object' || c.database === null) return null;
   // a duration the spec refused is reported there already: no centre config to build from it
-  const durations = [c.heartbeat, c.alarms?.silent_after, c.alarms?.lag_over, c.approval?.check_every, ...(c.archive ? [c.archive.after] : [])];
+  const durations = [c.heartbeat, c.alarms?.silent_after, c.alarms?.lag_over, c.alarms?.webhook_retry, c.approval?.check_every, ...(c.archive ? [c.archive.after] : [])];
   if (durations.some((d) => typeof d !== 'string' || !DURATION.test(d))) return null;
   if (departments.has(CENTRE)) doc.problem(['departments', CENTRE], `department id '${CENTRE}' is the exchange centre's own name on the broker once centre: is configured; rename the department`);
   const heartbeatMs = durationMs(c.heartbeat);
@@ -121,7 +121,7 @@ function centreConfig(doc: SourceDocument, raw: RawExchange, departments: Map<st
     listen,
     database: { ...c.database },
     heartbeatMs,
-    alarms: { silentAfterMs: durationMs(c.alarms.silent_after), lagOverMs: durationMs(c.alarms.lag_over), webhook: c.alarms.webhook?.trim() || null },
+    alarms: { silentAfterMs: durationMs(c.alarms.silent_after), lagOverMs: durationMs(c.alarms.lag_over), webhook: c.alarms.webhook?.trim() || null, webhookRetryMs: durationMs(c.alarms.webhook_retry) },
     archive: c.archive ? { afterMs: durationMs(c.archive.after), dir: resolve(dirname(doc.path), c.archive.dir) } : null,
     tls: c.tls ? { cert: resolve(dirname(doc.path), c.tls.cert), key: resolve(dirname(doc.path), c.tls.key) } : null,
     approval: {

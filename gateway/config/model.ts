@@ -37,7 +37,7 @@ export interface CentreConfig {
   listen: ListenAddress;
   database: DatabaseConfig;
   heartbeatMs: number;
-  alarms: { silentAfterMs: number; lagOverMs: number; webhook: string | null };
+  alarms: { silentAfterMs: number; lagOverMs: number; webhook: string | null; webhookRetryMs: number };
   /** collected entries older than `afterMs` go to signed files in `dir` */
   archive: { afterMs: number; dir: string } | null;
   /** PEM files: serve https */

@@ -104,13 +104,13 @@ export class TestExchange {
    * Adds a `centre:` to exchange.yaml (before `setUp`), with intervals short enough for a test:
    * heartbeats every second, a node silent after 3 s.
    */
-  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; silentAfter?: string; lagOver?: string; archiveAfter?: string; tls?: { cert: string; key: string }; approval?: string }): void {
+  addCentre(centre: { databaseUrl: string; port: number; webhook?: string; webhookRetry?: string; silentAfter?: string; lagOver?: string; archiveAfter?: string; tls?: { cert: string; key: string }; approval?: string }): void {
     writeFileSync(this.config, `${readFileSync(this.config, 'utf8')}centre:
   url: ${centre.tls ? 'https' : 'http'}://127.0.0.1:${centre.port}
   listen: 127.0.0.1:${centre.port}
   database: { driver: postgres, url: "${centre.databaseUrl}" }
   heartbeat: 1s
-  alarms: { silent_after: ${centre.silentAfter ?? '3s'}, lag_over: ${centre.lagOver ?? '5m'}${centre.webhook ? `, webhook: "${centre.webhook}"` : ''} }
+  alarms: { silent_after: ${centre.silentAfter ?? '3s'}, lag_over: ${centre.lagOver ?? '5m'}${centre.webhook ? `, webhook: "${centre.webhook}"` : ''}${centre.webhookRetry ? `, webhook_retry: ${centre.webhookRetry}` : ''} }
 ${centre.approval ? `  approval: ${centre.approval}\n` : ''}${centre.archiveAfter ? `  archive: { after: ${centre.archiveAfter}, dir: archive }\n` : ''}${centre.tls ? `  tls: { cert: "${centre.tls.cert}", key: "${centre.tls.key}" }\n` : ''}`);
   }
 
