@@ -65,7 +65,7 @@ function App() {
       </header>
       <main>
         {!page ? <p class="error">{PAGES.some((p) => p.path === where.page) ? t('forbidden') : t('notFound')}</p>
-          : page.path === 'overview' ? <Overview />
+          : page.path === 'overview' ? <Overview user={user} />
             : page.path === 'flows' ? <FlowPage id={where.rest} />
               : page.path === 'audit' ? <Audit params={where.params} user={user} />
                 : page.path === 'quarantine' ? <Quarantine user={user} />

@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { connect, dropDatabase, sql } from '../../adapters';
 import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
-import { waitFor } from '../helpers/broker';
+import { inject, waitFor } from '../helpers/broker';
 import { MYSQL_SERVER, PG_SERVER } from '../helpers/databases';
 import { ROOT, TestExchange, type Background } from '../helpers/exchange';
 import { freePort } from '../helpers/ports';
@@ -216,6 +216,25 @@ describe('the web console in a browser', () => {
     await police.close();
     await civil.close();
     await approver.context().close();
+    await operator.context().close();
+  });
+
+  it('lets an operator clear an alarm with a reason, recorded in the journal', async () => {
+    // a message qs cannot take: a dead letter there, an alarm at the centre
+    await inject(Topology.of(loadProject(ex.config).project!.config).flowQueue('qs', 'enterprise-basic'), Buffer.from('not an envelope'), { messageId: 'console-garbage' });
+    const operator = await as('operator');
+    await operator.goto(`${base}/#/overview`);
+    const button = await operator.waitForSelector('#alarms [data-action^=clear-]', { timeout: 60_000 });
+    const id = (await button.getAttribute('data-action'))!.replace('clear-', '');
+    expect(await button.isDisabled()).toBe(true);
+    await operator.fill('#clear-reason', '已核实：测试注入的报文');
+    await shot(operator, 'operator-clear-alarm');
+    await button.click();
+    await operator.waitForSelector(`[data-action=clear-${id}]`, { state: 'detached' });
+    const token = await operator.evaluate(() => sessionStorage.getItem('dxg-token'));
+    const get = async <T,>(path: string) => (await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+    expect((await get<{ id: string }[]>('/api/alarms?open=true')).map((a) => a.id)).not.toContain(id);
+    expect((await get<{ action: string; subject: string; reason: string }[]>('/api/journal')).find((j) => j.action === 'clear alarm' && j.subject === id)?.reason).toBe('已核实：测试注入的报文');
     await operator.context().close();
   });
 

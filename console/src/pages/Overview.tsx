@@ -1,4 +1,5 @@
-import { call } from '../api';
+import { useState } from 'preact/hooks';
+import { call, type User } from '../api';
 import { Badge, Chart, Loading, Problem, Table } from '../components';
 import { dateTime, num, seconds } from '../format';
 import { useEvery, useLoad } from '../hooks';
@@ -7,8 +8,8 @@ import type { Alarm, LagSeries, Target } from '../types';
 
 const HOURS = 6;
 
-/** Every flow and target at a glance: counts as dxg status, lag, rate, backlog, whether they reconcile; lag over hours; open alarms. */
-export function Overview() {
+/** Every flow and target at a glance: counts as dxg status, lag, rate, backlog, whether they reconcile; lag over hours; open alarms, which an operator clears with a reason. */
+export function Overview({ user }: { user: User }) {
   const status = useLoad(() => call<{ generatedAt: string; targets: Target[] }>('/api/status'));
   const alarms = useLoad(() => call<Alarm[]>('/api/alarms?open=true'));
   const lag = useLoad(() => call<LagSeries[]>(`/api/lag?hours=${HOURS}`));
@@ -37,8 +38,35 @@ export function Overview() {
       <Chart from={Date.now() / 1000 - HOURS * 3600} to={Date.now() / 1000} series={(lag.value ?? []).map((s) => ({ name: `${s.flow} → ${s.target}`, points: s.points.map((p) => [Date.parse(p.at) / 1000, p.p95] as [number, number]) }))} />
       <h3>{t('alarms')}</h3>
       <Problem text={alarms.error} />
-      <Table id="alarms" rows={(alarms.value ?? []).map((a) => [dateTime(a.at), <Badge tone="bad">{a.kind}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason])}
-        head={[t('at'), t('kind'), t('department'), t('flow'), t('reason')]} />
+      {user.role === 'operator' ? <ClearAlarms alarms={alarms.value ?? []} cleared={alarms.reload} /> : (
+        <Table id="alarms" rows={(alarms.value ?? []).map((a) => [dateTime(a.at), <Badge tone="bad">{a.kind}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason])}
+          head={[t('at'), t('kind'), t('department'), t('flow'), t('reason')]} />
+      )}
     </section>
+  );
+}
+
+/** The open alarms with a clear button each: the reason is required, and recorded in the centre's journal. */
+function ClearAlarms({ alarms, cleared }: { alarms: Alarm[]; cleared: () => void }) {
+  const [reason, setReason] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const clear = async (id: string) => {
+    setProblem(null);
+    try {
+      await call(`/api/alarms/${id}/clear`, { method: 'POST', body: { reason } });
+      setReason('');
+      cleared();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  };
+  return (
+    <>
+      <Table id="alarms" rows={alarms.map((a) => [dateTime(a.at), <Badge tone="bad">{a.kind}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason,
+        <button data-action={`clear-${a.id}`} disabled={!reason.trim()} onClick={() => void clear(a.id)}>{t('clearAlarm')}</button>])}
+        head={[t('at'), t('kind'), t('department'), t('flow'), t('reason'), '']} />
+      {alarms.length > 0 && <label>{t('clearReason')}<input id="clear-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} /></label>}
+      <Problem text={problem} />
+    </>
   );
 }
