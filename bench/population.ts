@@ -9,7 +9,6 @@
  *   bulk path of new keys): `--update-rows` source rows changed after the enterprise sync, then
  *   `dxg run --once` of the same flow timed again.
  */
-import { Readable } from 'node:stream';
 import { sql } from '../adapters';
 import { address, personName } from '../gateway/demo/generate';
 import { Random } from '../gateway/demo/random';
@@ -19,7 +18,7 @@ import type { BaselineResult } from './baselines';
 import { generation, timestamp, type Generation } from './data';
 import type { FlowShape } from './exchange';
 import { bulk, open, using, type Db } from './services';
-import { countRows, exec } from './tables';
+import { countRows, exec, generatedLines } from './tables';
 
 export const PERSON_SOURCE = 'rk_person';
 export const PERSON_TARGET = 'bench_person';
@@ -101,22 +100,7 @@ export function personLine(index: number, gen: Generation): string {
 /** Fills rk_person with `count` persons through COPY, in chunks, then adds the key and the change index. */
 export async function generatePersons(db: Db, count: number, progress: (done: number) => void): Promise<void> {
   const gen = generation(count);
-  const CHUNK = 2000;
-  let next = 0;
-  const lines = new Readable({
-    read() {
-      if (next >= count) {
-        this.push(null);
-        return;
-      }
-      const end = Math.min(count, next + CHUNK);
-      let text = '';
-      for (let i = next; i < end; i++) text += personLine(i, gen);
-      next = end;
-      if (next % 500_000 < CHUNK || next === count) progress(next);
-      this.push(text);
-    },
-  });
+  const lines = generatedLines(count, (i) => personLine(i, gen), progress, 500_000);
   await using(db, async (d) => {
     await d.execute(sql.raw(SOURCE_DDL));
     await bulk(d).copyIn(PERSON_SOURCE, SOURCE_COLUMNS, lines);

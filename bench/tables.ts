@@ -102,14 +102,13 @@ export async function countRows(db: Db, table: string): Promise<number> {
 }
 
 /**
- * Fills the source table with `count` records through COPY FROM STDIN, generated on the fly in
- * chunks (memory stays flat), then adds the key, the change index and the watermark trigger.
+ * COPY text of `count` records made on the fly in chunks of 2,000 (memory stays flat), `line(i)` each;
+ * progress is told every `every` records and at the end.
  */
-export async function generateSource(db: Db, count: number, progress: (done: number) => void): Promise<Generation> {
-  const gen = generation(count);
+export function generatedLines(count: number, line: (i: number) => string, progress: (done: number) => void, every: number): Readable {
   const CHUNK = 2000;
   let next = 0;
-  const lines = new Readable({
+  return new Readable({
     read() {
       if (next >= count) {
         this.push(null);
@@ -117,12 +116,21 @@ export async function generateSource(db: Db, count: number, progress: (done: num
       }
       const end = Math.min(count, next + CHUNK);
       let text = '';
-      for (let i = next; i < end; i++) text += copyLine(enterprise(i, gen));
+      for (let i = next; i < end; i++) text += line(i);
       next = end;
-      if (next % 100_000 < CHUNK || next === count) progress(next);
+      if (next % every < CHUNK || next === count) progress(next);
       this.push(text);
     },
   });
+}
+
+/**
+ * Fills the source table with `count` records through COPY FROM STDIN, generated on the fly in
+ * chunks (memory stays flat), then adds the key, the change index and the watermark trigger.
+ */
+export async function generateSource(db: Db, count: number, progress: (done: number) => void): Promise<Generation> {
+  const gen = generation(count);
+  const lines = generatedLines(count, (i) => copyLine(enterprise(i, gen)), progress, 100_000);
   await using(db, async (d) => {
     await d.execute(sql.raw(SOURCE_DDL));
     await bulk(d).copyIn(SOURCE_TABLE, SOURCE_COLUMNS, lines);
