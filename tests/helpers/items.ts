@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../../adapters/adapter';
 import { inChunks, sql } from '../../adapters/sql';
 import { createTestDatabase, type Driver, type TestDatabase } from './databases';
 import { TestExchange } from './exchange';
+import { freePort } from './ports';
 
 /**
  * The test exchange's business tables: a source table of items with every value type, and two target
@@ -191,3 +192,23 @@ published: 2026-01-01
 
 /** Rows in one of the test tables. */
 export const countRows = async (db: TestDatabase, table: string): Promise<number> => Number((await db.query<{ n: string }>(sql`SELECT count(*) AS n FROM ${sql.id(table)}`))[0].n);
+
+/**
+ * An item exchange governed by the items' catalog entry, polled every second, with a centre that
+ * checks grants every second, keys generated, and centre users: the operator `op` and an approver
+ * `appr-<d>` for each department given; their passwords by name.
+ */
+export async function governedItemExchange(prefix: string, approvers: readonly string[]): Promise<{ x: ItemExchange; centreDb: TestDatabase; base: string; passwords: Record<string, string> }> {
+  const x = await itemExchange(prefix, { flow: everySecond });
+  const centreDb = await createTestDatabase('postgres', `${prefix}centre`);
+  const port = await freePort();
+  x.ex.addCatalog({ 'test.item': ITEM_ENTRY });
+  x.ex.addCentre({ databaseUrl: centreDb.url, port, approval: '{ check_every: 1s }' });
+  await x.ex.ok('keys', 'generate');
+  const passwords: Record<string, string> = {};
+  for (const [name, role, department] of [['op', 'operator', null], ...approvers.map((d) => [`appr-${d}`, 'approver', d])]) {
+    const added = await x.ex.ok('centre', 'users', 'add', name!, '--role', role!, ...(department ? ['--department', department] : []), '--generate');
+    passwords[name!] = /password: (\S+)/.exec(added)![1];
+  }
+  return { x, centreDb, base: `http://127.0.0.1:${port}`, passwords };
+}

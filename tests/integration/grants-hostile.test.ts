@@ -4,9 +4,8 @@ import { sql } from '../../adapters/sql';
 import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
 import { departmentBrokerUrl, waitFor } from '../helpers/broker';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases';
-import { countRows, everySecond, insertItems, ITEM_ENTRY, itemExchange, type ItemExchange, validItems } from '../helpers/items';
-import { freePort } from '../helpers/ports';
+import type { TestDatabase } from '../helpers/databases';
+import { countRows, governedItemExchange, insertItems, type ItemExchange, validItems } from '../helpers/items';
 
 /**
  * Found by an independent tester acting as a hostile department, on an earlier build; each case is
@@ -29,17 +28,9 @@ describe('grants against a hostile department', () => {
   let full: { stop(): Promise<void> } | null = null;
 
   beforeAll(async () => {
-    x = await itemExchange('ghx', { flow: everySecond });
-    centreDb = await createTestDatabase('postgres', 'ghxcentre');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    x.ex.addCatalog({ 'test.item': ITEM_ENTRY });
-    x.ex.addCentre({ databaseUrl: centreDb.url, port, approval: '{ check_every: 1s }' });
-    await x.ex.ok('keys', 'generate');
-    for (const [name, role, department] of [['op', 'operator', null], ['appr-src', 'approver', 'src'], ['appr-part', 'approver', 'part']] as const) {
-      const added = await x.ex.ok('centre', 'users', 'add', name, '--role', role, ...(department ? ['--department', department] : []), '--generate');
-      tokens[name] = /password: (\S+)/.exec(added)![1];
-    }
+    let passwords: Record<string, string>;
+    ({ x, centreDb, base, passwords } = await governedItemExchange('ghx', ['src', 'part']));
+    Object.assign(tokens, passwords);
     await x.ex.ok('init');
     const topology = Topology.of(loadProject(x.ex.config).project!.config);
     deadQueue = topology.deadQueue('full');

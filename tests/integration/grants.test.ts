@@ -3,10 +3,9 @@ import { sql } from '../../adapters/sql';
 import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
 import { departmentBrokerUrl, waitFor } from '../helpers/broker';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases';
+import type { TestDatabase } from '../helpers/databases';
 import { BROKER_URL } from '../helpers/exchange';
-import { countRows, everySecond, insertItems, ITEM_ENTRY, itemExchange, type ItemExchange, validItems } from '../helpers/items';
-import { freePort } from '../helpers/ports';
+import { countRows, governedItemExchange, insertItems, type ItemExchange, validItems } from '../helpers/items';
 
 /**
  * Grants enforced at the broker (DESIGN §9): in an exchange governed by a catalog, a target of a
@@ -22,17 +21,9 @@ describe('grants enforced at the broker', () => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    x = await itemExchange('gr', { flow: everySecond });
-    centreDb = await createTestDatabase('postgres', 'grcentre');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    x.ex.addCatalog({ 'test.item': ITEM_ENTRY });
-    x.ex.addCentre({ databaseUrl: centreDb.url, port, approval: '{ check_every: 1s }' });
-    await x.ex.ok('keys', 'generate');
-    for (const [name, role, department] of [['op', 'operator', null], ['appr-src', 'approver', 'src'], ['appr-full', 'approver', 'full']] as const) {
-      const added = await x.ex.ok('centre', 'users', 'add', name, '--role', role, ...(department ? ['--department', department] : []), '--generate');
-      tokens[name] = /password: (\S+)/.exec(added)![1];
-    }
+    let passwords: Record<string, string>;
+    ({ x, centreDb, base, passwords } = await governedItemExchange('gr', ['src', 'full']));
+    Object.assign(tokens, passwords);
   });
 
   afterAll(async () => {
