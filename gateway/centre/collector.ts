@@ -142,7 +142,8 @@ export class Collector implements FeedWatch {
     }
     const malformed = problemOf(event);
     if (malformed) {
-      log.warn('audit feed: a malformed event, dropped', { department: d, type: String(event.type), problem: malformed });
+      const type: unknown = event.type;
+      log.warn('audit feed: a malformed event, dropped', { department: d, type: typeof type === 'string' ? type : typeof type, problem: malformed });
       return null;
     }
     return event;
@@ -185,8 +186,28 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const TEXTS = ['flow', 'message_id', 'from_dept', 'to_dept', 'digest', 'detail', 'algorithm'] as const;
 /** The centre's record_count column is an integer. */
 const INT_MAX = 2 ** 31 - 1;
-/** PostgreSQL text cannot hold a NUL character: an entry with one would fail its batch at every delivery. */
-const hasNul = (e: object): boolean => Object.values(e).some((v) => typeof v === 'string' && v.includes('\u0000'));
+/**
+ * A text PostgreSQL would not store as it came: a NUL character (refused: the batch would fail at
+ * every delivery) or half of a UTF-16 surrogate pair (stored as U+FFFD, no longer what was signed).
+ */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (e: object): boolean => Object.values(e).some((v) => typeof v === 'string' && UNSTORABLE.test(v));
+const isText = (v: unknown): v is string => typeof v === 'string';
+const orNull = (v: unknown): boolean => v === null || v === undefined || typeof v === 'string';
+
+/**
+ * Whether an entry is one the copy stores exactly as it came: the copy checks the entries of a batch
+ * as they came, not as read back, so whatever the database would store otherwise is refused here.
+ * Types are checked before values are looked at (a value's own toString must not run).
+ */
+function storable(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as Record<string, unknown>;
+  return isText(x.seq) && /^[1-9]\d{0,17}$/.test(x.seq) && isText(x.at) && isText(x.kind) && TEXTS.every((c) => orNull(x[c]))
+    && isText(x.hash) && HEX64.test(x.hash) && isText(x.prev_hash) && HEX64.test(x.prev_hash) && isText(x.signature)
+    && typeof x.record_count === 'number' && Number.isInteger(x.record_count) && x.record_count >= 0 && x.record_count <= INT_MAX
+    && orNull(x.record_keys) && !(isText(x.record_keys) && x.record_keys.split('\n').some((k) => k.length > KEY_MAX)) && !unstorable(x);
+}
 /** Longest record key the centre indexes: a key is an identifier, not a document. */
 export const KEY_MAX = 1000;
 
@@ -195,15 +216,12 @@ function problemOf(event: FeedEvent): string | null {
   switch (event.type) {
     case 'entries': {
       if (!Array.isArray(event.entries) || event.entries.length === 0 || event.entries.length > 20_000) return 'entries: not a list of 1 to 20,000 entries';
-      const bad = event.entries.find((e) => typeof e !== 'object' || e === null || !/^[1-9]\d{0,17}$/.test(String(e.seq)) || typeof e.at !== 'string' || typeof e.kind !== 'string'
-        || TEXTS.some((c) => e[c] !== null && e[c] !== undefined && typeof e[c] !== 'string')
-        || !HEX64.test(String(e.hash)) || !HEX64.test(String(e.prev_hash)) || typeof e.signature !== 'string' || !Number.isInteger(Number(e.record_count)) || Number(e.record_count) < 0 || Number(e.record_count) > INT_MAX || hasNul(e)
-        || (e.record_keys !== null && e.record_keys !== undefined && (typeof e.record_keys !== 'string' || e.record_keys.split('\n').some((k) => k.length > KEY_MAX))));
-      return bad ? `entry ${String((bad as { seq?: unknown })?.seq)} is not a ledger entry (or holds a record key over ${KEY_MAX} characters, a count out of range, a field of the wrong type or a NUL character)` : null;
+      const bad = event.entries.findIndex((e) => !storable(e));
+      return bad >= 0 ? `entry ${bad + 1} of the message is not a ledger entry (or holds a record key over ${KEY_MAX} characters, a count out of range, a field of the wrong type, a NUL character or half a surrogate pair)` : null;
     }
     case 'heartbeat': {
       const hb = event.heartbeat as { head?: { seq?: unknown; hash?: unknown } } | null;
-      return hb && typeof hb === 'object' && hb.head && /^\d{1,18}$/.test(String(hb.head.seq)) && typeof hb.head.hash === 'string' ? null : 'heartbeat: no ledger head';
+      return hb && typeof hb === 'object' && hb.head && typeof hb.head === 'object' && isText(hb.head.seq) && /^\d{1,18}$/.test(hb.head.seq) && isText(hb.head.hash) ? null : 'heartbeat: no ledger head';
     }
     case 'answer':
       return typeof event.request === 'string' ? null : 'answer: names no request';

@@ -3,6 +3,7 @@ import { inChunks, sql } from '../../adapters/sql';
 import { ALGORITHM } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
+import { GENESIS } from '../bookkeeping/schema';
 import { canonical, chainHash, type StoredEntry } from '../ledger/ledger';
 import type { Alarms } from './alarms';
 import { verifiedName } from './signatures';
@@ -94,11 +95,14 @@ export class LedgerCopy {
     const differing = again.filter((e) => held.get(String(e.seq)) !== e.hash);
     if (differing.length === 0) return;
     if (restore && BigInt(restore.seq) <= BigInt(differing[0].seq)) {
+      // the restore must chain to the entry before it as the copy holds it (archived: as the archive held it, which the restore names)
+      const before = BigInt(restore.seq) - 1n;
+      const [held] = before === 0n ? [{ hash: GENESIS }] : await tx.query<{ hash: string }>(sql`SELECT hash FROM centre_ledger WHERE department = ${department} AND seq = ${String(before)}`);
       // what the restore rolled back leaves the copy; the heads the centre countersigned before still name it
       await tx.execute(sql`DELETE FROM centre_record_keys WHERE department = ${department} AND seq >= ${String(restore.seq)}`);
       await tx.execute(sql`DELETE FROM centre_ledger WHERE department = ${department} AND seq >= ${String(restore.seq)}`);
-      await tx.execute(sql`UPDATE centre_departments SET contiguous = LEAST(contiguous, ${String(BigInt(restore.seq) - 1n)}),
-        contiguous_hash = CASE WHEN contiguous >= ${String(restore.seq)} THEN ${restore.prev_hash} ELSE contiguous_hash END WHERE department = ${department}`);
+      await tx.execute(sql`UPDATE centre_departments SET contiguous = LEAST(contiguous, ${String(before)}),
+        contiguous_hash = CASE WHEN contiguous >= ${String(restore.seq)} THEN ${held?.hash ?? restore.prev_hash} ELSE contiguous_hash END WHERE department = ${department}`);
       // a break the rolled-back entries caused is no break once the restore is declared
       const cleared = await tx.query(sql`UPDATE centre_departments SET broken_seq = NULL, broken_reason = NULL, broken_at = NULL
         WHERE department = ${department} AND broken_seq >= ${String(restore.seq)} RETURNING department`);
@@ -209,23 +213,23 @@ async function restorePending(tx: Pick<Tx, 'query'>, department: string, seq: st
 
 /**
  * The messages' entries by department, in rounds: each round holds, per department, the next run of
- * its messages that names no entry twice and holds a restore only in its first message. A run
- * taken together ends as taking its messages one by one would: with an entry twice in one insert,
- * the second would be neither stored nor compared, and a restore replaces only what comes after it.
+ * its entries (in the order they came) that names no entry twice and holds a restore only as its
+ * first entry. A run taken together ends as taking the entries one by one would: with an entry twice
+ * in one insert, the second would be neither stored nor compared (and the copy, which checks what it
+ * stored as it came, would check the wrong one), and a restore replaces only what comes after it.
  */
 function rounds(messages: readonly Received[], archived: ReadonlyMap<string, bigint>): Map<string, StoredEntry[]>[] {
   const runs = new Map<string, { entries: StoredEntry[]; seqs: Set<string> }[]>();
   for (const { department, entries: received } of messages) {
     const after = archived.get(department);
-    const entries = after === undefined ? received : received.filter((e) => BigInt(e.seq) > after);
-    if (entries.length === 0) continue;
-    const own = runs.get(department) ?? runs.set(department, []).get(department)!;
-    const run = own[own.length - 1];
-    if (!run || entries.some((e) => run.seqs.has(String(e.seq)) || e.kind === 'restored')) {
-      own.push({ entries: [...entries], seqs: new Set(entries.map((e) => String(e.seq))) });
-    } else {
-      run.entries.push(...entries);
-      for (const e of entries) run.seqs.add(String(e.seq));
+    for (const e of received) {
+      if (after !== undefined && BigInt(e.seq) <= after) continue;
+      const own = runs.get(department) ?? runs.set(department, []).get(department)!;
+      let run = own[own.length - 1];
+      // an entry twice, also within one message: the second comes in a later round, compared with the first as stored
+      if (!run || run.seqs.has(e.seq) || (e.kind === 'restored' && run.entries.length > 0)) own.push((run = { entries: [], seqs: new Set() }));
+      run.entries.push(e);
+      run.seqs.add(e.seq);
     }
   }
   const out: Map<string, StoredEntry[]>[] = [];

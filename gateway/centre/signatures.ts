@@ -65,7 +65,14 @@ export class SignatureChecks {
 
   private start(): Worker | null {
     if (this.worker || this.failed) return this.worker;
-    const worker = new Worker(PROGRAM, { eval: true });
+    let worker: Worker;
+    try {
+      worker = new Worker(PROGRAM, { eval: true });
+    } catch (err) {
+      log.warn('centre: no thread for signature checks; entries are checked in the collector itself', { reason: errorMessage(err) });
+      this.failed = true;
+      return null;
+    }
     worker.unref();
     worker.on('message', ({ id, ok }: { id: number; ok: boolean[] }) => {
       this.pending.get(id)?.(ok);

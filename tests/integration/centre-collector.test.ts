@@ -1,10 +1,9 @@
 import amqp from 'amqplib';
-import { randomUUID } from 'node:crypto';
 import { sql } from '../../adapters/sql';
 import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
 import { Keyring } from '../../gateway/envelope/keys';
-import { Ledger, type StoredEntry } from '../../gateway/ledger/ledger';
+import { centreCopies, Feed, waitingAtCentre } from '../helpers/feed';
 import { BROKER_URL } from '../helpers/exchange';
 import { departmentBrokerUrl, waitFor } from '../helpers/broker';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases';
@@ -24,6 +23,8 @@ describe('exchange centre collecting a backlog', () => {
   let topology: Topology;
   let keyring: Keyring;
   const feeds = new Map<string, Feed>();
+  const copyStates = () => centreCopies(centreDb);
+  const waiting = () => waitingAtCentre(topology);
   const dbs = () => ({ src: x.src, full: x.full, part: x.part });
 
   beforeAll(async () => {
@@ -54,7 +55,7 @@ describe('exchange centre collecting a backlog', () => {
     for (let i = 1; i <= 150; i++) {
       await src.append();
       // part's entry 30 reaches the centre altered after it was signed
-      await part.append(i === 30 ? (e) => ({ ...e, record_count: e.record_count + 1 }) : undefined);
+      await part.append({}, { alter: i === 30 ? (e) => [{ ...e, record_count: e.record_count + 1 }] : undefined });
       await full.append();
       // a heartbeat among the entries: its head is countersigned only if the entries before it are stored first
       if (i === 20) src.send('heartbeat', { heartbeat: { at: new Date().toISOString(), version: 'test', sends: [], receives: [], head: src.head, figures: null, keyList: 0, restored: null } });
@@ -109,7 +110,7 @@ describe('exchange centre collecting a backlog', () => {
       }, { noAck: true });
       // src's feed loses one entry (the broker was away, say); its heartbeat names the head beyond it
       const lost = BigInt(src.head.seq) + 5n;
-      for (let i = 0; i < 10; i++) await src.append(undefined, BigInt(src.head.seq) + 1n !== lost);
+      for (let i = 0; i < 10; i++) await src.append({}, { publish: BigInt(src.head.seq) + 1n !== lost });
       src.send('heartbeat', { heartbeat: { at: new Date().toISOString(), version: 'test', sends: [], receives: [], head: src.head, figures: null, keyList: 0, restored: null } });
       // behind it, a backlog of full's entries that keeps the centre busy for a few of its checks
       for (let i = 0; i < 3000; i++) await full.append();
@@ -139,7 +140,7 @@ describe('exchange centre collecting a backlog', () => {
     const full = feeds.get('full')!;
     const from = BigInt(full.head.seq);
     const forged = String(from + 10n);
-    for (let i = 1n; i <= 20n; i++) await full.append(String(from + i) === forged ? (e) => ({ ...e, signature: keyring.sign('src', e.hash) }) : undefined);
+    for (let i = 1n; i <= 20n; i++) await full.append({}, { alter: String(from + i) === forged ? (e) => [{ ...e, signature: keyring.sign('src', e.hash) }] : undefined });
     await full.confirmed();
     const centre = x.ex.centre();
     try {
@@ -160,65 +161,5 @@ describe('exchange centre collecting a backlog', () => {
     await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
   }
 
-  async function copyStates(): Promise<Map<string, { contiguous: string; broken_seq: string | null; broken_reason: string | null }>> {
-    const rows = await centreDb.query<{ department: string; contiguous: string; broken_seq: string | null; broken_reason: string | null }>(
-      sql`SELECT department, contiguous, broken_seq, broken_reason FROM centre_departments`);
-    return new Map(rows.map((r) => [r.department, { contiguous: String(r.contiguous), broken_seq: r.broken_seq === null ? null : String(r.broken_seq), broken_reason: r.broken_reason }]));
-  }
 
-  /** Messages in the centre's queue; those delivered but not acked count once the centre has stopped. */
-  async function waiting(): Promise<number> {
-    const conn = await amqp.connect(BROKER_URL);
-    try {
-      const ch = await conn.createChannel();
-      return (await ch.checkQueue(topology.centreQueue)).messageCount;
-    } finally {
-      await conn.close();
-    }
-  }
 });
-
-/** One department's ledger, written through the product's Ledger, and its audit feed as its own broker user. */
-class Feed {
-  /** every entry appended, by sequence */
-  readonly written = new Map<string, StoredEntry>();
-  last: StoredEntry | null = null;
-  private ledger!: Ledger;
-
-  private constructor(private readonly conn: amqp.ChannelModel, private readonly ch: amqp.ConfirmChannel, private readonly topology: Topology, readonly department: string, private readonly db: TestDatabase) {}
-
-  static async open(url: string, topology: Topology, keyring: Keyring, department: string, db: TestDatabase): Promise<Feed> {
-    const conn = await amqp.connect(url);
-    const feed = new Feed(conn, await conn.createConfirmChannel(), topology, department, db);
-    feed.ledger = new Ledger(keyring, department);
-    await feed.ledger.load(db.db);
-    return feed;
-  }
-
-  get head(): { seq: string; hash: string } {
-    return this.ledger.head;
-  }
-
-  /** One entry in one transaction, as a node's apply commits it; on the feed (`alter`ed, or not at all: lost). */
-  async append(alter?: (e: StoredEntry) => StoredEntry, published = true): Promise<void> {
-    const [e] = await this.db.db.transaction((tx) => this.ledger.append(tx, [{ kind: 'apply', flow: 'items', messageId: randomUUID(), from: 'src', to: this.department, count: 1, keys: [`K${this.department}${this.head.seq}`] }]));
-    this.last = e;
-    this.written.set(e.seq, e);
-    if (published) this.send('entries', { entries: [alter ? alter(e) : e] });
-  }
-
-  send(type: string, event: object): void {
-    this.ch.publish(this.topology.auditExchange, `${this.department}.${type}`, Buffer.from(JSON.stringify({ type, department: this.department, ...event })), {
-      userId: this.topology.user(this.department), messageId: randomUUID(), persistent: true,
-    });
-  }
-
-  /** Everything sent is in the centre's queue. */
-  confirmed(): Promise<void> {
-    return this.ch.waitForConfirms();
-  }
-
-  async close(): Promise<void> {
-    await this.conn.close().catch(() => undefined);
-  }
-}
