@@ -8,6 +8,7 @@ import { Applications } from './pages/Applications';
 import { Audit } from './pages/Audit';
 import { Catalog } from './pages/Catalog';
 import { FlowPage } from './pages/Flow';
+import { Journal } from './pages/Journal';
 import { Login } from './pages/Login';
 import { Nodes } from './pages/Nodes';
 import { Overview } from './pages/Overview';
@@ -25,6 +26,7 @@ const PAGES: { path: string; title: Key; roles: Role[] }[] = [
   { path: 'catalog', title: 'catalog', roles: ALL },
   { path: 'applications', title: 'applications', roles: ALL },
   { path: 'nodes', title: 'nodes', roles: AUDIT },
+  { path: 'journal', title: 'journal', roles: AUDIT },
 ];
 
 /** `#/page/rest?query` */
@@ -71,7 +73,8 @@ function App() {
                 : page.path === 'quarantine' ? <Quarantine user={user} />
                   : page.path === 'catalog' ? <Catalog resource={where.rest} user={user} />
                     : page.path === 'applications' ? <Applications user={user} />
-                      : <Nodes />}
+                      : page.path === 'journal' ? <Journal />
+                        : <Nodes />}
       </main>
     </div>
   );
