@@ -19,6 +19,7 @@ export interface Alarm {
 /** How long an alarm the webhook did not take is POSTed again, and the longest wait between two tries. */
 const WEBHOOK_FOR = "interval '1 day'";
 const WEBHOOK_WAIT_MAX_MS = 10 * 60_000;
+const POST_TIMEOUT_MS = 10_000;
 
 /**
  * Alarms are kept in the centre's database, one open alarm per subject (a node, a flow target, a
@@ -94,12 +95,11 @@ export class Alarms {
       await this.db.execute(sql`UPDATE centre_alarms SET webhook_pending = false WHERE id = ${id}`);
       return true;
     }
-    const [row] = await this.db.query<{ attempts: number }>(sql`UPDATE centre_alarms SET webhook_attempts = webhook_attempts + 1 WHERE id = ${id} RETURNING webhook_attempts AS attempts`);
-    const waitMs = Math.min(this.retryMs * 2 ** Math.max(0, (row?.attempts ?? 1) - 1), WEBHOOK_WAIT_MAX_MS);
-    await this.db.execute(sql`UPDATE centre_alarms SET webhook_next_at = now() + ${`${waitMs} milliseconds`}::interval WHERE id = ${id}`);
-    log.warn('alarm webhook did not take the alarm; it is POSTed again later', { id, failure, attempts: row?.attempts, againInSeconds: Math.round(waitMs / 1000) });
+    // the wait doubles with every try: retryMs, 2 × retryMs, … at most WEBHOOK_WAIT_MAX_MS
+    const [row] = await this.db.query<{ attempts: number; wait_ms: number }>(sql`UPDATE centre_alarms SET webhook_attempts = webhook_attempts + 1,
+      webhook_next_at = now() + LEAST(${this.retryMs}::float8 * power(2, webhook_attempts), ${WEBHOOK_WAIT_MAX_MS}) * interval '1 millisecond'
+      WHERE id = ${id} RETURNING webhook_attempts AS attempts, EXTRACT(epoch FROM webhook_next_at - now()) * 1000 AS wait_ms`);
+    log.warn('alarm webhook did not take the alarm; it is POSTed again later', { id, failure, attempts: row?.attempts, againInSeconds: Math.round(Number(row?.wait_ms ?? 0) / 1000) });
     return false;
   }
 }
-
-const POST_TIMEOUT_MS = 10_000;

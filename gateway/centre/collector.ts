@@ -90,7 +90,8 @@ export class Collector implements FeedWatch {
     const outcomes: Outcomes = msgs.map(() => null);
     let entries: Taken[] = [];
     for (const [i, msg] of msgs.entries()) {
-      const { event, verified } = this.arrived.get(msg) ?? { event: this.read(msg) };
+      // every message was read as it arrived (arrive), before it could reach take
+      const { event, verified } = this.arrived.get(msg)!;
       if (!event) continue;
       if (event.type === 'entries') {
         entries.push({ i, received: { department: event.department, entries: event.entries }, verified });
