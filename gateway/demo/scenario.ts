@@ -157,7 +157,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       [`${dxg}audit verify`, "every ledger's hash chain and signatures"],
       ...(centreText ? [
         [`${dxg}centre`, 'the exchange centre, serving until stopped (its API, /metrics; its copy is rebuilt by the next demo)'],
-        [`${project.config.centre!.url}/`, 'then the web console in a browser (交换中心控制台): overview, audit, quarantine, catalog, applications, nodes'],
+        [`${project.config.centre!.url}/`, 'then the web console in a browser (交换中心控制台): overview, audit, quarantine, catalog, applications, nodes, journal'],
         [`${dxg}login --user auditor`, `then ${dxg}status --centre and ${dxg}audit --centre`],
       ] as [string, string][] : []),
     ])}`);
