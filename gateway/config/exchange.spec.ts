@@ -51,6 +51,10 @@ export const exchangeSpec = {
           type: 'integer', minimum: 65536, default: 16777216,
           description: 'Largest message body a node publishes or accepts; bigger ones are split at the source and dead-lettered at the target.',
         },
+        envelope_format: {
+          type: 'integer', enum: [3, 4], default: 4,
+          description: 'The newest envelope format nodes send records in. 4: each record a row under one list of indicators (a third smaller, read by dxg from this release on). 3: each record an object, as earlier releases send and read; set it while an upgrade is under way and some node still runs an earlier dxg, then remove it. Every node reads both.',
+        },
       },
     },
     departments: {

@@ -14,7 +14,7 @@ const DURATION = new RegExp(DURATION_PATTERN);
 
 interface RawExchange {
   exchange: string;
-  broker: { url: string; admin?: string; ca?: string; prefetch: number; delivery_limit: number; message_max_bytes: number };
+  broker: { url: string; admin?: string; ca?: string; prefetch: number; delivery_limit: number; message_max_bytes: number; envelope_format: number };
   departments: Record<string, { name?: string; broker_password?: string; listen?: string | false; database: { driver: string; url: string; pool: number } }>;
   centre?: {
     url: string; listen: string; heartbeat: string;
@@ -82,6 +82,7 @@ export function loadExchange(file: string, env: NodeJS.ProcessEnv = process.env)
       prefetch: raw.broker.prefetch,
       deliveryLimit: raw.broker.delivery_limit,
       messageMaxBytes: raw.broker.message_max_bytes,
+      envelopeFormat: raw.broker.envelope_format,
     },
     departments,
     centre: centreConfig(doc, raw, departments),

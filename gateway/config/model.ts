@@ -30,6 +30,8 @@ export interface BrokerConfig {
   prefetch: number;
   deliveryLimit: number;
   messageMaxBytes: number;
+  /** the newest envelope format nodes send records in (3 while nodes of an older dxg still receive) */
+  envelopeFormat: number;
 }
 
 export interface CentreConfig {

@@ -32,7 +32,18 @@ export interface EnvelopeMeta {
   head?: LedgerHead;
   /** in an exchange governed by a catalog: the grant the records travel under (`unconditional` for an unconditional resource) */
   grant?: string;
+  /**
+   * How a records body lays its records out (format 4): `rows`, each record an array under one list of
+   * indicators. Absent: each record an object (formats 1–3).
+   */
+  layout?: BodyLayout;
 }
+
+export type BodyLayout = 'rows';
+const LAYOUTS: ReadonlySet<string> = new Set<BodyLayout>(['rows']);
+
+/** The newest envelope format this dxg reads and, unless `broker.envelope_format` says otherwise, sends. */
+export const NEWEST_FORMAT = 4;
 
 export interface LedgerHead {
   seq: string;
@@ -71,19 +82,30 @@ export const HEADERS = {
   algorithm: 'dxg-alg',
   head: 'dxg-head',
   grant: 'dxg-grant',
+  layout: 'dxg-body',
 } as const;
 
 /**
  * What the sender signs: every claim of the envelope, its encoding and the digest of its body.
  * Format 2 also names the algorithms and carries the sender's ledger head; format 3 adds the grant
- * the records travel under. A node accepts the earlier formats as well, so envelopes still queued
- * from before an upgrade keep their meaning.
+ * the records travel under; format 4 names the body's layout (its grant, if any, as in 3). A node
+ * accepts the earlier formats as well, so envelopes still queued from before an upgrade, or sent by a
+ * node not yet upgraded, keep their meaning.
  */
 export function signedText(meta: EnvelopeMeta, encoding: string, sha256: string): string {
   const claims = [meta.kind, meta.messageId, meta.flow, meta.resource, meta.from, meta.to, meta.sequence, meta.count, encoding, sha256];
   if (!meta.head) return ['dxg/1', ...claims].join('\n');
   const signed = [ALGORITHM, ...claims, `${meta.head.seq}:${meta.head.hash}`];
+  // a grant is never empty (readMeta refuses an empty header): '' stands for none
+  if (meta.layout) return ['dxg/4', ...signed, meta.grant ?? '', meta.layout].join('\n');
   return (meta.grant === undefined ? ['dxg/2', ...signed] : ['dxg/3', ...signed, meta.grant]).join('\n');
+}
+
+/** The format an envelope with these claims is sealed in (what `dxg-format` says). */
+function formatOf(meta: EnvelopeMeta): number {
+  if (!meta.head) return 1;
+  if (meta.layout) return 4;
+  return meta.grant === undefined ? 2 : 3;
 }
 
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
@@ -95,6 +117,7 @@ export function seal(keyring: Keyring, meta: EnvelopeMeta, payload: unknown): Pr
 
 /** As seal, for a payload already serialised. */
 export async function sealJson(keyring: Keyring, meta: EnvelopeMeta, text: string): Promise<Sealed> {
+  if (meta.layout && !meta.head) throw new Error('a body layout is claimed in format 4 only, which carries the ledger head');
   const json = Buffer.from(text);
   const gzipped = json.length > GZIP_ABOVE;
   const body = gzipped ? await gzipAsync(json, { level: 1, chunkSize: chunkFor(json.length / 4) }) : json;
@@ -109,8 +132,9 @@ export async function sealJson(keyring: Keyring, meta: EnvelopeMeta, text: strin
     [HEADERS.sequence]: meta.sequence,
     [HEADERS.count]: meta.count,
     [HEADERS.sha256]: digest,
-    ...(meta.head ? { [HEADERS.format]: meta.grant === undefined ? 2 : 3, [HEADERS.algorithm]: ALGORITHM, [HEADERS.head]: `${meta.head.seq}:${meta.head.hash}` } : {}),
+    ...(meta.head ? { [HEADERS.format]: formatOf(meta), [HEADERS.algorithm]: ALGORITHM, [HEADERS.head]: `${meta.head.seq}:${meta.head.hash}` } : {}),
     ...(meta.head && meta.grant !== undefined ? { [HEADERS.grant]: meta.grant } : {}),
+    ...(meta.head && meta.layout ? { [HEADERS.layout]: meta.layout } : {}),
     [HEADERS.signature]: keyring.sign(meta.from, signedText(meta, encoding, digest)),
   };
   return { meta, headers, body, contentEncoding: gzipped ? 'gzip' : undefined };
@@ -144,11 +168,16 @@ export function readMeta(messageId: unknown, headers: Record<string, unknown> | 
   };
   const format = h[HEADERS.format] === undefined ? 1 : Number(h[HEADERS.format]);
   if (format === 1) return meta;
-  if (format !== 2 && format !== 3) throw new EnvelopeError(`envelope format ${String(h[HEADERS.format])} is newer than this dxg knows (3)`);
+  if (format !== 2 && format !== 3 && format !== 4) throw new EnvelopeError(`envelope format ${String(h[HEADERS.format])} is newer than this dxg knows (${NEWEST_FORMAT})`);
   if (text(HEADERS.algorithm) !== ALGORITHM) throw new EnvelopeError(`signed with '${text(HEADERS.algorithm)}', which this dxg cannot check (it checks ${ALGORITHM})`);
   const head = /^(\d{1,19}):([0-9a-f]{64})$/.exec(text(HEADERS.head));
   if (!head) throw new EnvelopeError(`header ${HEADERS.head} is not a ledger head (seq:hash)`);
-  return { ...meta, head: { seq: head[1], hash: head[2] }, ...(format === 3 ? { grant: text(HEADERS.grant) } : {}) };
+  const grant = format === 3 || (format === 4 && h[HEADERS.grant] !== undefined) ? { grant: text(HEADERS.grant) } : {};
+  if (format !== 4) return { ...meta, head: { seq: head[1], hash: head[2] }, ...grant };
+  const layout = text(HEADERS.layout);
+  if (!LAYOUTS.has(layout)) throw new EnvelopeError(`body layout '${layout}' is not one this dxg knows (${[...LAYOUTS].join(', ')})`);
+  if (meta.kind !== 'records') throw new EnvelopeError(`a ${meta.kind} message has no body layout (only records are laid out in rows)`);
+  return { ...meta, head: { seq: head[1], hash: head[2] }, ...grant, layout: layout as BodyLayout };
 }
 
 /**

@@ -15,7 +15,7 @@ import type { TargetBinding } from './binding';
 import type { DeadLetters, Raw } from './dead-letters';
 import { applyDeletes, type DeleteRecord } from './deletes';
 import { applyKeyset, keysetProblem, type KeysetPayload } from './reconcile';
-import { columnMapper, type RecordsPayload, type WireRecord } from './records';
+import { columnMapper, recordsFromRows, type RecordsPayload, type WireRecord } from './records';
 import type { OutboxRelay } from './relay';
 import { retrying } from './retry';
 
@@ -81,12 +81,16 @@ export class Applier {
 
   /** Handles an envelope that passed signature verification and `admits`. Returns once its outcome is durable. */
   async handle(meta: EnvelopeMeta, payload: unknown, raw: Raw, signal: AbortSignal): Promise<void> {
-    const problem = meta.kind === 'reconcile' ? keysetProblem(payload, meta.count) : recordsProblem(payload, meta.count);
-    if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
     if (meta.kind === 'reconcile') {
+      const problem = keysetProblem(payload, meta.count);
+      if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
       return this.commit(meta, sha256(raw.body), signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
     }
-    const prepared = this.prepare(meta, (payload as RecordsPayload).records);
+    const decoded = meta.layout === 'rows' ? recordsFromRows(payload) : { ok: true as const, value: (payload as RecordsPayload | null)?.records };
+    if (!decoded.ok) return this.ctx.deadLetters.store(meta, raw, decoded.reason, signal);
+    const problem = recordsProblem(decoded.value, meta.count);
+    if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
+    const prepared = this.prepare(meta, decoded.value as WireRecord[]);
     const plan: Plan = { bulk: this.bulkTurn(), isolate: false };
     await this.commit(meta, sha256(raw.body), signal, (tx) => this.applyRecords(tx, meta, raw, prepared, plan));
   }
@@ -382,9 +386,8 @@ async function runAgainWhenAsked<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Why a records body cannot be used, or null if it can. */
-function recordsProblem(payload: unknown, count: number): string | null {
-  const records = (payload as RecordsPayload | null)?.records;
+/** Why the records of a body cannot be used, or null if they can. */
+function recordsProblem(records: unknown, count: number): string | null {
   if (!Array.isArray(records)) return 'body has no records list';
   if (records.length !== count) return `body holds ${records.length} records but the signed header says ${count}`;
   for (const [i, r] of records.entries()) {

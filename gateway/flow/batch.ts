@@ -6,7 +6,7 @@ import { sealJson, type Sealed } from '../envelope/envelope';
 import { versionOf, type WireValue } from '../indicators/codec';
 import type { LedgerEntry } from '../ledger/ledger';
 import type { ExtractContext } from './extract';
-import { isDeleted, keyText, projector, type WireRecord } from './records';
+import { isDeleted, keyText, projector, rowsWriter, type WireRecord } from './records';
 import { matches } from './where';
 
 export type SealedBatch = Sealed & { keys: string[] };
@@ -104,8 +104,10 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   let sequence = firstSequence;
   const sealed: SealedBatch[] = [];
   for (const target of targets) {
-    for (const batch of chunks(perTarget.get(target.department)!, flow.source.batchSize, ctx.messageMaxBytes / 2)) {
-      sealed.push(await sealRecords(ctx, target, batch, sequence++, (covers.get(target.department) as { grant: string | null }).grant));
+    const rows = ctx.envelopeFormat >= 4 ? rowsWriter(Object.keys(target.fields), flow.source.key) : null;
+    for (const batch of chunks(perTarget.get(target.department)!, flow.source.batchSize, ctx.messageMaxBytes / 2, rows ? rows.row : JSON.stringify)) {
+      const body = rows ? rows.body(batch.json) : `{"records":[${batch.json.join(',')}]}`;
+      sealed.push(await sealRecords(ctx, target, batch.records, body, rows !== null, sequence++, (covers.get(target.department) as { grant: string | null }).grant));
     }
   }
   const ledger: LedgerEntry[] = [];
@@ -137,13 +139,13 @@ function sameVersionTwice(records: Record<string, WireValue>[], keys: string[], 
   return counts;
 }
 
-/** Batches of at most `max` records and `maxBytes` of JSON, each record serialised once. */
-function* chunks(records: WireRecord[], max: number, maxBytes: number): Generator<{ records: WireRecord[]; json: string[] }> {
+/** Batches of at most `max` records and `maxBytes` of JSON, each record serialised once (by `write`). */
+function* chunks(records: WireRecord[], max: number, maxBytes: number, write: (r: WireRecord) => string): Generator<{ records: WireRecord[]; json: string[] }> {
   let batch: WireRecord[] = [];
   let json: string[] = [];
   let bytes = 0;
   for (const r of records) {
-    const text = JSON.stringify(r);
+    const text = write(r);
     if (batch.length && (batch.length >= max || bytes + text.length > maxBytes)) {
       yield { records: batch, json };
       batch = [];
@@ -157,14 +159,15 @@ function* chunks(records: WireRecord[], max: number, maxBytes: number): Generato
   if (batch.length) yield { records: batch, json };
 }
 
-async function sealRecords(ctx: ExtractContext, target: FlowTarget, chunk: { records: WireRecord[]; json: string[] }, sequence: number, grant: string | null): Promise<SealedBatch> {
+/** `body`: a RowsPayload (`rows`) or a RecordsPayload, written from the records' own serialisations. */
+async function sealRecords(ctx: ExtractContext, target: FlowTarget, records: WireRecord[], body: string, rows: boolean, sequence: number, grant: string | null): Promise<SealedBatch> {
   const { flow } = ctx.binding;
-  // the body is a RecordsPayload, written from the records' own serialisations
   const sealed = await sealJson(ctx.keyring, {
     kind: 'records', messageId: randomUUID(), flow: flow.id, resource: flow.resource,
-    from: ctx.department, to: target.department, sequence, count: chunk.records.length, head: ctx.ledger.head, ...(grant ? { grant } : {}),
-  }, `{"records":[${chunk.json.join(',')}]}`);
-  return { ...sealed, keys: chunk.records.map((r) => r.key) };
+    from: ctx.department, to: target.department, sequence, count: records.length, head: ctx.ledger.head,
+    ...(grant ? { grant } : {}), ...(rows ? { layout: 'rows' as const } : {}),
+  }, body);
+  return { ...sealed, keys: records.map((r) => r.key) };
 }
 
 function quarantineEntry(flow: string, from: string, to: string | undefined, items: QuarantineItem[]): LedgerEntry {

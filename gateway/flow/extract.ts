@@ -51,6 +51,8 @@ export interface ExtractContext {
   topology: Topology;
   relay: OutboxRelay;
   messageMaxBytes: number;
+  /** the newest envelope format to send records in (`broker.envelope_format`): 4 lays them out in rows */
+  envelopeFormat: number;
   /** which targets may receive (a governed exchange's grants) */
   governance: Governance;
 }

@@ -11,9 +11,62 @@ export interface WireRecord {
   data: Record<string, WireValue>;
 }
 
-/** The body of a `records` envelope. */
+/** The body of a `records` envelope in formats 1–3: each record an object. */
 export interface RecordsPayload {
   records: WireRecord[];
+}
+
+/**
+ * The body of a `records` envelope laid out in rows (format 4): the indicator names once, then each
+ * record as `[key, version, 'u', value…]` (one value per indicator, in that order) or, a delete,
+ * `[key, version, 'd', key value…]` (one per `key` indicator). A third smaller than objects, and
+ * serialised and parsed in about half the time.
+ */
+export interface RowsPayload {
+  indicators: string[];
+  key: string[];
+  rows: WireValue[][];
+}
+
+const OPS = { u: 'upsert', d: 'delete' } as const;
+
+/** For one target's records (built once per batch): the rows body, each row serialised on its own. */
+export function rowsWriter(indicators: readonly string[], key: readonly string[]) {
+  return {
+    row(r: WireRecord): string {
+      const row: WireValue[] = [r.key, r.version, r.op === 'upsert' ? 'u' : 'd'];
+      for (const name of r.op === 'upsert' ? indicators : key) row.push(r.data[name] ?? null);
+      return JSON.stringify(row);
+    },
+    body: (rows: string[]): string => `{"indicators":${JSON.stringify(indicators)},"key":${JSON.stringify(key)},"rows":[${rows.join(',')}]}`,
+  };
+}
+
+/** A name a body may declare: any text an object key can be by assignment (`__proto__` would set the prototype instead). */
+const usableName = (n: unknown): boolean => typeof n === 'string' && n !== '' && n !== '__proto__';
+
+/** The records of a rows body, each as an object again, or why the body cannot be used. */
+export function recordsFromRows(payload: unknown): Outcome<WireRecord[]> {
+  const p = payload as RowsPayload | null;
+  if (!p || typeof p !== 'object' || !Array.isArray(p.rows)) return { ok: false, reason: 'body has no rows list' };
+  for (const [what, names] of [['indicators', p.indicators], ['key', p.key]] as const) {
+    if (!Array.isArray(names) || !names.every(usableName) || new Set(names).size !== names.length) {
+      return { ok: false, reason: `body's ${what} is not a list of distinct indicator names` };
+    }
+  }
+  const records: WireRecord[] = new Array(p.rows.length);
+  for (let i = 0; i < p.rows.length; i++) {
+    const row = p.rows[i];
+    if (!Array.isArray(row)) return { ok: false, reason: `row ${i} is not a list` };
+    const [key, version, op] = row;
+    const names = op === 'u' ? p.indicators : op === 'd' ? p.key : null;
+    if (!names) return { ok: false, reason: `row ${i} has unknown operation '${String(op)}'` };
+    if (row.length !== names.length + 3) return { ok: false, reason: `row ${i} holds ${row.length - 3} values for ${names.length} ${op === 'u' ? 'indicators' : 'key indicators'}` };
+    const data: Record<string, WireValue> = {};
+    for (let j = 0; j < names.length; j++) data[names[j]] = row[j + 3];
+    records[i] = { key: key as string, version: version as string, op: OPS[op as 'u' | 'd'], data };
+  }
+  return { ok: true, value: records };
 }
 
 const MAX_KEY = 256;

@@ -132,7 +132,7 @@ export class DepartmentNode {
       try {
         const binding = await bindSource(this.db, flow, project.indicators.get(flow.resource)!);
         const context = {
-          db: this.db, binding, keyring, ledger: this.ledger, department: me, topology, relay: this.relay, messageMaxBytes: project.config.broker.messageMaxBytes,
+          db: this.db, binding, keyring, ledger: this.ledger, department: me, topology, relay: this.relay, messageMaxBytes: project.config.broker.messageMaxBytes, envelopeFormat: project.config.broker.envelopeFormat,
           governance: this.ctx.governance,
         };
         this.extractors.set(flow.id, new Extractor(context));

@@ -3,6 +3,8 @@ import { gunzipSync } from 'node:zlib';
 import { departmentUrl } from '../../gateway/broker/credentials';
 import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
+import { HEADERS } from '../../gateway/envelope/envelope';
+import { recordsFromRows, type WireRecord } from '../../gateway/flow/records';
 import { BROKER_URL, type TestExchange } from './exchange';
 
 /** Envelopes as a tap queue saw them: headers and the decoded body. */
@@ -11,7 +13,17 @@ export interface Tapped {
   headers: Record<string, unknown>;
   contentEncoding?: string;
   raw: Buffer;
-  body: { records: { key: string; version: string; op: string; data: Record<string, unknown> }[] };
+  /** the records of the body, as objects whatever its layout */
+  body: { records: WireRecord[] };
+}
+
+/** The records of an envelope's body (compressed or not, laid out in rows or as objects), as objects. */
+export function bodyRecords(headers: Record<string, unknown> | undefined, content: Buffer, contentEncoding?: string): WireRecord[] {
+  const parsed = JSON.parse((contentEncoding === 'gzip' ? gunzipSync(content) : content).toString());
+  if (headers?.[HEADERS.layout] !== 'rows') return parsed.records;
+  const decoded = recordsFromRows(parsed);
+  if (!decoded.ok) throw new Error(`tapped envelope's rows cannot be read: ${decoded.reason}`);
+  return decoded.value;
 }
 
 /**
@@ -29,8 +41,8 @@ export async function tap(exchange: TestExchange, source: string, route: string)
       for (;;) {
         const m = await ch.get(queue, { noAck: true });
         if (!m) return out;
-        const json = m.properties.contentEncoding === 'gzip' ? gunzipSync(m.content) : m.content;
-        out.push({ messageId: String(m.properties.messageId), headers: m.properties.headers ?? {}, contentEncoding: m.properties.contentEncoding, raw: m.content, body: JSON.parse(json.toString()) });
+        const { headers = {}, contentEncoding } = m.properties;
+        out.push({ messageId: String(m.properties.messageId), headers, contentEncoding, raw: m.content, body: { records: bodyRecords(headers, m.content, contentEncoding) } });
       }
     },
     async close() {

@@ -1,9 +1,8 @@
 import amqp from 'amqplib';
-import { gunzipSync } from 'node:zlib';
 import { sql } from '../../adapters/sql';
 import { Topology } from '../../gateway/broker/topology';
 import { loadProject } from '../../gateway/config/project';
-import { departmentBrokerUrl, waitFor } from '../helpers/broker';
+import { bodyRecords, departmentBrokerUrl, waitFor } from '../helpers/broker';
 import type { TestDatabase } from '../helpers/databases';
 import { countRows, governedItemExchange, insertItems, type ItemExchange, validItems } from '../helpers/items';
 
@@ -117,14 +116,7 @@ async function readAs(url: string, queue: string): Promise<string[]> {
     for (;;) {
       const msg = await ch.get(queue, { noAck: false });
       if (!msg) break;
-      let body = msg.content;
-      try {
-        body = gunzipSync(body);
-      } catch {
-        // not compressed
-      }
-      const parsed = JSON.parse(body.toString()) as { records?: { data?: { title?: string } }[] };
-      for (const r of parsed.records ?? []) if (r.data?.title) titles.push(r.data.title);
+      for (const r of bodyRecords(msg.properties.headers, msg.content, msg.properties.contentEncoding)) if (typeof r.data.title === 'string') titles.push(r.data.title);
     }
     await ch.close();
     return titles;

@@ -85,6 +85,48 @@ describe('hostile messages at a MariaDB target', () => {
     await keepsFlowing(4);
   });
 
+  /** A records envelope in rows (format 4) signed by src, as its node would seal it, with the body given. */
+  const rowsEnvelope = async (body: unknown, count: number) => {
+    const [head] = await src.query<{ seq: string | number; hash: string }>(sql`SELECT seq, hash FROM dxg_ledger_head WHERE id = 1`);
+    return seal(keyring, { ...records('src'), count, head: { seq: String(head.seq), hash: head.hash }, layout: 'rows' }, body);
+  };
+  const row = (code: string) => [code, '1', 'u', code, '合法名称', null, 1, null, true, '1', '2026-01-01T00:00:00.000000Z'];
+  const INDICATORS = ['code', 'title', 'amount', 'qty', 'born', 'active', 'status', 'updated_at'];
+
+  it('sets aside a rows body that does not fit its own header, and one declaring __proto__, each with its reason', async () => {
+    const cases: [unknown, number, string][] = [
+      [{ indicators: INDICATORS, key: ['code'], rows: [row('AB8001').slice(0, 6)] }, 1, 'row 0 holds 3 values for 8 indicators'],
+      [{ indicators: ['__proto__', ...INDICATORS.slice(1)], key: ['code'], rows: [row('AB8002')] }, 1, "body's indicators is not a list of distinct indicator names"],
+      [{ indicators: INDICATORS, key: ['code'], rows: [['AB8003', '1', 'x', 'AB8003']] }, 1, "row 0 has unknown operation 'x'"],
+      [{ indicators: INDICATORS, key: ['code'], rows: [row('AB8004'), row('AB8005')] }, 1, 'body holds 2 records but the signed header says 1'],
+      [{ records: [] }, 1, 'body has no rows list'],
+    ];
+    for (const [body, count, reason] of cases) {
+      const s = await rowsEnvelope(body, count);
+      await publishAs(ex, 'src', 'records', 'full.items', s.body, { messageId: s.meta.messageId, headers: s.headers, contentEncoding: s.contentEncoding });
+      expect((await deadLetter(s.meta.messageId)).reason).toBe(reason);
+    }
+    expect([...(await snapshot(full, 't_full')).keys()].filter((k) => k.startsWith('AB80'))).toEqual([]);
+    await keepsFlowing(8);
+  });
+
+  it('applies records sent in rows, and refuses a layout claim the sender did not sign', async () => {
+    const good = await rowsEnvelope({ indicators: INDICATORS, key: ['code'], rows: [row('AB8101')] }, 1);
+    await publishAs(ex, 'src', 'records', 'full.items', good.body, { messageId: good.meta.messageId, headers: good.headers, contentEncoding: good.contentEncoding });
+    await waitFor('AB8101 at the target', async () => (await snapshot(full, 't_full')).get('AB8101'), 60_000);
+
+    // a format 3 envelope's objects relabelled as rows, and a rows envelope stripped of its layout header
+    const objects = await seal(keyring, { ...records('src'), head: good.meta.head }, { records: [{ key: 'AB8102', version: '1', op: 'upsert', data: {} }] });
+    const relabelled = { ...objects.headers, [HEADERS.format]: 4, [HEADERS.layout]: 'rows' };
+    await publishAs(ex, 'src', 'records', 'full.items', objects.body, { messageId: objects.meta.messageId, headers: relabelled, contentEncoding: objects.contentEncoding });
+    expect((await deadLetter(objects.meta.messageId)).reason).toBe("signature does not verify with the public key of department 'src' (forged or altered)");
+    const stripped = await rowsEnvelope({ indicators: INDICATORS, key: ['code'], rows: [row('AB8103')] }, 1);
+    const { [HEADERS.layout]: _layout, ...withoutLayout } = stripped.headers;
+    await publishAs(ex, 'src', 'records', 'full.items', stripped.body, { messageId: stripped.meta.messageId, headers: withoutLayout, contentEncoding: stripped.contentEncoding });
+    expect((await deadLetter(stripped.meta.messageId)).reason).toBe('header dxg-body is missing');
+    await keepsFlowing(10);
+  });
+
   it('puts a signed receipt for an envelope never sent on the record as an anomaly, and does not count it', async () => {
     const answered = randomUUID();
     const receipt = { kind: 'records', messageId: answered, flow: 'items', department: 'full', applied: 5, superseded: 0, rejected: 0, rejects: [] };
@@ -94,7 +136,7 @@ describe('hostile messages at a MariaDB target', () => {
       (await src.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'anomaly' AND message_id = ${s.meta.messageId}`))[0], 30_000);
     expect(JSON.parse(anomaly.detail).reason).toBe(`receipt from 'full' for envelope ${answered}, which this department never sent to it under flow 'items'`);
     expect(await src.query(sql`SELECT message_id FROM dxg_receipts WHERE message_id = ${answered}`)).toEqual([]);
-    await keepsFlowing(6);
+    await keepsFlowing(12);
     const rows = JSON.parse(await ex.ok('status', '--format', 'json')) as { target: string; awaitingReceipt: number; reconciled: string }[];
     for (const r of rows) expect(r.awaitingReceipt).toBeGreaterThanOrEqual(0);
     expect(rows.find((r) => r.target === 'full')!.reconciled).not.toMatch(/negative|do not/);

@@ -1,0 +1,65 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { HEADERS } from '../../gateway/envelope/envelope';
+import { tap, type Tapped } from '../helpers/broker';
+import { insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
+
+/**
+ * An upgrade under way: sources still send records as objects (`broker.envelope_format: 3`, what an
+ * earlier release sends) to targets that read both; once every node is upgraded the setting goes and
+ * records travel in rows (format 4). Both arrive whole, and the counts reconcile across the change.
+ */
+describe('envelope formats during an upgrade', () => {
+  let x: ItemExchange;
+  let fullTap: Awaited<ReturnType<typeof tap>>;
+
+  beforeAll(async () => {
+    x = await itemExchange('ef');
+    x.ex.setBroker('envelope_format', 3);
+    await x.ex.setUp();
+    fullTap = await tap(x.ex, 'src', 'full.items');
+  });
+
+  afterAll(async () => {
+    await fullTap?.close();
+    await x?.destroy();
+  });
+
+  const layoutOf = (m: Tapped) => ({ format: m.headers[HEADERS.format], layout: m.headers[HEADERS.layout] });
+
+  it('sends format 3 while the setting asks for it, and format 4 (rows) once it is gone; the targets get every record either way', async () => {
+    await insertItems(x.src, validItems(40));
+    await x.ex.ok('run', '--once');
+    const before = await fullTap.drain();
+    expect(before.length).toBeGreaterThan(0);
+    for (const m of before) expect(layoutOf(m)).toEqual({ format: 2, layout: undefined });
+
+    writeFileSync(x.ex.config, readFileSync(x.ex.config, 'utf8').replace(/ {2}envelope_format: 3\n/, ''));
+    await insertItems(x.src, validItems(40, 40));
+    await x.ex.ok('run', '--once');
+    const after = await fullTap.drain();
+    expect(after.length).toBeGreaterThan(0);
+    for (const m of after) expect(layoutOf(m)).toEqual({ format: 4, layout: 'rows' });
+    // the rows carry what the objects did: every indicator the target maps, for each record
+    expect(after.flatMap((m) => m.body.records.map((r) => r.key)).sort()).toEqual(validItems(40, 40).map((i) => i.code).sort());
+    expect(Object.keys(after[0].body.records[0].data).sort()).toEqual(Object.keys(before[0].body.records[0].data).sort());
+
+    const source = await snapshot(x.src, 'src_item');
+    const target = await snapshot(x.full, 't_full');
+    expect(target.size).toBe(80);
+    for (const [code, row] of source) expect(target.get(code)).toMatchObject({ title: row.title, amount: row.amount, qty: row.qty });
+    const status = JSON.parse(await x.ex.ok('status', '--format', 'json')) as { target: string; reconciled: string }[];
+    for (const r of status) expect(r.reconciled).toMatch(/^yes/);
+  }, 120_000);
+
+  it('refuses a format other than 3 or 4 with the place and the choices', async () => {
+    const text = readFileSync(x.ex.config, 'utf8');
+    try {
+      writeFileSync(x.ex.config, text.replace(/(  url: amqp[^\n]*\n)/, '$1  envelope_format: 5\n'));
+      const r = await x.ex.dxg('validate');
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toMatch(/exchange\.yaml:4:20: broker\.envelope_format: must be one of: 3, 4/);
+    } finally {
+      writeFileSync(x.ex.config, text);
+    }
+  });
+});
