@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { connect } from '../../../adapters';
-import { Centre } from '../../centre/service';
 import { createCentreSchema } from '../../centre/schema';
 import { listUsers, putUser, ROLES, type Role } from '../../centre/users';
 import type { Project } from '../../config/project';
@@ -28,6 +27,8 @@ export function registerCentre(program: Command): void {
       const listener = (signal: NodeJS.Signals) => onSignal(signal);
       process.on('SIGTERM', listener);
       process.on('SIGINT', listener);
+      // loaded here, not with the command line: its HTTP server and console cost every other dxg command a third of a second
+      const { Centre } = await import('../../centre/service');
       const service = await Centre.start(p);
       await new Promise<void>((resolve) => {
         let stopping = false;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/scenario';
 import { wholeNumber } from '../options';
 import { configFile, project, write } from '../context';
 
@@ -29,6 +28,8 @@ export function registerDemo(program: Command): void {
         timeoutMs: flags.timeout * 1000,
         configHint: configFile(cmd) === DEFAULT_CONFIG ? '' : `--config ${configFile(cmd)} `,
       };
+      // loaded here: the demo starts a centre, whose HTTP server no other command needs
+      const { runDemo } = await import('../../demo/scenario');
       const ok = await runDemo(project(cmd), options, write);
       if (!ok) process.exitCode = 1;
     });
