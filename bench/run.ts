@@ -18,6 +18,7 @@ import { centreLag, CentreRig, drain, type CentreLagResult, type CentreMemoryRun
 import { centreSearch, type CentreSearchResult } from './centre-search';
 import { changeEnterprises, checkPersons, copyPersons, createPersonTarget, generatePersons, PERSON_SHAPE, PERSON_TARGET } from './population';
 import { bulkPartsReport } from './report-bulk';
+import { BATCH_SIZE } from '../gateway/config/flow.spec';
 
 export const PARTS = ['copy-pg', 'copy-my', 'broker', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'updates', 'population', 'latency', 'memory',
   'centre-collect', 'centre-lag', 'centre-search', 'centre-memory'] as const;
@@ -128,7 +129,7 @@ export function parseOptions(argv: string[]): Options {
     .option('--population-rows <n>', 'population: person.basic records (the seeds\' city has 6,710,000; default: --rows)', int(1))
     .option('--update-rows <n>', 'updates: existing enterprises changed at the source, then synced (default: --rows / 5)', int(1))
     .option('--page-size <n>', 'the flows\' page_size (default: the gateway\'s)', int(1))
-    .option('--batch-size <n>', 'the flows\' batch_size, also the records per message of baseline B', int(1), 1000)
+    .option('--batch-size <n>', 'the flows\' batch_size, also the records per message of baseline B', int(1), BATCH_SIZE)
     .option('--dxg <path>', 'the dxg executable to benchmark', join(ROOT, 'bin', 'dxg'))
     .option('--keep', 'keep the databases, broker queues and temp dirs for inspection', false)
     .option('--cpu-prof', 'run the dxg processes under node --cpu-prof (slower); profiles under bench/results/profiles/, summary in the report', false)
@@ -141,7 +142,7 @@ export function parseOptions(argv: string[]): Options {
     .option('--centre-lag-seconds <s>', 'centre-lag: how long they append at that rate', int(1), 60)
     .option('--centre-memory-entries <n>', 'centre-memory: collects N and 10×N entries', int(1), 10_000)
     .option('--search-keys <n>', 'centre-search: distinct record keys the ledgers name (the credit platform holds 48.5 M records)', int(1), 50_000_000)
-    .option('--search-keys-per-entry <n>', 'centre-search: keys per message, i.e. per publish and apply entry (the flows\' default batch_size)', int(1), 1000)
+    .option('--search-keys-per-entry <n>', 'centre-search: keys per message, i.e. per publish and apply entry (the flows\' default batch_size)', int(1), BATCH_SIZE)
     .option('--search-samples <n>', 'centre-search: random keys whose trail the centre is asked for', int(1), 200)
     .option('--search-scan-samples <n>', 'centre-search: of those, keys also asked of the department ledgers (each a scan of all of them)', int(1), 5)
     .allowExcessArguments(false);
