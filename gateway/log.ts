@@ -6,12 +6,14 @@ import { maskDeep, maskText } from './mask';
  * Everything passes the mask, so identity numbers and passwords never reach the log.
  */
 const LEVEL = Symbol.for('level');
+/** The longest text one log field holds: a reason or header a hostile sender made huge is cut (and masked in bounded time). */
+const FIELD_LIMIT = 2000;
 const masking = winston.format((info) => {
   for (const key of Object.keys(info)) {
     if (key === 'level') continue;
     (info as Record<string, unknown>)[key] = key === 'message'
-      ? maskText(String(info.message))
-      : maskDeep((info as Record<string, unknown>)[key]);
+      ? maskText(String(info.message), FIELD_LIMIT)
+      : maskDeep((info as Record<string, unknown>)[key], 0, FIELD_LIMIT);
   }
   return info;
 });

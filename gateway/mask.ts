@@ -20,20 +20,27 @@ const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(?:(?!,\s*[a-z][a-z0-9
 /** `?password=…`, `&sslpassword=…`, `Password=…;` (ODBC/ADO style), `token=…` and the like, in a URL or a connection string */
 const PARAM_SECRET = /((?:^|[?&;\s,(])(?:[a-z_]*pass(?:word|wd)?|pwd|secret|token|access_token|api_?key|auth)\s*=\s*)(?:"[^"]*"|'[^']*'|[^&;\s,)"']+)/gi;
 
-export function maskText(text: string): string {
-  return text
+/**
+ * `limit`: the longest text to give back, cut with its length named. URL_PASSWORD takes time growing
+ * with the square of a long run of letters (a header or a reason a hostile sender made long), so a
+ * text is cut before it is masked as well: at twice the limit, so that what a cut there leaves
+ * unmasked (half an identity number) is cut off again afterwards.
+ */
+export function maskText(text: string, limit = Infinity): string {
+  const masked = (text.length > 2 * limit ? text.slice(0, 2 * limit) : text)
     .replace(URL_PASSWORD, '$1***@')
     .replace(PARAM_SECRET, '$1***')
     .replace(ID_NUMBER, maskId)
     .replace(MOBILE, '$1****$2');
+  return text.length > limit ? `${masked.slice(0, limit)}… (${text.length} characters)` : masked;
 }
 
-export function maskDeep(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return maskText(value);
+export function maskDeep(value: unknown, depth = 0, limit = Infinity): unknown {
+  if (typeof value === 'string') return maskText(value, limit);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return maskText(value.message);
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
+  if (value instanceof Error) return maskText(value.message, limit);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1, limit));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1, limit);
   return out;
 }

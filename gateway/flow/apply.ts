@@ -86,7 +86,10 @@ export class Applier {
       if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
       return this.commit(meta, sha256(raw.body), signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
     }
-    const decoded = meta.layout === 'rows' ? recordsFromRows(payload) : { ok: true as const, value: (payload as RecordsPayload | null)?.records };
+    const { flow, target } = this.ctx.binding;
+    const decoded = meta.layout === 'rows'
+      ? recordsFromRows(payload, { indicators: Object.keys(target.fields), key: flow.source.key, flow: flow.id })
+      : { ok: true as const, value: (payload as RecordsPayload | null)?.records };
     if (!decoded.ok) return this.ctx.deadLetters.store(meta, raw, decoded.reason, signal);
     const problem = recordsProblem(decoded.value, meta.count);
     if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);

@@ -30,6 +30,9 @@ export interface RowsPayload {
 
 const OPS = { u: 'upsert', d: 'delete' } as const;
 
+/** A name from a body, as a reason quotes it: never longer than 100 characters. */
+const shortened = (name: string): string => (name.length > 100 ? `${name.slice(0, 100)}…` : name);
+
 /** For one target's records (built once per batch): the rows body, each row serialised on its own. */
 export function rowsWriter(indicators: readonly string[], key: readonly string[]) {
   return {
@@ -42,18 +45,25 @@ export function rowsWriter(indicators: readonly string[], key: readonly string[]
   };
 }
 
-/** A name a body may declare: any text an object key can be by assignment (`__proto__` would set the prototype instead). */
-const usableName = (n: unknown): boolean => typeof n === 'string' && n !== '' && n !== '__proto__';
-
-/** The records of a rows body, each as an object again, or why the body cannot be used. */
-export function recordsFromRows(payload: unknown): Outcome<WireRecord[]> {
+/**
+ * The records of a rows body, each as an object again, or why the body cannot be used. `expected`:
+ * what this receiver's flow lets the body declare. The names are written once but copied into every
+ * record (and into every reject's reason), so a body may declare only indicators this target is sent
+ * and exactly the flow's key: a name it has no use for is refused with the whole body, never carried
+ * into each record.
+ */
+export function recordsFromRows(payload: unknown, expected: { indicators: readonly string[]; key: readonly string[]; flow: string }): Outcome<WireRecord[]> {
   const p = payload as RowsPayload | null;
   if (!p || typeof p !== 'object' || !Array.isArray(p.rows)) return { ok: false, reason: 'body has no rows list' };
   for (const [what, names] of [['indicators', p.indicators], ['key', p.key]] as const) {
-    if (!Array.isArray(names) || !names.every(usableName) || new Set(names).size !== names.length) {
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string') || new Set(names).size !== names.length) {
       return { ok: false, reason: `body's ${what} is not a list of distinct indicator names` };
     }
   }
+  const known = new Set(expected.indicators);
+  const unknown = p.indicators.find((n) => !known.has(n));
+  if (unknown !== undefined) return { ok: false, reason: `body declares indicator '${shortened(unknown)}', which flow '${expected.flow}' does not send to this target` };
+  if (p.key.join('\n') !== expected.key.join('\n')) return { ok: false, reason: `body's key (${p.key.map(shortened).join(', ')}) is not the key of flow '${expected.flow}' (${expected.key.join(', ')})` };
   const records: WireRecord[] = new Array(p.rows.length);
   for (let i = 0; i < p.rows.length; i++) {
     const row = p.rows[i];

@@ -21,7 +21,8 @@ export interface Tapped {
 export function bodyRecords(headers: Record<string, unknown> | undefined, content: Buffer, contentEncoding?: string): WireRecord[] {
   const parsed = JSON.parse((contentEncoding === 'gzip' ? gunzipSync(content) : content).toString());
   if (headers?.[HEADERS.layout] !== 'rows') return parsed.records;
-  const decoded = recordsFromRows(parsed);
+  // what was sent, as it was declared: the tap has no flow of its own to hold it against
+  const decoded = recordsFromRows(parsed, { indicators: parsed.indicators ?? [], key: parsed.key ?? [], flow: 'tapped' });
   if (!decoded.ok) throw new Error(`tapped envelope's rows cannot be read: ${decoded.reason}`);
   return decoded.value;
 }

@@ -93,10 +93,12 @@ describe('hostile messages at a MariaDB target', () => {
   const row = (code: string) => [code, '1', 'u', code, '合法名称', null, 1, null, true, '1', '2026-01-01T00:00:00.000000Z'];
   const INDICATORS = ['code', 'title', 'amount', 'qty', 'born', 'active', 'status', 'updated_at'];
 
-  it('sets aside a rows body that does not fit its own header, and one declaring __proto__, each with its reason', async () => {
+  it('sets aside a rows body that does not fit its own header, or declares what the flow does not send here, each with its reason', async () => {
     const cases: [unknown, number, string][] = [
       [{ indicators: INDICATORS, key: ['code'], rows: [row('AB8001').slice(0, 6)] }, 1, 'row 0 holds 3 values for 8 indicators'],
-      [{ indicators: ['__proto__', ...INDICATORS.slice(1)], key: ['code'], rows: [row('AB8002')] }, 1, "body's indicators is not a list of distinct indicator names"],
+      [{ indicators: ['__proto__', ...INDICATORS.slice(1)], key: ['code'], rows: [row('AB8002')] }, 1, "body declares indicator '__proto__', which flow 'items' does not send to this target"],
+      // one long name declared once would be copied into every reject: the body is refused whole
+      [{ indicators: [...INDICATORS.slice(0, 7), 'x'.repeat(200_000)], key: ['code'], rows: [row('AB8006')] }, 1, `body declares indicator '${'x'.repeat(100)}…', which flow 'items' does not send to this target`],
       [{ indicators: INDICATORS, key: ['code'], rows: [['AB8003', '1', 'x', 'AB8003']] }, 1, "row 0 has unknown operation 'x'"],
       [{ indicators: INDICATORS, key: ['code'], rows: [row('AB8004'), row('AB8005')] }, 1, 'body holds 2 records but the signed header says 1'],
       [{ records: [] }, 1, 'body has no rows list'],

@@ -19,11 +19,13 @@ describe('records laid out in rows (envelope format 4)', () => {
     { key: 'AB0001', version: '1700000000000001', op: 'upsert', data: { code: 'AB0001', title: '名称\t"引号"', amount: '1.50', extra: { a: [1, null] }, none: null } },
     { key: 'AB0002', version: '1700000000000002', op: 'delete', data: { code: 'AB0002' } },
   ];
-  const writer = rowsWriter(['code', 'title', 'amount', 'extra', 'none'], ['code']);
+  const INDICATORS = ['code', 'title', 'amount', 'extra', 'none'];
+  const expected = { indicators: [...INDICATORS, 'granted-but-unsent'], key: ['code'], flow: 'items' };
+  const writer = rowsWriter(INDICATORS, ['code']);
   const body = writer.body(records.map(writer.row));
 
   it('reads back exactly the records it was written from, deletes with their key values only', () => {
-    expect(recordsFromRows(JSON.parse(body))).toEqual({ ok: true, value: records });
+    expect(recordsFromRows(JSON.parse(body), expected)).toEqual({ ok: true, value: records });
   });
 
   it('is sealed as format 4 with its layout signed, and opened with it', async () => {
@@ -55,11 +57,14 @@ describe('records laid out in rows (envelope format 4)', () => {
   it.each<[string, unknown, string]>([
     ['no rows', { indicators: ['a'], key: ['a'] }, 'body has no rows list'],
     ['a duplicate indicator', { indicators: ['a', 'a'], key: ['a'], rows: [] }, "body's indicators is not a list of distinct indicator names"],
-    ['an empty key name', { indicators: ['a'], key: [''], rows: [] }, "body's key is not a list of distinct indicator names"],
-    ['__proto__ as an indicator', { indicators: ['__proto__'], key: ['a'], rows: [] }, "body's indicators is not a list of distinct indicator names"],
+    ['a key name that is no text', { indicators: ['a'], key: [1], rows: [] }, "body's key is not a list of distinct indicator names"],
+    ['__proto__ as an indicator', { indicators: ['__proto__'], key: ['a'], rows: [] }, "body declares indicator '__proto__', which flow 'f' does not send to this target"],
+    // a name is written once and would be copied into every record and reject: one the target has no use for stops the body
+    ['an indicator the target is not sent, cut short', { indicators: ['a', 'x'.repeat(100_000)], key: ['a'], rows: [] }, `body declares indicator '${'x'.repeat(100)}…', which flow 'f' does not send to this target`],
+    ['another key', { indicators: ['a', 'b'], key: ['b'], rows: [] }, "body's key (b) is not the key of flow 'f' (a)"],
     ['a row that is no list', { indicators: ['a'], key: ['a'], rows: [{ a: 1 }] }, 'row 0 is not a list'],
     ['a delete with all values', { indicators: ['a', 'b'], key: ['a'], rows: [['k', '1', 'd', 'k', 'x']] }, 'row 0 holds 2 values for 1 key indicators'],
   ])('refuses a body with %s', (_what, payload, reason) => {
-    expect(recordsFromRows(payload)).toEqual({ ok: false, reason });
+    expect(recordsFromRows(payload, { indicators: ['a', 'b'], key: ['a'], flow: 'f' })).toEqual({ ok: false, reason });
   });
 });

@@ -118,6 +118,16 @@ describe('masking', () => {
     for (const [text, masked] of cases) expect(maskText(text)).toBe(masked);
     for (const [text] of cases) expect(maskText(text)).not.toMatch(/s3cret|k3y|Passw0rd|a;b|eyJ|pa\/ss|=abc/);
   });
+
+  it('cuts a long log text, and masks what it keeps, an identity number across the cut included', () => {
+    // a hostile sender's 400,000-letter header: masked whole, it took minutes (the URL pattern is quadratic in a run of letters)
+    const huge = maskText(`unknown message kind '${'a'.repeat(400_000)}'`, 2000);
+    expect(huge).toMatch(/^unknown message kind 'a+… \(400023 characters\)$/);
+    expect(huge.length).toBeLessThan(2100);
+    const across = maskText(`${'x'.repeat(1990)} 110105194912310021 postgres://dxg:secret@db/x`, 2000);
+    expect(across).not.toMatch(/19491231/);
+    expect(maskText(`${'x'.repeat(1990)} 110105194912310021`, 2000)).toBe(`${'x'.repeat(1990)} 110105***… (2009 characters)`);
+  });
 });
 
 describe('record checks', () => {
