@@ -38,7 +38,7 @@ export function rowsWriter(indicators: readonly string[], key: readonly string[]
   return {
     row(r: WireRecord): string {
       const row: WireValue[] = [r.key, r.version, r.op === 'upsert' ? 'u' : 'd'];
-      for (const name of r.op === 'upsert' ? indicators : key) row.push(r.data[name] ?? null);
+      for (const name of r.op === 'upsert' ? indicators : key) row.push(own(r.data, name) ?? null);
       return JSON.stringify(row);
     },
     body: (rows: string[]): string => `{"indicators":${JSON.stringify(indicators)},"key":${JSON.stringify(key)},"rows":[${rows.join(',')}]}`,
@@ -95,6 +95,14 @@ export function keyText(values: readonly unknown[]): string {
   return text.length <= MAX_KEY ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
+/**
+ * A record's (or a config map's) own value for a name: an indicator may be called `constructor` or
+ * `toString`, and an absent one must read as absent, not as what every object inherits.
+ */
+function own<T>(object: Record<string, T>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined;
+}
+
 /** The indicators one target may see, mapped through its code tables; missing codes are reported. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -103,7 +111,7 @@ type Codes = [indicator: string, table: Record<string, string | number | boolean
 /** A missing entry in a target's code table, as the reason a record is set aside. */
 function missingCode(codes: Codes, data: Record<string, WireValue>, target: string): string | null {
   for (const [indicator, table] of codes) {
-    const v = data[indicator];
+    const v = own(data, indicator);
     if (v !== null && v !== undefined && !Object.prototype.hasOwnProperty.call(table, String(v))) {
       return `${indicator}: value ${JSON.stringify(v)} has no entry in the code table of target '${target}'`;
     }
@@ -119,21 +127,21 @@ export function projector(target: FlowTarget): (data: Record<string, WireValue>)
     const reason = missingCode(codes, data, target.department);
     if (reason) return { ok: false, reason };
     const out: Record<string, WireValue> = {};
-    for (const indicator of indicators) out[indicator] = data[indicator] ?? null;
+    for (const indicator of indicators) out[indicator] = own(data, indicator) ?? null;
     return { ok: true, value: out };
   };
 }
 
 /** For one target (built once): target column values of a record, renamed and passed through the code tables. */
 export function columnMapper(target: FlowTarget): (data: Record<string, WireValue>) => Outcome<Record<string, unknown>> {
-  const fields = Object.entries(target.fields).map(([indicator, column]) => [indicator, column, target.codes[indicator]] as const);
+  const fields = Object.entries(target.fields).map(([indicator, column]) => [indicator, column, own(target.codes, indicator)] as const);
   const codes: Codes = Object.entries(target.codes);
   return (data) => {
     const reason = missingCode(codes, data, target.department);
     if (reason) return { ok: false, reason };
     const out: Record<string, unknown> = {};
     for (const [indicator, column, table] of fields) {
-      const v = data[indicator] ?? null;
+      const v = own(data, indicator) ?? null;
       out[column] = table && v !== null ? table[String(v)] : v;
     }
     return { ok: true, value: out };

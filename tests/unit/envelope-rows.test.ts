@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEADERS, open, seal, sealJson, type EnvelopeMeta } from '../../gateway/envelope/envelope';
 import { Keyring } from '../../gateway/envelope/keys';
-import { recordsFromRows, rowsWriter, type WireRecord } from '../../gateway/flow/records';
+import { columnMapper, projector, recordsFromRows, rowsWriter, type WireRecord } from '../../gateway/flow/records';
+import type { FlowTarget } from '../../gateway/config/model';
 
 const head = { seq: '7', hash: 'a'.repeat(64) };
 const meta = (over: Partial<EnvelopeMeta> = {}): EnvelopeMeta => ({
@@ -66,5 +67,15 @@ describe('records laid out in rows (envelope format 4)', () => {
     ['a delete with all values', { indicators: ['a', 'b'], key: ['a'], rows: [['k', '1', 'd', 'k', 'x']] }, 'row 0 holds 2 values for 1 key indicators'],
   ])('refuses a body with %s', (_what, payload, reason) => {
     expect(recordsFromRows(payload, { indicators: ['a', 'b'], key: ['a'], flow: 'f' })).toEqual({ ok: false, reason });
+  });
+
+  it('carries an indicator named like what every object inherits (toString, constructor) as any other, absent as null', () => {
+    const target = { department: 'full', fields: { code: 'c', toString: 'ts', constructor: 'ctor' }, codes: {} } as unknown as FlowTarget;
+    const w = rowsWriter(['code', 'toString', 'constructor'], ['code']);
+    const sent = w.body([w.row({ key: 'k', version: '1', op: 'upsert', data: { code: 'k', toString: 'x' } })]);
+    const back = recordsFromRows(JSON.parse(sent), { indicators: ['code', 'toString', 'constructor'], key: ['code'], flow: 'f' });
+    expect(back).toEqual({ ok: true, value: [{ key: 'k', version: '1', op: 'upsert', data: { code: 'k', toString: 'x', constructor: null } }] });
+    expect(projector(target)({ code: 'k' })).toEqual({ ok: true, value: { code: 'k', toString: null, constructor: null } });
+    expect(columnMapper(target)({ code: 'k', toString: 'x' })).toEqual({ ok: true, value: { c: 'k', ts: 'x', ctor: null } });
   });
 });
