@@ -115,10 +115,10 @@ export function seal(keyring: Keyring, meta: EnvelopeMeta, payload: unknown): Pr
   return sealJson(keyring, meta, JSON.stringify(payload));
 }
 
-/** As seal, for a payload already serialised. */
-export async function sealJson(keyring: Keyring, meta: EnvelopeMeta, text: string): Promise<Sealed> {
+/** As seal, for a payload already serialised (as text, or as its UTF-8 bytes). */
+export async function sealJson(keyring: Keyring, meta: EnvelopeMeta, text: string | Buffer): Promise<Sealed> {
   if (meta.layout && !meta.head) throw new Error('a body layout is claimed in format 4 only, which carries the ledger head');
-  const json = Buffer.from(text);
+  const json = typeof text === 'string' ? Buffer.from(text) : text;
   const gzipped = json.length > GZIP_ABOVE;
   const body = gzipped ? await gzipAsync(json, { level: 1, chunkSize: chunkFor(json.length / 4) }) : json;
   const digest = sha256(body);

@@ -6,7 +6,7 @@ import { sealJson, type Sealed } from '../envelope/envelope';
 import { versionOf, type WireValue } from '../indicators/codec';
 import type { LedgerEntry } from '../ledger/ledger';
 import type { ExtractContext } from './extract';
-import { isDeleted, keyText, projector, rowsWriter, type WireRecord } from './records';
+import { isDeleted, keyText, objectsBody, projector, rowsBody, type BodyWriter, type WireRecord } from './records';
 import { matches } from './where';
 
 export type SealedBatch = Sealed & { keys: string[] };
@@ -104,10 +104,14 @@ export async function buildBatch(ctx: ExtractContext, records: Record<string, Wi
   let sequence = firstSequence;
   const sealed: SealedBatch[] = [];
   for (const target of targets) {
-    const rows = ctx.envelopeFormat >= 4 ? rowsWriter(Object.keys(target.fields), flow.source.key) : null;
-    for (const batch of chunks(perTarget.get(target.department)!, flow.source.batchSize, ctx.messageMaxBytes / 2, rows ? rows.row : JSON.stringify)) {
-      const body = rows ? rows.body(batch.json) : `{"records":[${batch.json.join(',')}]}`;
-      sealed.push(await sealRecords(ctx, target, batch.records, body, rows !== null, sequence++, (covers.get(target.department) as { grant: string | null }).grant));
+    const rows = ctx.envelopeFormat >= 4;
+    const write = rows ? rowsBody(Object.keys(target.fields), flow.source.key) : objectsBody;
+    const grant = (covers.get(target.department) as { grant: string | null }).grant;
+    const records = perTarget.get(target.department)!;
+    for (let i = 0; i < records.length; i += flow.source.batchSize) {
+      for (const part of fitting(records.slice(i, i + flow.source.batchSize), write, ctx.messageMaxBytes / 2)) {
+        sealed.push(await sealRecords(ctx, target, part.records, part.json, rows, sequence++, grant));
+      }
     }
   }
   const ledger: LedgerEntry[] = [];
@@ -139,28 +143,24 @@ function sameVersionTwice(records: Record<string, WireValue>[], keys: string[], 
   return counts;
 }
 
-/** Batches of at most `max` records and `maxBytes` of JSON, each record serialised once (by `write`). */
-function* chunks(records: WireRecord[], max: number, maxBytes: number, write: (r: WireRecord) => string): Generator<{ records: WireRecord[]; json: string[] }> {
-  let batch: WireRecord[] = [];
-  let json: string[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const text = write(r);
-    if (batch.length && (batch.length >= max || bytes + text.length > maxBytes)) {
-      yield { records: batch, json };
-      batch = [];
-      json = [];
-      bytes = 0;
-    }
-    batch.push(r);
-    json.push(text);
-    bytes += text.length;
+/**
+ * The batch as one body if its JSON holds at most `maxBytes` (bytes, as the target inflates it), else
+ * as halves, each split again while too large; a single record goes alone whatever its size (the
+ * target sets it aside as a dead letter, with the reason, if it is over the limit).
+ */
+function* fitting(records: WireRecord[], write: BodyWriter, maxBytes: number): Generator<{ records: WireRecord[]; json: Buffer }> {
+  const json = Buffer.from(write(records));
+  if (json.length <= maxBytes || records.length === 1) {
+    yield { records, json };
+    return;
   }
-  if (batch.length) yield { records: batch, json };
+  const half = Math.ceil(records.length / 2);
+  yield* fitting(records.slice(0, half), write, maxBytes);
+  yield* fitting(records.slice(half), write, maxBytes);
 }
 
-/** `body`: a RowsPayload (`rows`) or a RecordsPayload, written from the records' own serialisations. */
-async function sealRecords(ctx: ExtractContext, target: FlowTarget, records: WireRecord[], body: string, rows: boolean, sequence: number, grant: string | null): Promise<SealedBatch> {
+/** `body`: a RowsPayload (`rows`) or a RecordsPayload. */
+async function sealRecords(ctx: ExtractContext, target: FlowTarget, records: WireRecord[], body: Buffer, rows: boolean, sequence: number, grant: string | null): Promise<SealedBatch> {
   const { flow } = ctx.binding;
   const sealed = await sealJson(ctx.keyring, {
     kind: 'records', messageId: randomUUID(), flow: flow.id, resource: flow.resource,

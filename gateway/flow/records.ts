@@ -23,8 +23,8 @@ export interface RecordsPayload {
  * serialised and parsed in about half the time.
  */
 export interface RowsPayload {
-  indicators: string[];
-  key: string[];
+  indicators: readonly string[];
+  key: readonly string[];
   rows: WireValue[][];
 }
 
@@ -33,15 +33,23 @@ const OPS = { u: 'upsert', d: 'delete' } as const;
 /** A name from a body, as a reason quotes it: never longer than 100 characters. */
 const shortened = (name: string): string => (name.length > 100 ? `${name.slice(0, 100)}…` : name);
 
-/** For one target's records (built once per batch): the rows body, each row serialised on its own. */
-export function rowsWriter(indicators: readonly string[], key: readonly string[]) {
-  return {
-    row(r: WireRecord): string {
+/** A records body (its JSON text) of a batch for one target: how format 4 or the earlier formats write it. */
+export type BodyWriter = (records: readonly WireRecord[]) => string;
+
+/** Formats 1–3: each record an object. */
+export const objectsBody: BodyWriter = (records) => JSON.stringify({ records });
+
+/** Format 4, for one target (built once): the rows body, serialised in one call (a third faster than row by row and joined). */
+export function rowsBody(indicators: readonly string[], key: readonly string[]): BodyWriter {
+  return (records) => {
+    const rows: WireValue[][] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
       const row: WireValue[] = [r.key, r.version, r.op === 'upsert' ? 'u' : 'd'];
       for (const name of r.op === 'upsert' ? indicators : key) row.push(own(r.data, name) ?? null);
-      return JSON.stringify(row);
-    },
-    body: (rows: string[]): string => `{"indicators":${JSON.stringify(indicators)},"key":${JSON.stringify(key)},"rows":[${rows.join(',')}]}`,
+      rows[i] = row;
+    }
+    return JSON.stringify({ indicators, key, rows } satisfies RowsPayload);
   };
 }
 

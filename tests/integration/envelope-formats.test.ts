@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { HEADERS } from '../../gateway/envelope/envelope';
 import { tap, type Tapped } from '../helpers/broker';
 import { insertItems, itemExchange, snapshot, validItems, type ItemExchange } from '../helpers/items';
+import { gunzipSync } from 'node:zlib';
 
 /**
  * An upgrade under way: sources still send records as objects (`broker.envelope_format: 3`, what an
@@ -63,3 +64,38 @@ describe('envelope formats during an upgrade', () => {
     }
   });
 });
+
+/**
+ * A batch whose JSON would pass half of `message_max_bytes` (what a target inflates at most, with room)
+ * goes out in parts, each under it: long Chinese titles count three bytes a character.
+ */
+describe('a batch larger than a message may be', () => {
+  let x: ItemExchange;
+  let fullTap: Awaited<ReturnType<typeof tap>>;
+
+  beforeAll(async () => {
+    x = await itemExchange('es', { flow: (yaml) => yaml.replace('  batch_size: 40\n', '  batch_size: 200\n').replace('  page_size: 97\n', '  page_size: 500\n') });
+    x.ex.setBroker('message_max_bytes', 65536);
+    await x.ex.setUp();
+    fullTap = await tap(x.ex, 'src', 'full.items');
+  });
+
+  afterAll(async () => {
+    await fullTap?.close();
+    await x?.destroy();
+  });
+
+  it('is split into messages each within half the limit, and every record arrives', async () => {
+    const items = validItems(300).map((i) => ({ ...i, title: `${'长'.repeat(90)}${i.code}` }));
+    await insertItems(x.src, items);
+    await x.ex.ok('run', '--once');
+    const sent = await fullTap.drain();
+    const sizes = sent.map((m) => (m.contentEncoding === 'gzip' ? gunzipSync(m.raw) : m.raw).length);
+    // 300 records of some 330 bytes: two pages of at most 200 make at least four messages of at most 32,768 bytes
+    expect(sent.length).toBeGreaterThanOrEqual(4);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(32768);
+    expect(sent.flatMap((m) => m.body.records.map((r) => r.key)).sort()).toEqual(items.map((i) => i.code).sort());
+    expect((await snapshot(x.full, 't_full')).size).toBe(300);
+  }, 120_000);
+});
+

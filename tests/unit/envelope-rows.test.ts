@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEADERS, open, seal, sealJson, type EnvelopeMeta } from '../../gateway/envelope/envelope';
 import { Keyring } from '../../gateway/envelope/keys';
-import { columnMapper, projector, recordsFromRows, rowsWriter, type WireRecord } from '../../gateway/flow/records';
+import { columnMapper, projector, recordsFromRows, rowsBody, type WireRecord } from '../../gateway/flow/records';
 import type { FlowTarget } from '../../gateway/config/model';
 
 const head = { seq: '7', hash: 'a'.repeat(64) };
@@ -22,8 +22,7 @@ describe('records laid out in rows (envelope format 4)', () => {
   ];
   const INDICATORS = ['code', 'title', 'amount', 'extra', 'none'];
   const expected = { indicators: [...INDICATORS, 'granted-but-unsent'], key: ['code'], flow: 'items' };
-  const writer = rowsWriter(INDICATORS, ['code']);
-  const body = writer.body(records.map(writer.row));
+  const body = rowsBody(INDICATORS, ['code'])(records);
 
   it('reads back exactly the records it was written from, deletes with their key values only', () => {
     expect(recordsFromRows(JSON.parse(body), expected)).toEqual({ ok: true, value: records });
@@ -71,8 +70,7 @@ describe('records laid out in rows (envelope format 4)', () => {
 
   it('carries an indicator named like what every object inherits (toString, constructor) as any other, absent as null', () => {
     const target = { department: 'full', fields: { code: 'c', toString: 'ts', constructor: 'ctor' }, codes: {} } as unknown as FlowTarget;
-    const w = rowsWriter(['code', 'toString', 'constructor'], ['code']);
-    const sent = w.body([w.row({ key: 'k', version: '1', op: 'upsert', data: { code: 'k', toString: 'x' } })]);
+    const sent = rowsBody(['code', 'toString', 'constructor'], ['code'])([{ key: 'k', version: '1', op: 'upsert', data: { code: 'k', toString: 'x' } }]);
     const back = recordsFromRows(JSON.parse(sent), { indicators: ['code', 'toString', 'constructor'], key: ['code'], flow: 'f' });
     expect(back).toEqual({ ok: true, value: [{ key: 'k', version: '1', op: 'upsert', data: { code: 'k', toString: 'x', constructor: null } }] });
     expect(projector(target)({ code: 'k' })).toEqual({ ok: true, value: { code: 'k', toString: null, constructor: null } });
