@@ -221,9 +221,10 @@ ${f.targets.map((t) => `  - department: ${t}\n    table: ${shape.targetTable}\n 
     clearTimeout(timer);
   }
 
-  /** Takes the exchange's queues, exchanges and department users off the broker. */
+  /** Takes the exchange's queues, exchanges and department users off the broker (before its temp dir goes: it reads the config). */
   async removeTopology(): Promise<void> {
-    const { project } = loadProject(this.config);
-    if (project) await removeFromBroker(project.config, project.flows);
+    const { project, problems } = loadProject(this.config);
+    if (!project) throw new Error(`cannot read ${this.config} to take its queues off the broker: ${problems.map((p) => p.message).join('; ')}`);
+    await removeFromBroker(project.config, project.flows);
   }
 }

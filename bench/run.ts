@@ -251,8 +251,8 @@ export async function main(argv: string[]): Promise<number> {
         { id: 'bench-pg', targets: ['qs'], pageSize: opts.pageSize, batchSize: opts.batchSize },
         { id: 'bench-my', targets: ['tax'], pageSize: opts.pageSize, batchSize: opts.batchSize },
       ], 'amr', opts.dxg, profileDir);
-      cleanups.push({ what: `exchange dxgb-${runId} on the broker`, fn: () => exchange.removeTopology() });
       cleanups.push({ what: `temp dir ${exchange.dir}`, fn: async () => rmSync(exchange.dir, { recursive: true, force: true }) });
+      cleanups.push({ what: `exchange dxgb-${runId} on the broker`, fn: () => exchange.removeTopology() });
       cleanups.push({ what: 'stop processes', fn: () => exchange.stopAll() });
       await exchange.setUp();
       say(`exchange dxgb-${runId}: keys generated, dxg init done (${exchange.dir})`);
@@ -367,8 +367,8 @@ export async function main(argv: string[]): Promise<number> {
           police: { title: '公安局', db: src }, civil: { title: '民政局', db: civil },
         }, [{ id: 'bench-person', targets: ['civil'], pageSize: opts.pageSize, batchSize: opts.batchSize, notify: false, shape: PERSON_SHAPE }],
         'police', opts.dxg, profileDir);
-        cleanups.push({ what: `exchange ${exchange.name} on the broker`, fn: () => exchange.removeTopology() });
         cleanups.push({ what: `temp dir ${exchange.dir}`, fn: async () => rmSync(exchange.dir, { recursive: true, force: true }) });
+        cleanups.push({ what: `exchange ${exchange.name} on the broker`, fn: () => exchange.removeTopology() });
         cleanups.push({ what: 'stop processes', fn: () => exchange.stopAll() });
         await exchange.setUp();
         say('population: COPY PostgreSQL → PostgreSQL of the same persons');
@@ -534,8 +534,8 @@ async function nodesExchange(dbs: Databases, runId: string, src: Db, shared: Ben
   }
   say(`databases: ${Object.values(departments).slice(1).map((d) => d.db.name).join(', ')} (targets of the nodes parts; source ${src.name})`);
   const exchange = new BenchExchange(`dxgb-${runId}-nodes`, departments, flows, 'amr', opts.dxg, profileDir);
-  cleanups.push({ what: `exchange ${exchange.name} on the broker`, fn: () => exchange.removeTopology() });
   cleanups.push({ what: `temp dir ${exchange.dir}`, fn: async () => rmSync(exchange.dir, { recursive: true, force: true }) });
+  cleanups.push({ what: `exchange ${exchange.name} on the broker`, fn: () => exchange.removeTopology() });
   cleanups.push({ what: 'stop processes', fn: () => exchange.stopAll() });
   exchange.shareKeys(shared);
   await exchange.setUp();
