@@ -15,7 +15,7 @@ import type { TargetBinding } from './binding';
 import type { DeadLetters, Raw } from './dead-letters';
 import { applyDeletes, type DeleteRecord } from './deletes';
 import { applyKeyset, keysetProblem, type KeysetPayload } from './reconcile';
-import { columnMapper, recordsFromRows, type RecordsPayload, type WireRecord } from './records';
+import { columnMapper, recordsFromRows, type RecordsPayload, type RowsExpected, type WireRecord } from './records';
 import type { OutboxRelay } from './relay';
 import { retrying } from './retry';
 
@@ -48,6 +48,8 @@ export interface Applied {
  */
 export class Applier {
   private readonly toColumns: ReturnType<typeof columnMapper>;
+  /** what a rows body (format 4) for this target may declare */
+  private readonly rows: RowsExpected;
   /** per target column, what its type can hold exactly */
   private readonly exact: [column: string, check: ValueCheck][];
   /**
@@ -60,6 +62,7 @@ export class Applier {
 
   constructor(private readonly ctx: ApplyContext) {
     this.toColumns = columnMapper(ctx.binding.target);
+    this.rows = { indicators: new Set(Object.keys(ctx.binding.target.fields)), key: ctx.binding.flow.source.key, flow: ctx.binding.flow.id };
     this.exact = ctx.binding.table.columns.flatMap((c) => {
       const check = ctx.db.sql.valueCheck(c.type);
       return check ? [[c.name, check] as [string, ValueCheck]] : [];
@@ -86,10 +89,7 @@ export class Applier {
       if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);
       return this.commit(meta, sha256(raw.body), signal, (tx) => applyKeyset(tx, this.ctx.binding, meta, payload as KeysetPayload));
     }
-    const { flow, target } = this.ctx.binding;
-    const decoded = meta.layout === 'rows'
-      ? recordsFromRows(payload, { indicators: Object.keys(target.fields), key: flow.source.key, flow: flow.id })
-      : { ok: true as const, value: (payload as RecordsPayload | null)?.records };
+    const decoded = meta.layout === 'rows' ? recordsFromRows(payload, this.rows) : { ok: true as const, value: (payload as RecordsPayload | null)?.records };
     if (!decoded.ok) return this.ctx.deadLetters.store(meta, raw, decoded.reason, signal);
     const problem = recordsProblem(decoded.value, meta.count);
     if (problem) return this.ctx.deadLetters.store(meta, raw, problem, signal);

@@ -53,6 +53,13 @@ export function rowsBody(indicators: readonly string[], key: readonly string[]):
   };
 }
 
+/** What a receiver lets a rows body declare: the indicators its flow sends it, the flow's key. Built once per flow. */
+export interface RowsExpected {
+  indicators: ReadonlySet<string>;
+  key: readonly string[];
+  flow: string;
+}
+
 /**
  * The records of a rows body, each as an object again, or why the body cannot be used. `expected`:
  * what this receiver's flow lets the body declare. The names are written once but copied into every
@@ -60,7 +67,7 @@ export function rowsBody(indicators: readonly string[], key: readonly string[]):
  * and exactly the flow's key: a name it has no use for is refused with the whole body, never carried
  * into each record.
  */
-export function recordsFromRows(payload: unknown, expected: { indicators: readonly string[]; key: readonly string[]; flow: string }): Outcome<WireRecord[]> {
+export function recordsFromRows(payload: unknown, expected: RowsExpected): Outcome<WireRecord[]> {
   const p = payload as RowsPayload | null;
   if (!p || typeof p !== 'object' || !Array.isArray(p.rows)) return { ok: false, reason: 'body has no rows list' };
   for (const [what, names] of [['indicators', p.indicators], ['key', p.key]] as const) {
@@ -68,8 +75,7 @@ export function recordsFromRows(payload: unknown, expected: { indicators: readon
       return { ok: false, reason: `body's ${what} is not a list of distinct indicator names` };
     }
   }
-  const known = new Set(expected.indicators);
-  const unknown = p.indicators.find((n) => !known.has(n));
+  const unknown = p.indicators.find((n) => !expected.indicators.has(n));
   if (unknown !== undefined) return { ok: false, reason: `body declares indicator '${shortened(unknown)}', which flow '${expected.flow}' does not send to this target` };
   if (p.key.join('\n') !== expected.key.join('\n')) return { ok: false, reason: `body's key (${p.key.map(shortened).join(', ')}) is not the key of flow '${expected.flow}' (${expected.key.join(', ')})` };
   const records: WireRecord[] = new Array(p.rows.length);
@@ -108,7 +114,7 @@ export function keyText(values: readonly unknown[]): string {
  * `toString`, and an absent one must read as absent, not as what every object inherits.
  */
 function own<T>(object: Record<string, T>, name: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined;
+  return Object.hasOwn(object, name) ? object[name] : undefined;
 }
 
 /** The indicators one target may see, mapped through its code tables; missing codes are reported. */
@@ -120,7 +126,7 @@ type Codes = [indicator: string, table: Record<string, string | number | boolean
 function missingCode(codes: Codes, data: Record<string, WireValue>, target: string): string | null {
   for (const [indicator, table] of codes) {
     const v = own(data, indicator);
-    if (v !== null && v !== undefined && !Object.prototype.hasOwnProperty.call(table, String(v))) {
+    if (v !== null && v !== undefined && !Object.hasOwn(table, String(v))) {
       return `${indicator}: value ${JSON.stringify(v)} has no entry in the code table of target '${target}'`;
     }
   }

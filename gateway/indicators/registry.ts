@@ -38,7 +38,7 @@ export class IndicatorSet {
   }
 
   has(indicator: string): boolean {
-    return Object.prototype.hasOwnProperty.call(this.properties, indicator);
+    return Object.hasOwn(this.properties, indicator);
   }
 
   kind(indicator: string): Kind {

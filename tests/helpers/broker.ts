@@ -22,7 +22,7 @@ export function bodyRecords(headers: Record<string, unknown> | undefined, conten
   const parsed = JSON.parse((contentEncoding === 'gzip' ? gunzipSync(content) : content).toString());
   if (headers?.[HEADERS.layout] !== 'rows') return parsed.records;
   // what was sent, as it was declared: the tap has no flow of its own to hold it against
-  const decoded = recordsFromRows(parsed, { indicators: parsed.indicators ?? [], key: parsed.key ?? [], flow: 'tapped' });
+  const decoded = recordsFromRows(parsed, { indicators: new Set(parsed.indicators ?? []), key: parsed.key ?? [], flow: 'tapped' });
   if (!decoded.ok) throw new Error(`tapped envelope's rows cannot be read: ${decoded.reason}`);
   return decoded.value;
 }

@@ -21,7 +21,7 @@ describe('records laid out in rows (envelope format 4)', () => {
     { key: 'AB0002', version: '1700000000000002', op: 'delete', data: { code: 'AB0002' } },
   ];
   const INDICATORS = ['code', 'title', 'amount', 'extra', 'none'];
-  const expected = { indicators: [...INDICATORS, 'granted-but-unsent'], key: ['code'], flow: 'items' };
+  const expected = { indicators: new Set([...INDICATORS, 'granted-but-unsent']), key: ['code'], flow: 'items' };
   const body = rowsBody(INDICATORS, ['code'])(records);
 
   it('reads back exactly the records it was written from, deletes with their key values only', () => {
@@ -65,13 +65,13 @@ describe('records laid out in rows (envelope format 4)', () => {
     ['a row that is no list', { indicators: ['a'], key: ['a'], rows: [{ a: 1 }] }, 'row 0 is not a list'],
     ['a delete with all values', { indicators: ['a', 'b'], key: ['a'], rows: [['k', '1', 'd', 'k', 'x']] }, 'row 0 holds 2 values for 1 key indicators'],
   ])('refuses a body with %s', (_what, payload, reason) => {
-    expect(recordsFromRows(payload, { indicators: ['a', 'b'], key: ['a'], flow: 'f' })).toEqual({ ok: false, reason });
+    expect(recordsFromRows(payload, { indicators: new Set(['a', 'b']), key: ['a'], flow: 'f' })).toEqual({ ok: false, reason });
   });
 
   it('carries an indicator named like what every object inherits (toString, constructor) as any other, absent as null', () => {
     const target = { department: 'full', fields: { code: 'c', toString: 'ts', constructor: 'ctor' }, codes: {} } as unknown as FlowTarget;
     const sent = rowsBody(['code', 'toString', 'constructor'], ['code'])([{ key: 'k', version: '1', op: 'upsert', data: { code: 'k', toString: 'x' } }]);
-    const back = recordsFromRows(JSON.parse(sent), { indicators: ['code', 'toString', 'constructor'], key: ['code'], flow: 'f' });
+    const back = recordsFromRows(JSON.parse(sent), { indicators: new Set(['code', 'toString', 'constructor']), key: ['code'], flow: 'f' });
     expect(back).toEqual({ ok: true, value: [{ key: 'k', version: '1', op: 'upsert', data: { code: 'k', toString: 'x', constructor: null } }] });
     expect(projector(target)({ code: 'k' })).toEqual({ ok: true, value: { code: 'k', toString: null, constructor: null } });
     expect(columnMapper(target)({ code: 'k', toString: 'x' })).toEqual({ ok: true, value: { c: 'k', ts: 'x', ctor: null } });
