@@ -1,16 +1,16 @@
 import { ID_MAX, ID_PATTERN } from './exchange.spec';
 
 /**
- * Spec of one exchange flow file in `flows/`. Validation, the editor schema
- * (schemas/dxg-flow.schema.json, written by `npm run schemas`) and the docs all come from here.
- */
-/**
  * A bulk load's page and message: 2,000 rows each halve the statements and commits per record of
  * 1,000 (PostgreSQL's CPU 10–20 % less, npm run bench) for some 10–20 MiB more at a node's peak.
  */
 export const PAGE_SIZE = 2000;
 export const BATCH_SIZE = 2000;
 
+/**
+ * Spec of one exchange flow file in `flows/`. Validation, the editor schema
+ * (schemas/dxg-flow.schema.json, written by `npm run schemas`) and the docs all come from here.
+ */
 const fieldMap = (what: string) => ({
   type: 'object',
   minProperties: 1,
