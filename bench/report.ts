@@ -42,6 +42,10 @@ export function renderReport(r: Results): string {
   if (A?.mariadbKeyOrder) {
     rows.push(['A: … MariaDB, sorted by key', n(A.mariadbKeyOrder.records), n(A.mariadbKeyOrder.wallSeconds, 2), n(A.mariadbKeyOrder.recordsPerSecond), '', '', '']);
   }
+  const floors = Object.entries(r.floor ?? {}).filter(([, c]) => c);
+  for (const [wire, c] of floors) {
+    rows.push([`C: bare pipe via RabbitMQ, ${wire} (no guarantees)`, n(c.records), n(c.wallSeconds, 2), n(c.recordsPerSecond), ratio(c, A?.postgres), '', '']);
+  }
   if (B) rows.push([`B: RabbitMQ ${n(B.detail.recordsPerMessage as number)}/msg, confirm+ack`, n(B.records), n(B.wallSeconds, 2), n(B.recordsPerSecond), '', '', '']);
   const gw = (label: string, g?: GatewayResult, a?: BaselineResult) => {
     if (!g) return;
@@ -94,6 +98,8 @@ export function renderReport(r: Results): string {
   const costs: (string | number)[][] = [];
   const cost = (label: string, wall: number, c: CostReport, idle?: number) => costs.push([label, n(wall, 1), idle === undefined ? '–' : n(idle, 2),
     n(c.gatewayCpuSeconds, 1), n(c.postgresBackendCpuSeconds, 1), n(c.mariadbCpuSeconds, 1), n(c.rabbitmqCpuSeconds, 1), n(c.machineBusyPercent)]);
+  // the floor runs inside the bench process: its CPU stands in the dxg column
+  for (const [wire, c] of floors) cost(`C: bare pipe, ${wire} (the bench process)`, c.wallSeconds, { ...c.cost, gatewayCpuSeconds: c.cost.benchCpuSeconds });
   if (G?.postgres) cost('gateway PostgreSQL → PostgreSQL', G.postgres.wallSeconds, G.postgres.cost, G.postgres.idleRunSeconds);
   if (G?.mariadb) cost('gateway PostgreSQL → MariaDB', G.mariadb.wallSeconds, G.mariadb.cost, G.mariadb.idleRunSeconds);
   if (N?.postgres) cost('gateway PostgreSQL → PostgreSQL, a process per department', N.postgres.wallSeconds, N.postgres.cost, N.postgres.idleRunSeconds);

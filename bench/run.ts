@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from '../adapters';
 import { brokerLimit, copyMariadb, copyPostgres, type BaselineResult } from './baselines';
+import { pipeFloor, type FloorResult, type FloorWire } from './floor';
 import { BenchExchange, ROOT, type FlowSpec } from './exchange';
 import { gatewaySync, type GatewayResult } from './gateway';
 import { latency, type LatencyResult } from './latency';
@@ -20,16 +21,18 @@ import { changeEnterprises, checkPersons, copyPersons, createPersonTarget, gener
 import { bulkPartsReport } from './report-bulk';
 import { BATCH_SIZE } from '../gateway/config/flow.spec';
 
-export const PARTS = ['copy-pg', 'copy-my', 'broker', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'updates', 'population', 'latency', 'memory',
+export const PARTS = ['copy-pg', 'copy-my', 'broker', 'floor-pg', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'updates', 'population', 'latency', 'memory',
   'centre-collect', 'centre-lag', 'centre-search', 'centre-memory'] as const;
 export type Part = (typeof PARTS)[number];
 const ALIASES: Record<string, Part[]> = {
   'baseline-a': ['copy-pg', 'copy-my'],
   copy: ['copy-pg', 'copy-my'],
   'baseline-b': ['broker'],
+  'baseline-c': ['floor-pg'],
+  floor: ['floor-pg'],
   gateway: ['gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my'],
-  bulk: ['copy-pg', 'gateway-pg', 'nodes-pg', 'updates', 'population'],
-  baselines: ['copy-pg', 'copy-my', 'broker'],
+  bulk: ['copy-pg', 'floor-pg', 'gateway-pg', 'nodes-pg', 'updates', 'population'],
+  baselines: ['copy-pg', 'copy-my', 'broker', 'floor-pg'],
   centre: ['centre-collect', 'centre-lag', 'centre-search', 'centre-memory'],
 };
 
@@ -80,6 +83,8 @@ export interface Results {
   generate?: { rows: number; wallSeconds: number; recordsPerSecond: number };
   baselineA?: { postgres?: BaselineResult; mariadb?: BaselineResult; mariadbKeyOrder?: BaselineResult };
   baselineB?: BaselineResult;
+  /** baseline C: the bare pipe through the broker, PostgreSQL → PostgreSQL, none of the gateway's guarantees */
+  floor?: Partial<Record<FloorWire, FloorResult>>;
   gateway?: { postgres?: GatewayResult; mariadb?: GatewayResult };
   /** the same bulk sync with a process per department (nodes-pg, nodes-my) */
   nodes?: { postgres?: NodesResult; mariadb?: NodesResult };
@@ -230,7 +235,7 @@ export async function main(argv: string[]): Promise<number> {
 
     // --- the main databases and exchange: one source, a PostgreSQL and a MariaDB target ---
     let main: { src: Db; qs: Db; tax: Db; exchange: BenchExchange } | null = null;
-    if (has('copy-pg', 'copy-my', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'updates', 'latency')) {
+    if (has('copy-pg', 'copy-my', 'floor-pg', 'gateway-pg', 'gateway-my', 'nodes-pg', 'nodes-my', 'updates', 'latency')) {
       const src = await dbs.create('postgres', 'amr');
       const qs = await dbs.create('postgres', 'qs');
       const tax = await dbs.create('mysql', 'tax');
@@ -286,6 +291,20 @@ export async function main(argv: string[]): Promise<number> {
         (acked, total) => say(`baseline B: ${fmt(acked)} / ${fmt(total)} messages consumed`)));
       if (r) say(`baseline B: ${fmt(r.records)} records in ${r.wallSeconds.toFixed(2)} s = ${fmt(r.recordsPerSecond)}/s`);
       results.baselineB = r;
+    }
+
+    // --- baseline C: the floor of a Node.js gateway through RabbitMQ, JSON and COPY text on the wire ---
+    if (main && has('floor-pg')) {
+      const { src, qs } = main;
+      for (const wire of ['json', 'copy-text'] as const) {
+        say(`baseline C (${wire}): the bare pipe PostgreSQL → RabbitMQ → PostgreSQL (no validation, signatures, outbox, inbox, versions, receipts, ledger)`);
+        let shown = 0;
+        const r = await attempt('floor-pg', () => pipeFloor(src, qs, adminClient, runId, opts.rows, opts.batchSize, wire, (done) => {
+          if (done - shown >= 50_000) say(`baseline C (${wire}): ${fmt((shown = done))} written`);
+        }));
+        if (r) say(`baseline C (${wire}): ${fmt(r.records)} records in ${r.wallSeconds.toFixed(2)} s = ${fmt(r.recordsPerSecond)}/s`);
+        (results.floor ??= {})[wire] = r;
+      }
     }
 
     // --- the gateway, everything on ---
@@ -490,6 +509,10 @@ export async function main(argv: string[]): Promise<number> {
     'gateway-pg/broker': ratio(results.gateway?.postgres, results.baselineB),
     'gateway-my/broker': ratio(results.gateway?.mariadb, results.baselineB),
     'nodes-pg/copy-pg': ratio(results.nodes?.postgres, results.baselineA?.postgres),
+    'floor-pg-json/copy-pg': ratio(results.floor?.json, results.baselineA?.postgres),
+    'floor-pg-copy-text/copy-pg': ratio(results.floor?.['copy-text'], results.baselineA?.postgres),
+    'nodes-pg/floor-pg-json': ratio(results.nodes?.postgres, results.floor?.json),
+    'gateway-pg/floor-pg-json': ratio(results.gateway?.postgres, results.floor?.json),
     'nodes-my/copy-my': ratio(results.nodes?.mariadb, results.baselineA?.mariadb),
     'nodes-my/copy-my-key-order': ratio(results.nodes?.mariadb, results.baselineA?.mariadbKeyOrder),
     'nodes-pg/broker': ratio(results.nodes?.postgres, results.baselineB),
