@@ -88,16 +88,18 @@ export async function pipeFloor(source: Db, target: Db, admin: SqlExecutor, runI
     await Promise.race([subscribed, allWritten]);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    let after: string[] | null = null;
+    const read = (after: string[] | null) => reader.query<string[]>({
+      text: `SELECT ${columns} FROM ${SOURCE_TABLE}${after ? ' WHERE (updated_at, credit_code) > ($1, $2)' : ''} ORDER BY updated_at, credit_code LIMIT ${batchSize}`,
+      values: after ?? [], rowMode: 'array',
+    });
     let unconfirmed: Promise<void>[] = [];
-    for (;;) {
-      const { rows }: { rows: string[][] } = await reader.query<string[]>({
-        text: `SELECT ${columns} FROM ${SOURCE_TABLE}${after ? ' WHERE (updated_at, credit_code) > ($1, $2)' : ''} ORDER BY updated_at, credit_code LIMIT ${batchSize}`,
-        values: after ?? [], rowMode: 'array',
-      });
+    // the next page is read while this one is encoded and published, as the gateway reads ahead
+    let reading: ReturnType<typeof read> | null = read(null);
+    while (reading) {
+      const rows: string[][] = (await reading).rows;
       if (rows.length === 0) break;
-      const last: string[] = rows[rows.length - 1];
-      after = [last[SOURCE_COLUMNS.indexOf('updated_at')], last[SOURCE_COLUMNS.indexOf('credit_code')]];
+      const last = rows[rows.length - 1];
+      reading = rows.length < batchSize ? null : read([last[SOURCE_COLUMNS.indexOf('updated_at')], last[SOURCE_COLUMNS.indexOf('credit_code')]]);
       const body = await gzipAsync(wire === 'json' ? JSON.stringify(rows) : copyLines(rows), { level: 1 });
       unconfirmed.push(new Promise<void>((resolve, reject) => {
         pub.publish('', queue, body, { persistent: true, mandatory: true, messageId: randomUUID(), contentEncoding: 'gzip' },
@@ -108,7 +110,6 @@ export async function pipeFloor(source: Db, target: Db, admin: SqlExecutor, runI
         await Promise.all(unconfirmed);
         unconfirmed = [];
       }
-      if (rows.length < batchSize) break;
     }
     await Promise.all(unconfirmed);
     await allWritten;
