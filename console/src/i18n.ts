@@ -19,7 +19,7 @@ const zh = {
   workingDaysLeft: '剩余工作日', decidedBy: '审批人', grant: '授权', heartbeat: '心跳', version: '版本', ledgerHead: '账本头', collected: '已收集',
   keys: '密钥', silent: '失联', complete: '完整', yaml: '流程定义（YAML）', indicators: '指标', mode: '方式', table: '目标表', schedule: '调度',
   noGrant: '无授权', error: '错误', loading: '加载中…', applyFor: '为本部门申请', applicant: '申请人', keep: '保留', purge: '清除',
-  language: 'English', forbidden: '当前角色无权查看', reasonRequired: '须填写理由', done: '完成', entries: '条日志', unreachable: '无法连接交换中心', noAnswer: '以下节点未应答（未运行？）：', notFound: '没有这个页面', nodeCheck: '节点自检', unanswered: '未应答', daysLeft: '剩余 {n} 个工作日', validFor: '有效期（天）', untilRevoked: '至撤销为止', upTo: '至', wrongPassword: '用户名或密码错误', countersigned: '中心会签', validFrom: '生效', validUntil: '失效', revokedAt: '吊销', type: '类型', record: '记录内容', from: '发送方', to: '接收方',
+  language: 'English', forbidden: '当前角色无权查看', reasonRequired: '须填写理由', done: '完成', entries: '条日志', unreachable: '无法连接交换中心', noAnswer: '以下节点未应答（未运行？）：', silentFor: '已 {n} 秒无心跳', silentSinceStart: '中心启动以来无心跳', notFound: '没有这个页面', nodeCheck: '节点自检', unanswered: '未应答', daysLeft: '剩余 {n} 个工作日', validFor: '有效期（天）', untilRevoked: '至撤销为止', upTo: '至', wrongPassword: '用户名或密码错误', countersigned: '中心会签', validFrom: '生效', validUntil: '失效', revokedAt: '吊销', type: '类型', record: '记录内容', from: '发送方', to: '接收方',
 };
 
 const en: typeof zh = {
@@ -41,7 +41,7 @@ const en: typeof zh = {
   workingDaysLeft: 'Working days left', decidedBy: 'Decided by', grant: 'Grant', heartbeat: 'Heartbeat', version: 'Version', ledgerHead: 'Ledger head', collected: 'Collected',
   keys: 'Keys', silent: 'silent', complete: 'complete', yaml: 'Flow (YAML)', indicators: 'Indicators', mode: 'Mode', table: 'Table', schedule: 'Schedule',
   noGrant: 'no grant', error: 'Error', loading: 'Loading…', applyFor: 'Apply for my department', applicant: 'Applicant', keep: 'keep', purge: 'purge',
-  language: '中文', forbidden: 'Your role may not see this', reasonRequired: 'A reason is required', done: 'Done', entries: 'entries', unreachable: 'The centre cannot be reached', noAnswer: 'No answer from these nodes (not running?): ', notFound: 'No such page', nodeCheck: 'Node\'s own check', unanswered: 'no answer', daysLeft: '{n} working days left', validFor: 'Valid (days)', untilRevoked: 'until revoked', upTo: 'until', wrongPassword: 'name or password wrong', countersigned: 'Countersigned', validFrom: 'Valid from', validUntil: 'Valid until', revokedAt: 'Revoked', type: 'Type', record: 'Record', from: 'From', to: 'To',
+  language: '中文', forbidden: 'Your role may not see this', reasonRequired: 'A reason is required', done: 'Done', entries: 'entries', unreachable: 'The centre cannot be reached', noAnswer: 'No answer from these nodes (not running?): ', silentFor: 'no heartbeat for {n} s', silentSinceStart: 'no heartbeat since the centre started', notFound: 'No such page', nodeCheck: 'Node\'s own check', unanswered: 'no answer', daysLeft: '{n} working days left', validFor: 'Valid (days)', untilRevoked: 'until revoked', upTo: 'until', wrongPassword: 'name or password wrong', countersigned: 'Countersigned', validFrom: 'Valid from', validUntil: 'Valid until', revokedAt: 'Revoked', type: 'Type', record: 'Record', from: 'From', to: 'To',
 };
 
 export type Key = keyof typeof zh;

@@ -233,6 +233,8 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     return {
       items: q.reveal ? items : items.map((i) => ({ ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, record: maskDeep(i.record) })),
       unanswered: departments.filter((d) => !answers.has(d)),
+      // silent nodes were not waited for: seconds since their last heartbeat (null: none since the centre started)
+      silent: Object.fromEntries([...answers.silent].filter(([d]) => !answers.has(d)).map(([d, ms]) => [d, ms === null ? null : Math.round(ms / 1000)])),
       errors: Object.fromEntries([...answers].filter(([, a]) => !Array.isArray(a)).map(([d, a]) => [d, (a as { error: string }).error])),
     };
   });
@@ -252,7 +254,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     await ctx.journal.record(req.user!.name, 'replay', `${b.department}${b.flow ? ` flow ${b.flow}` : ''}${b.stage ? ` stage ${b.stage}` : ''}${b.ids ? ` items ${b.ids.join(',')}` : ''}`, b.reason);
     const answers = await ctx.asker.ask<ReplayReport[] | { error: string }>([b.department], { request: 'replay', filter: { flow: b.flow, stage: b.stage, ids: b.ids } }, b.wait * 1000);
     const answer = answers.get(b.department);
-    if (!answer) return reply.code(504).send({ code: 'DXG_NO_ANSWER', error: `the node of ${b.department} did not answer within ${b.wait} s (is it running?); the request stays in its queue and is carried out when it runs` });
+    if (!answer) return reply.code(504).send({ code: 'DXG_NO_ANSWER', error: `the node of ${b.department} ${answers.why(b.department, b.wait * 1000)} (is it running?); the request stays in its queue and is carried out when it runs` });
     if (!Array.isArray(answer)) return reply.code(502).send({ code: 'DXG_NODE', error: `the node of ${b.department} could not replay: ${answer.error}` });
     return { department: b.department, reports: answer };
   });

@@ -101,6 +101,27 @@ export class Monitor {
     private readonly registry: KeyRegistry,
   ) {}
 
+  /**
+   * The departments whose node is silent now (no heartbeat for `centre.alarms.silent_after`), with how
+   * long (null: none since the centre started): what the node-silent alarm says.
+   */
+  async silent(): Promise<Map<string, number | null>> {
+    const rows = await this.db.query<{ department: string; age_ms: string | null }>(sql`SELECT department,
+      (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age_ms FROM centre_departments`);
+    const ages = new Map(rows.map((r) => [r.department, r.age_ms === null ? null : Number(r.age_ms)]));
+    const silent = new Map<string, number | null>();
+    for (const d of this.project.config.departments.keys()) {
+      const age = ages.get(d) ?? null;
+      if (this.silentFor(age) > this.project.config.centre!.alarms.silentAfterMs) silent.set(d, age);
+    }
+    return silent;
+  }
+
+  /** How long a node has been silent, given the age of its last heartbeat (null: none yet). */
+  private silentFor(age: number | null): number {
+    return age ?? Date.now() - this.started;
+  }
+
   /** The collector's feed, which tells when asking a node again is no use (see standing). */
   watchFeed(feed: FeedWatch): void {
     this.feed = feed;
@@ -171,8 +192,7 @@ export class Monitor {
     for (const d of this.project.config.departments.keys()) {
       const n = byDept.get(d);
       const age = n?.age_ms === null || n?.age_ms === undefined ? null : Number(n.age_ms);
-      const silentFor = age ?? Date.now() - this.started;
-      if (silentFor > limits.silentAfterMs) {
+      if (this.silentFor(age) > limits.silentAfterMs) {
         await this.alarms.raise('node-silent', `silent:${d}`, age === null ? `node ${d} has sent no heartbeat since the centre started` : `node ${d} silent for ${Math.round(age / 1000)} s`, { department: d });
       }
       await this.askForMissing(d, n?.head_seq ?? null, n?.asked_ms === null || n?.asked_ms === undefined ? null : Number(n.asked_ms), look);

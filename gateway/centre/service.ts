@@ -103,7 +103,7 @@ export class Centre {
       await registry.importFolder();
       const copy = new LedgerCopy(db, keyring, alarms);
       const monitor = new Monitor(db, project, copy, alarms, keyring, publisher, topology, registry);
-      const asker = new Asker(db, publisher, topology);
+      const asker = new Asker(db, publisher, topology, monitor);
       const collector = new Collector(broker, topology, new Set(config.departments.keys()), copy, monitor, alarms, registry, asker, new SignatureChecks(keyring));
       const catalog = new CatalogStore(db, journal);
       const applications = new Applications(db, config, catalog, journal, keyring, WorkingCalendar.read(centre.approval.calendar), centre.approval.answerWithin);

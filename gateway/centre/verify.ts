@@ -35,11 +35,11 @@ export class Verifier {
     const departments = [...this.project.config.departments.keys()];
     const answers = await this.asker.ask<VerifyResult | { error: string }>(departments, { request: 'verify' }, waitMs);
     const verdicts: LedgerVerdict[] = [];
-    for (const d of departments) verdicts.push(await this.verdict(d, answers.get(d) ?? null));
+    for (const d of departments) verdicts.push(await this.verdict(d, answers.get(d) ?? null, answers.why(d, waitMs)));
     return { intact: verdicts.every((v) => v.intact), departments: verdicts };
   }
 
-  private async verdict(department: string, answer: VerifyResult | { error: string } | null): Promise<LedgerVerdict> {
+  private async verdict(department: string, answer: VerifyResult | { error: string } | null, why: string): Promise<LedgerVerdict> {
     const node = answer && !('error' in answer) ? answer : null;
     const problems: string[] = [];
     const [state] = await this.db.query<{ contiguous: string; broken_seq: string | null; broken_reason: string | null; head_seq: string | null; head_hash: string | null }>(
@@ -61,7 +61,7 @@ export class Verifier {
     if (node?.broken) problems.push(`the node's own check: broken at entry ${node.broken.seq}: ${node.broken.reason}`);
     if (answer && 'error' in answer) problems.push(`the node could not check its ledger: ${answer.error}`);
     if (problems.length) await this.alarms.raise('ledger-break', `ledger:${department}`, `ledger of ${department}: ${problems.join('; ')}`, { department });
-    if (!answer) problems.push('the node did not answer the request to check its ledger in time (is it running?): only the centre\'s copy and heads were checked');
+    if (!answer) problems.push(`the node ${why} (is it running?): only the centre's copy and heads were checked, not the ledger where it lives`);
     return {
       department, intact: problems.length === (answer ? 0 : 1), answered: answer !== null, collected: state ? String(state.contiguous) : '0', problems, head,
       countersigned: signed ? { seq: String(signed.seq), at: signed.at } : null, node,

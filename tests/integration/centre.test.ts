@@ -132,6 +132,13 @@ describe('exchange centre', () => {
       expect(silent.map((a) => a.department).sort()).toEqual(['full', 'part', 'src']);
       await waitFor('the webhook told (the second time)', async () => posted.filter((p) => p.kind === 'node-silent').length === 3, 15_000);
       expect(posted.filter((p) => p.kind === 'node-silent').map((p) => tries.get(p.id))).toEqual([2, 2, 2]);
+      // silent nodes are asked but not waited for: the quarantine comes back well within its wait, saying why
+      const asked = Date.now();
+      const q = await api<{ items: unknown[]; unanswered: string[]; silent: Record<string, number | null> }>('/api/quarantine?wait=60');
+      expect(Date.now() - asked).toBeLessThan(30_000);
+      expect(q.unanswered.sort()).toEqual(['full', 'part', 'src']);
+      expect(Object.keys(q.silent).sort()).toEqual(['full', 'part', 'src']);
+      expect(Object.values(q.silent).every((s) => s !== null && s >= 3)).toBe(true);
 
       // receipts that no longer agree with the target's ledger, and a ledger tampered with where it lives: found by the centre
       const [receipt] = await x.src.query<{ message_id: string }>(sql`SELECT min(message_id) AS message_id FROM dxg_receipts WHERE to_dept = 'full' AND applied > 0`);

@@ -3,7 +3,7 @@ import { call, query, type User } from '../api';
 import { Badge, Confirm, Loading, Problem, Table } from '../components';
 import { dateTime } from '../format';
 import { useLoad } from '../hooks';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import type { QuarantineItem } from '../types';
 
 /** The record as the centre sent it (masked), cut short: the whole is in the node's quarantine. */
@@ -12,10 +12,17 @@ const brief = (record: unknown): string => {
   return text.length > 160 ? `${text.slice(0, 160)}…` : text;
 };
 
+/** A department that gave no answer, with how long its node has been silent when the centre knows. */
+function silentNote(department: string, silent: Record<string, number | null>): string {
+  if (!(department in silent)) return department;
+  const s = silent[department];
+  return `${department} (${s === null ? t('silentSinceStart') : tn('silentFor', s)})`;
+}
+
 /** What was set aside, with the reason, asked of the nodes; an operator replays what is chosen, after a confirmation. */
 export function Quarantine({ user }: { user: User }) {
   const [filter, setFilter] = useState({ department: '', flow: '', stage: '' });
-  const data = useLoad(() => call<{ items: QuarantineItem[]; unanswered: string[] }>(`/api/quarantine${query({ ...filter, limit: 1000 })}`), [filter]);
+  const data = useLoad(() => call<{ items: QuarantineItem[]; unanswered: string[]; silent: Record<string, number | null> }>(`/api/quarantine${query({ ...filter, limit: 1000 })}`), [filter]);
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState('');
   const [asking, setAsking] = useState(false);
@@ -69,7 +76,7 @@ export function Quarantine({ user }: { user: User }) {
             <code class="record">{brief(i.record)}</code>,
           ])} />
       )}
-      {data.value?.unanswered.length ? <p class="error">{t('noAnswer')}{data.value.unanswered.join(', ')}</p> : null}
+      {data.value?.unanswered.length ? <p class="error">{t('noAnswer')}{data.value.unanswered.map((d) => silentNote(d, data.value!.silent)).join(', ')}</p> : null}
       {operator && (
         <div class="row">
           <label>{t('reason')}<input id="replay-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} /></label>
