@@ -14,17 +14,19 @@ const MOBILE = /(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
 /**
  * `scheme://user:password@host`: the password may hold `/`, `:` or `?` written raw. It ends before
  * `,scheme://`, where the next URL of a list (a cluster's broker.url) begins, so that a first URL
- * without credentials does not swallow the next one's host.
+ * without credentials does not swallow the next one's host. A scheme is only looked for where a run
+ * of scheme characters begins (the lookbehind), so a long run is read once, not once for each of its
+ * characters (that took time growing with the square of its length); the run may begin with any of
+ * them (`1postgres://`), which masks a little more than a URL, never less.
  */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(?:(?!,\s*[a-z][a-z0-9+.-]*:\/\/)[^@\s])*@/gi;
+const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z0-9+.-]+:\/\/[^:/?#@\s]*:)(?:(?!,\s*[a-z][a-z0-9+.-]*:\/\/)[^@\s])*@/gi;
 /** `?password=…`, `&sslpassword=…`, `Password=…;` (ODBC/ADO style), `token=…` and the like, in a URL or a connection string */
 const PARAM_SECRET = /((?:^|[?&;\s,(])(?:[a-z_]*pass(?:word|wd)?|pwd|secret|token|access_token|api_?key|auth)\s*=\s*)(?:"[^"]*"|'[^']*'|[^&;\s,)"']+)/gi;
 
 /**
- * `limit`: the longest text to give back, cut with its length named. URL_PASSWORD takes time growing
- * with the square of a long run of letters (a header or a reason a hostile sender made long), so a
- * text is cut before it is masked as well: at twice the limit, so that what a cut there leaves
- * unmasked (half an identity number) is cut off again afterwards.
+ * `limit`: the longest text to give back, cut with its length named. A text is cut before it is
+ * masked as well (a header or a reason a hostile sender made long is not read whole): at twice the
+ * limit, so that what a cut there leaves unmasked (half an identity number) is cut off again afterwards.
  */
 export function maskText(text: string, limit = Infinity): string {
   const masked = (text.length > 2 * limit ? text.slice(0, 2 * limit) : text)
