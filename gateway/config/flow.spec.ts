@@ -55,7 +55,7 @@ export const flowSpec = {
         query: { type: 'string', minLength: 1, description: 'A read-only SELECT used instead of a table.' },
         key: {
           anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true }],
-          description: 'Indicator(s) identifying a record.',
+          description: 'Indicator(s) identifying a record: unique in the source (dxg init warns when the table does not declare them unique).',
         },
         watermark: { type: 'string', description: 'Indicator used for incremental extraction: a timestamp set by the database on every write.' },
         schedule: { type: 'string', default: '0 * * * * *', description: 'Cron expression (seconds field allowed) of extraction cycles.' },

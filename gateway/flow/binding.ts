@@ -15,6 +15,8 @@ export interface SourceBinding {
   watermarkColumn: ColumnInfo;
   /** source-side record check: the indicators the source maps */
   check: RecordCheck;
+  /** what may be wrong without being certain (said by dxg init and logged by the node), with where */
+  warnings: string[];
 }
 
 export interface TargetBinding {
@@ -40,8 +42,9 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
   const { source, doc } = flow;
   const problems: string[] = [];
   let columns: Map<string, ColumnInfo>;
+  let info: TableInfo | null = null;
   if (source.table) {
-    const info = await db.catalog.describeTable(source.table);
+    info = await db.catalog.describeTable(source.table);
     if (!info) throw new CatalogError([`${doc.at(['source', 'table'])}: table '${source.table}' does not exist in the database of department '${source.department}'`]);
     columns = info.columns;
   } else {
@@ -69,7 +72,14 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
     throw new CatalogError([`${doc.at(['source', 'fields', source.watermark])}: watermark column '${change.watermark}' (${watermarkColumn.type}) cannot be read safely on ${db.driver}: `
       + `use a timestamp column the database sets on every write${db.sql.watermarkHint} (see README, "How changes are captured")`]);
   }
-  return { flow, set, change, watermarkColumn, check: set.view(Object.keys(source.fields)) };
+  const warnings: string[] = [];
+  // a key the table does not hold unique: two rows of one key are one record, and the newer silently replaces the older at every target
+  if (info && !info.uniqueKeys.some((u) => u.every((c) => change.key.includes(c)))) {
+    warnings.push(`${doc.at(['source', 'key'])}: source.key (${source.key.join(', ')}) is not unique in table '${source.table}' as its catalog declares it `
+      + `(no primary key or unique index within the columns ${change.key.join(', ')}): rows sharing a key are one record, and the newer replaces the older at every target. `
+      + 'If the table can hold several rows of one key, add the columns that tell them apart to the key; if it cannot, declare the key in the table');
+  }
+  return { flow, set, change, watermarkColumn, check: set.view(Object.keys(source.fields)), warnings };
 }
 
 export async function bindTarget(db: Database, flow: Flow, target: FlowTarget, set: IndicatorSet): Promise<TargetBinding> {

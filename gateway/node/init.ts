@@ -20,6 +20,8 @@ export interface InitReport {
   /** the departments' broker users */
   users: string[];
   problems: string[];
+  /** what may be wrong without being certain (a source key its table does not hold unique) */
+  warnings: string[];
   /** with a catalog: the targets left unbound for want of a grant, and where the grant list came from */
   unbound: string[];
   grants: string | null;
@@ -31,7 +33,7 @@ export interface InitReport {
  */
 export async function initExchange(project: Project): Promise<InitReport> {
   const { config, flows, indicators } = project;
-  const report: InitReport = { departments: [], queues: [], users: [], problems: [], unbound: [], grants: null };
+  const report: InitReport = { departments: [], queues: [], users: [], problems: [], warnings: [], unbound: [], grants: null };
   for (const dept of config.departments.values()) {
     let db;
     try {
@@ -48,6 +50,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
         try {
           if (flow.source.department === dept.id) {
             const binding = await bindSource(db, flow, set);
+            report.warnings.push(...binding.warnings);
             if (flow.source.notify) {
               if (!db.changes.notifications) throw new CatalogError([`${flow.doc.at(['source', 'notify'])}: ${db.driver} has no change notification; remove notify (the schedule drives the flow)`]);
               await db.changes.notifications.watch(binding.change, changeChannel(flow.id));

@@ -131,6 +131,7 @@ export class DepartmentNode {
     for (const flow of this.sends) {
       try {
         const binding = await bindSource(this.db, flow, project.indicators.get(flow.resource)!);
+        for (const w of binding.warnings) log.warn(w, { department: me, flow: flow.id });
         const context = {
           db: this.db, binding, keyring, ledger: this.ledger, department: me, topology, relay: this.relay, messageMaxBytes: project.config.broker.messageMaxBytes, envelopeFormat: project.config.broker.envelopeFormat,
           governance: this.ctx.governance,

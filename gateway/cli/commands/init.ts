@@ -17,6 +17,7 @@ export function registerInit(program: Command): void {
       write(`broker: ${report.queues.length} queues declared for exchange '${p.config.exchange}'; department users ${report.users.join(', ')} (each reads only its own queues and writes only its own exchanges)`);
       if (report.grants) write(`grants: ${report.grants}`);
       for (const u of report.unbound) write(`not bound (no grant): ${u}`);
+      for (const w of report.warnings) write(`warning: ${w}`);
       if (report.problems.length || report.departments.some((d) => !d.ok)) {
         throw new DxgError('DXG_CATALOG', `init found problems:\n${report.problems.join('\n')}`);
       }
