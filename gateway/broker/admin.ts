@@ -60,6 +60,12 @@ export class BrokerAdmin {
     await this.call('DELETE', `/api/queues/${enc(this.vhost)}/${enc(name)}`, undefined, true);
   }
 
+  /** The queues of the virtual host whose names begin with `prefix`. */
+  async listQueues(prefix: string): Promise<{ name: string }[]> {
+    const all = JSON.parse(await this.call('GET', `/api/queues/${enc(this.vhost)}?columns=name`)) as { name: string }[];
+    return all.filter((q) => q.name.startsWith(prefix)).map((q) => ({ name: q.name }));
+  }
+
   /** Resolves with the answer's text. */
   private async call(method: string, path: string, body?: unknown, missingIsFine = false, headers: Record<string, string> = {}): Promise<string> {
     let res: { status: number; text: string };

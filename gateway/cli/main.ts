@@ -15,6 +15,7 @@ import { registerLogin } from './commands/login';
 import { registerQuarantine } from './commands/quarantine';
 import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
+import { registerTeardown } from './commands/teardown';
 import { registerUp } from './commands/up';
 import { registerValidate } from './commands/validate';
 
@@ -37,6 +38,7 @@ export function program(): Command {
   registerApplications(cmd);
   registerCentre(cmd);
   registerLogin(cmd);
+  registerTeardown(cmd);
   registerDemo(cmd);
   return cmd;
 }

@@ -4,6 +4,7 @@ import { Broker } from '../broker/connection';
 import { BrokerAdmin } from '../broker/admin';
 import { brokerPassword, departmentUrl } from '../broker/credentials';
 import { Publisher } from '../broker/publisher';
+import { staleQueues } from '../broker/teardown';
 import { routesOf, Topology } from '../broker/topology';
 import type { Project } from '../config/project';
 import { DxgError, errorMessage } from '../errors';
@@ -22,6 +23,8 @@ export interface InitReport {
   problems: string[];
   /** what may be wrong without being certain (a source key its table does not hold unique) */
   warnings: string[];
+  /** the exchange's queues on the broker that the config no longer uses (see dxg teardown --stale) */
+  stale: { name: string; messages?: number }[];
   /** with a catalog: the targets left unbound for want of a grant, and where the grant list came from */
   unbound: string[];
   grants: string | null;
@@ -33,7 +36,7 @@ export interface InitReport {
  */
 export async function initExchange(project: Project): Promise<InitReport> {
   const { config, flows, indicators } = project;
-  const report: InitReport = { departments: [], queues: [], users: [], problems: [], warnings: [], unbound: [], grants: null };
+  const report: InitReport = { departments: [], queues: [], users: [], problems: [], warnings: [], stale: [], unbound: [], grants: null };
   for (const dept of config.departments.values()) {
     let db;
     try {
@@ -101,6 +104,7 @@ export async function initExchange(project: Project): Promise<InitReport> {
   }
   // the first release's shared exchanges, which every department could write to (their bindings go with them)
   for (const legacy of topology.legacyExchanges) await admin.deleteExchange(legacy);
+  report.stale = await staleQueues(config, flows, admin);
   return report;
 }
 
