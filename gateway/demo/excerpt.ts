@@ -22,14 +22,15 @@ export async function firstReasons(project: Project, dbs: Map<string, Database>,
   for (const [department, db] of dbs) {
     const rows = await db.query<{ flow: string; record_key: string | null; reason: string }>(
       sql`SELECT flow, record_key, reason FROM dxg_quarantine WHERE stage = ${stage} ORDER BY id`);
-    const kinds = new Map<string, SetAside>();
+    // a record set aside again (by a full resync, a replay) is one record: counted by its key
+    const kinds = new Map<string, SetAside & { keys: Set<string> }>();
     for (const r of rows) {
       const kind = `${r.flow}\n${reasonKind(r.reason)}`;
       const seen = kinds.get(kind);
-      if (seen) seen.count++;
-      else kinds.set(kind, { department, flow: r.flow, count: 1, key: shownKey(project, r.flow, r.record_key ?? ''), reason: r.reason });
+      if (seen) seen.keys.add(r.record_key ?? '');
+      else kinds.set(kind, { department, flow: r.flow, count: 0, keys: new Set([r.record_key ?? '']), key: shownKey(project, r.flow, r.record_key ?? ''), reason: r.reason });
     }
-    out.push(...kinds.values());
+    out.push(...[...kinds.values()].map(({ keys, ...k }) => ({ ...k, count: keys.size })));
   }
   return out;
 }
