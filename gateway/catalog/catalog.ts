@@ -73,7 +73,7 @@ function check(doc: SourceDocument, raw: Raw, config: ExchangeConfig, indicators
   if (raw.sharing.type === 'none' && !raw.sharing.basis?.trim()) doc.problem(['sharing'], 'sharing: a resource that is not shared (none) names its legal basis (basis:)');
   if (raw.sharing.type === 'conditional' && !raw.sharing.condition?.trim()) doc.problem(['sharing'], 'sharing: a conditional resource says its condition (condition:)');
   const set = typeof raw.resource === 'string' && indicators.exists(raw.resource) ? indicators.get(raw.resource) : null;
-  if (typeof raw.resource === 'string' && !set) doc.problem(['resource'], `indicator set '${raw.resource}' not found: expected ${indicators.fileOf(raw.resource)}`);
+  if (typeof raw.resource === 'string' && !set) doc.problem(['resource'], indicators.missing(raw.resource));
   const known = set ? Object.keys(set.properties) : [];
   const seen = new Set<string>();
   const items = raw.items.map((item, i) => {

@@ -41,7 +41,7 @@ function checkFlow(config: ExchangeConfig, flow: Flow, indicators: IndicatorRegi
   if (typeof flow.resource !== 'string') return;
   const set = indicators.exists(flow.resource) ? indicators.get(flow.resource) : null;
   if (!indicators.exists(flow.resource)) {
-    doc.problem(['resource'], `indicator set '${flow.resource}' not found: expected ${indicators.fileOf(flow.resource)}`);
+    doc.problem(['resource'], indicators.missing(flow.resource));
   }
   const known = set ? Object.keys(set.properties) : [];
   const indicator = (path: (string | number)[], name: string, which: 'key' | 'value' = 'key') => {

@@ -1,12 +1,13 @@
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SourceDocument } from '../config/document';
 import { displayPath, pointerToPath } from '../config/spec-check';
 import { customFormats } from './formats';
 import { Kind, kindOf } from './codec';
+import { closest } from '../config/suggest';
 
 export interface RecordCheck {
   (record: Record<string, unknown>): string[];
@@ -108,6 +109,13 @@ export class IndicatorRegistry {
 
   exists(resource: string): boolean {
     return existsSync(this.fileOf(resource));
+  }
+
+  /** Why a resource has no indicator set: the file expected, and the set of a like name if there is one. */
+  missing(resource: string): string {
+    const sets = existsSync(this.dir) ? readdirSync(this.dir).filter((f) => f.endsWith('.json') && !f.startsWith('dxg-')).map((f) => f.slice(0, -5)) : [];
+    const hint = closest(resource, sets);
+    return `indicator set '${resource}' not found: expected ${this.fileOf(resource)}${hint ? ` (did you mean '${hint}'?)` : ''}`;
   }
 
   /** The indicator set, or null with its problems recorded in `load(...).doc.problems`. */

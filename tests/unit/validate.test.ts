@@ -83,6 +83,11 @@ describe('dxg validate', () => {
     ]);
   });
 
+  it('points at an indicator set that does not exist and names the one of a like name', () => {
+    const problems = validate({ 'exchange.yaml': EXCHANGE, 'flows/ent.yaml': FLOW.replace('resource: enterprise.basic', 'resource: enterprise-basic') });
+    expect(problems).toContainEqual(expect.stringMatching(/^flows\/ent\.yaml:2:11: indicator set 'enterprise-basic' not found: expected \S*enterprise-basic\.json \(did you mean 'enterprise\.basic'\?\)$/));
+  });
+
   it('points at an unknown department, an invalid cron expression and a bad enum value', () => {
     const broken = FLOW.replace('  - department: tax', '  - department: taxx')
       .replace('  watermark: updated_at', '  watermark: updated_at\n  schedule: "70 * * * * *"')
