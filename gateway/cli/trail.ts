@@ -6,6 +6,7 @@ import type { LedgerHead } from '../envelope/envelope';
 import { entryHash, restores, verifyLedger, type StoredEntry } from '../ledger/ledger';
 import { entriesForMessages, readLedger, type LedgerFilter } from '../ledger/query';
 import { renderTable } from './table';
+import { count } from './words';
 
 /** A ledger entry and the department whose ledger holds it. */
 export type TrailEntry = StoredEntry & { ledger: string };
@@ -68,7 +69,7 @@ export function fromJson(rows: readonly TrailJson[]): TrailEntry[] {
 export function trailTable(rows: TrailEntry[]): string {
   const head = ['at', 'ledger', 'seq', 'kind', 'flow', 'message', 'from', 'to', 'records', 'detail'];
   const table = renderTable(head, rows.map((r) => [r.at.replace('T', ' ').slice(0, 23), r.ledger, Number(r.seq), r.kind, r.flow ?? '', r.message_id?.slice(0, 8) ?? '', r.from_dept ?? '', r.to_dept ?? '', Number(r.record_count), brief(r)]));
-  return `${table}\n${rows.length} entries`;
+  return `${table}\n${count(rows.length, 'entry', 'entries')}`;
 }
 
 function brief(r: StoredEntry): string {
@@ -144,6 +145,6 @@ async function againstAnchors(db: Database, head: LedgerHead, seen: Seen[]): Pro
     if (!restoredSince) return { broken: wrong, note: '' };
     rolledBack++;
   }
-  const anchors = held.length ? `matches the ${held.length} head(s) of it other departments saw` : '';
+  const anchors = held.length ? `matches ${held.length === 1 ? 'the head' : `the ${held.length} heads`} of it other departments saw` : '';
   return { note: rolledBack ? `${anchors}, but for ${rolledBack} rolled back by the restore declared at entry ${declared[declared.length - 1].seq}` : anchors };
 }

@@ -52,7 +52,7 @@ describe('dxg teardown', () => {
     expect(listed).toContain(`would remove queue    ${retired} (1 message)`);
     expect(listed).toContain('run again with --yes');
     expect(await onBroker()).toContain(retired);
-    expect(await ex.ok('teardown', '--stale', '--yes')).toContain('removed 1 part(s)');
+    expect(await ex.ok('teardown', '--stale', '--yes')).toContain('removed 1 part of the queues');
     expect(await onBroker()).toEqual(declared);
     expect(await ex.ok('teardown', '--stale')).toContain('no stale queues');
 

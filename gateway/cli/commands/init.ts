@@ -3,6 +3,7 @@ import { DxgError } from '../../errors';
 import { requireKnown } from '../../config/project';
 import { declareRestored, initExchange } from '../../node/init';
 import { project, write } from '../context';
+import { count } from '../words';
 
 export function registerInit(program: Command): void {
   program
@@ -18,7 +19,7 @@ export function registerInit(program: Command): void {
       if (report.grants) write(`grants: ${report.grants}`);
       for (const u of report.unbound) write(`not bound (no grant): ${u}`);
       for (const w of report.warnings) write(`warning: ${w}`);
-      for (const q of report.stale) write(`stale: queue ${q.name} (${q.messages ?? 0} message${q.messages === 1 ? '' : 's'}) serves no flow of this config any more; dxg teardown --stale lists such queues, --stale --yes removes them`);
+      for (const q of report.stale) write(`stale: queue ${q.name} (${count(q.messages ?? 0, 'message')}) serves no flow of this config any more; dxg teardown --stale lists such queues, --stale --yes removes them`);
       if (report.problems.length || report.departments.some((d) => !d.ok)) {
         throw new DxgError('DXG_CATALOG', `init found problems:\n${report.problems.join('\n')}`);
       }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { brokerParts, removeParts, staleQueues, type BrokerPart } from '../../broker/teardown';
 import { project, write } from '../context';
+import { count } from '../words';
 
-const describe = (p: BrokerPart): string => `${p.kind.padEnd(8)} ${p.name}${p.messages === undefined ? '' : ` (${p.messages} message${p.messages === 1 ? '' : 's'})`}`;
+const describe = (p: BrokerPart): string => `${p.kind.padEnd(8)} ${p.name}${p.messages === undefined ? '' : ` (${count(p.messages, 'message')})`}`;
 
 export function registerTeardown(program: Command): void {
   program
@@ -21,10 +22,10 @@ export function registerTeardown(program: Command): void {
       for (const p of parts) write(`${opts.yes ? 'removing' : 'would remove'} ${describe(p)}`);
       const messages = parts.reduce((n, p) => n + (p.messages ?? 0), 0);
       if (!opts.yes) {
-        write(`${parts.length} part(s) of the ${what}${messages ? `, holding ${messages} message(s) that would be lost` : ''}; run again with --yes to remove them`);
+        write(`${count(parts.length, 'part')} of the ${what}${messages ? `, holding ${count(messages, 'message')} that would be lost` : ''}; run again with --yes to remove them`);
         return;
       }
       await removeParts(config, parts);
-      write(`removed ${parts.length} part(s) of the ${what}${messages ? ` and the ${messages} message(s) they held` : ''}`);
+      write(`removed ${count(parts.length, 'part')} of the ${what}${messages ? ` and the ${count(messages, 'message')} they held` : ''}`);
     });
 }
