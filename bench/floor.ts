@@ -1,36 +1,36 @@
 /**
  * Baseline C, the floor of any gateway built as Node.js processes exchanging through RabbitMQ: the
  * same rows carried the cheapest way such a process can, with none of the gateway's guarantees
- * except the broker's. The source is read by keyset pages of `batchSize` (the gateway's read) with
- * every value left as PostgreSQL's text; each page is one JSON array of arrays, gzip level 1 (the
- * gateway's codec), published persistent with confirms to a quorum queue; the consumer gunzips,
- * parses, writes the page as COPY text into a table of the target's shape in its own transaction,
- * and acks after the commit. No validation, signature, outbox, inbox, versions, receipts or ledger.
- * What this reaches is what the gateway could reach if all of those cost nothing. With `wire:
- * 'copy-text'` the page travels as the target's COPY lines instead (the text wire of issue 12,
- * direction 6): the consumer streams the bytes into COPY as they come. The consumer runs
- * in a worker thread, so the two ends use two cores as a process per department does.
+ * except the broker's. The source is read by keyset pages of `batchSize` (the gateway's read, through
+ * the adapter, values typed as the gateway reads them); each page is one JSON array of arrays, gzip
+ * level 1 (the gateway's codec), published persistent with confirms to a quorum queue; the consumer
+ * gunzips, parses, writes the page with COPY into a table of the target's shape (one statement, so
+ * one transaction) and acks after the commit. No validation, signature, outbox, inbox, versions,
+ * receipts or ledger. What this reaches is what the gateway could reach if all of those cost
+ * nothing. With `wire: 'copy-text'` the text wire of issue 12 (direction 6) at its cheapest: each
+ * page is read with COPY … TO STDOUT and travels as those lines, which the consumer streams into
+ * COPY unread. The consumer runs in a worker thread, so the two ends use two cores as a process
+ * per department does.
  */
 import { randomUUID } from 'node:crypto';
-import { finished } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import amqp from 'amqplib';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { sql, type Database, type Sql } from '../adapters';
 import type { BaselineResult } from './baselines';
 import { SOURCE_COLUMNS } from './data';
 import { CostMeter, type CostReport } from './proc';
-import { BROKER_URL, type Db } from './services';
+import { BROKER_URL, bulk, open, type Db } from './services';
 import { countRows, exec, SOURCE_TABLE, TARGET_COLUMNS, TARGET_SQL } from './tables';
 import type { SqlExecutor } from '../adapters';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 const FLOOR_TABLE = 'floor_enterprise';
-/** PostgreSQL's text of every value, unparsed: it goes back into COPY as it came */
-const asText = { getTypeParser: () => (value: string) => value };
+const WATERMARK = SOURCE_COLUMNS.indexOf('updated_at');
+const KEY = SOURCE_COLUMNS.indexOf('credit_code');
 
 export interface FloorResult extends BaselineResult {
   /** this process's CPU (source and consumer both run in it), and the servers' */
@@ -39,9 +39,9 @@ export interface FloorResult extends BaselineResult {
 
 const ESCAPE = /[\\\t\n\r]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const copyValue = (v: string | null) => (v === null ? '\\N' : v.replace(ESCAPE, (c) => ESCAPES[c]));
+const copyValue = (v: unknown) => (v === null || v === undefined ? '\\N' : String(v).replace(ESCAPE, (c) => ESCAPES[c]));
 
-function copyLines(rows: (string | null)[][]): string {
+function copyLines(rows: unknown[][]): string {
   let text = '';
   for (const row of rows) text += `${row.map(copyValue).join('\t')}\n`;
   return text;
@@ -55,24 +55,55 @@ function lineCount(text: Buffer): number {
 
 export type FloorWire = 'json' | 'copy-text';
 
+interface Page {
+  /** the body before gzip */
+  text: string | Buffer;
+  count: number;
+  /** the last row's watermark and key, where the next page begins */
+  last: unknown[];
+}
+
+const after = (last: unknown[] | null): Sql => (last ? sql`WHERE (updated_at, credit_code) > (${last[0]}, ${last[1]})` : sql``);
+
+/** A page as the gateway reads it (typed values, through the adapter), as a JSON array of arrays. */
+async function readRows(db: Database, last: unknown[] | null, limit: number): Promise<Page> {
+  const rows = await db.query(sql`SELECT ${sql.ids(SOURCE_COLUMNS)} FROM ${sql.id(SOURCE_TABLE)} ${after(last)} ORDER BY updated_at, credit_code LIMIT ${sql.raw(String(limit))}`);
+  const arrays = rows.map((r) => SOURCE_COLUMNS.map((c) => r[c]));
+  const end = arrays[arrays.length - 1];
+  return { text: JSON.stringify(arrays), count: arrays.length, last: end ? [end[WATERMARK], end[KEY]] : [] };
+}
+
+/**
+ * A page as COPY … TO STDOUT writes it, unread. COPY takes no bound values: the watermark and key
+ * go in as literals, checked to be what the bench's generator writes (a timestamp, a credit code).
+ */
+async function readLines(db: Database, last: unknown[] | null, limit: number): Promise<Page> {
+  if (last && !(/^[\d: .-]+$/.test(String(last[0])) && /^[0-9A-Z]+$/.test(String(last[1])))) throw new Error(`floor: unexpected keyset position ${JSON.stringify(last)}`);
+  const where = last ? sql.raw(`WHERE (updated_at, credit_code) > ('${String(last[0])}', '${String(last[1])}')`) : sql``;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await bulk(db).copyOut!(sql`SELECT ${sql.ids(SOURCE_COLUMNS)} FROM ${sql.id(SOURCE_TABLE)} ${where} ORDER BY updated_at, credit_code LIMIT ${sql.raw(String(limit))}`)) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks);
+  const count = lineCount(text);
+  if (count === 0) return { text, count, last: [] };
+  const lastLine = text.toString('utf8', text.lastIndexOf(10, text.length - 2) + 1, text.length - 1).split('\t');
+  return { text, count, last: [lastLine[WATERMARK], lastLine[KEY]] };
+}
+
 export async function pipeFloor(source: Db, target: Db, admin: SqlExecutor, runId: string, expected: number, batchSize: number,
   wire: FloorWire, progress: (done: number) => void): Promise<FloorResult> {
   await exec(target, [`DROP TABLE IF EXISTS ${FLOOR_TABLE}`, TARGET_SQL[target.driver].table(FLOOR_TABLE)]);
   const queue = `dxgb.${runId}.floor`;
-  const reader = new pg.Client({ connectionString: source.url, types: asText });
+  const reader = await open(source);
   const pubConn = await amqp.connect(BROKER_URL);
   pubConn.on('error', () => undefined);
-  await reader.connect();
   const meter = new CostMeter(admin, [source.name, target.name]);
   await meter.ready();
   let consumer: Worker | undefined;
   try {
     const pub = await pubConn.createConfirmChannel();
     await pub.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    const columns = SOURCE_COLUMNS.map((c) => `"${c}"`).join(', ');
-    const copy = `COPY ${FLOOR_TABLE} (${TARGET_COLUMNS.join(', ')}) FROM STDIN`;
     // the consumer is up and subscribed before the clock starts, as a target node started before
-    const worker = new Worker(__filename, { workerData: { targetUrl: target.url, queue, expected, copy, wire } satisfies ConsumerData });
+    const worker = new Worker(__filename, { workerData: { target: { driver: target.driver, url: target.url }, queue, expected, wire } satisfies ConsumerData });
     consumer = worker;
     let ready: () => void = () => undefined;
     const subscribed = new Promise<void>((resolve) => (ready = resolve));
@@ -88,19 +119,15 @@ export async function pipeFloor(source: Db, target: Db, admin: SqlExecutor, runI
     await Promise.race([subscribed, allWritten]);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const read = (after: string[] | null) => reader.query<string[]>({
-      text: `SELECT ${columns} FROM ${SOURCE_TABLE}${after ? ' WHERE (updated_at, credit_code) > ($1, $2)' : ''} ORDER BY updated_at, credit_code LIMIT ${batchSize}`,
-      values: after ?? [], rowMode: 'array',
-    });
+    const read = wire === 'json' ? (after: unknown[] | null) => readRows(reader, after, batchSize) : (after: unknown[] | null) => readLines(reader, after, batchSize);
     let unconfirmed: Promise<void>[] = [];
     // the next page is read while this one is encoded and published, as the gateway reads ahead
-    let reading: ReturnType<typeof read> | null = read(null);
+    let reading: Promise<Page> | null = read(null);
     while (reading) {
-      const rows: string[][] = (await reading).rows;
-      if (rows.length === 0) break;
-      const last = rows[rows.length - 1];
-      reading = rows.length < batchSize ? null : read([last[SOURCE_COLUMNS.indexOf('updated_at')], last[SOURCE_COLUMNS.indexOf('credit_code')]]);
-      const body = await gzipAsync(wire === 'json' ? JSON.stringify(rows) : copyLines(rows), { level: 1 });
+      const page: Page = await reading;
+      if (page.count === 0) break;
+      reading = page.count < batchSize ? null : read(page.last);
+      const body = await gzipAsync(page.text, { level: 1 });
       unconfirmed.push(new Promise<void>((resolve, reject) => {
         pub.publish('', queue, body, { persistent: true, mandatory: true, messageId: randomUUID(), contentEncoding: 'gzip' },
           (err) => (err ? reject(new Error(`floor: publish not confirmed: ${String(err)}`)) : resolve()));
@@ -123,7 +150,7 @@ export async function pipeFloor(source: Db, target: Db, admin: SqlExecutor, runI
     return {
       records: n, wallSeconds: Math.round(wall * 1000) / 1000, recordsPerSecond: Math.round(n / wall),
       cost: { ...cost, benchCpuSeconds: Math.round(((cpu.user + cpu.system) / 1e6) * 100) / 100 },
-      detail: { wire, method: `keyset pages as text → ${wire === 'json' ? 'JSON' : 'COPY lines'} + gzip level 1 → quorum queue, confirms → gunzip${wire === 'json' ? ', JSON.parse, COPY lines' : ''} → COPY FROM STDIN per page, one transaction each, ack after commit; the consumer in a worker thread (its own core, as a target node would have)` },
+      detail: { wire, method: `keyset pages ${wire === 'json' ? 'by query → JSON' : 'by COPY TO STDOUT → their lines'} + gzip level 1 → quorum queue, confirms → gunzip${wire === 'json' ? ', JSON.parse, COPY lines' : ''} → COPY FROM STDIN per page, one transaction each, ack after commit; the consumer in a worker thread (its own core, as a target node would have)` },
     };
   } finally {
     meter.stop();
@@ -134,17 +161,16 @@ export async function pipeFloor(source: Db, target: Db, admin: SqlExecutor, runI
       await ch.deleteQueue(queue).catch(() => undefined);
     }
     await pubConn.close().catch(() => undefined);
-    await reader.end().catch(() => undefined);
+    await reader.close().catch(() => undefined);
     await exec(target, [`DROP TABLE IF EXISTS ${FLOOR_TABLE}`]).catch(() => undefined);
   }
 }
 
-interface ConsumerData { targetUrl: string; queue: string; expected: number; copy: string; wire: FloorWire }
+interface ConsumerData { target: Pick<Db, 'driver' | 'url'>; queue: string; expected: number; wire: FloorWire }
 
 /** The target end: one message at a time, in order, as a target node applies a queue. */
-async function consume({ targetUrl, queue, expected, copy, wire }: ConsumerData): Promise<void> {
-  const writer = new pg.Client({ connectionString: targetUrl });
-  await writer.connect();
+async function consume({ target, queue, expected, wire }: ConsumerData): Promise<void> {
+  const writer = await open(target);
   const conn = await amqp.connect(BROKER_URL);
   const sub = await conn.createChannel();
   await sub.prefetch(4);
@@ -154,27 +180,14 @@ async function consume({ targetUrl, queue, expected, copy, wire }: ConsumerData)
     if (!msg) return;
     applying = applying.then(async () => {
       const page = await gunzipAsync(msg.content);
-      let text: Buffer;
-      let count: number;
-      if (wire === 'json') {
-        const rows = JSON.parse(page.toString('utf8')) as (string | null)[][];
-        text = Buffer.from(copyLines(rows));
-        count = rows.length;
-      } else {
-        text = page;
-        count = lineCount(page);
-      }
-      await writer.query('BEGIN');
-      const stream = writer.query(copyFrom(copy));
-      stream.end(text);
-      await finished(stream);
-      await writer.query('COMMIT');
+      const text = wire === 'json' ? Buffer.from(copyLines(JSON.parse(page.toString('utf8')) as unknown[][])) : page;
+      const { rows } = await bulk(writer).copyIn(FLOOR_TABLE, TARGET_COLUMNS, Readable.from([text]));
       sub.ack(msg);
-      written += count;
+      written += rows;
       parentPort!.postMessage({ written });
       if (written === expected) {
         await conn.close();
-        await writer.end();
+        await writer.close();
       }
     });
   });
@@ -182,4 +195,4 @@ async function consume({ targetUrl, queue, expected, copy, wire }: ConsumerData)
   parentPort!.postMessage({ written: 0 });
 }
 
-if (!isMainThread && (workerData as ConsumerData | undefined)?.copy) void consume(workerData as ConsumerData);
+if (!isMainThread && (workerData as ConsumerData | undefined)?.queue) void consume(workerData as ConsumerData);
