@@ -160,6 +160,18 @@ describe('the web console in a browser', () => {
       await page.waitForSelector(shown, { timeout: 30_000 });
       await shot(page, `auditor-${p.replace(/\//g, '-')}`);
     }
+    // a 1366 px laptop screen shows every column of the overview and the applications without scrolling sideways, in either language
+    for (const locale of ['zh-CN', 'en-US']) {
+      const narrow = await as('auditor', locale);
+      await narrow.setViewportSize({ width: 1366, height: 768 });
+      const fits = (table: string) => narrow.$eval(table, (d) => d.scrollWidth <= d.clientWidth);
+      await narrow.waitForSelector('#targets tbody tr td a');
+      expect([locale, await fits('#targets')]).toEqual([locale, true]);
+      await narrow.goto(`${base}/#/applications`);
+      await narrow.waitForSelector('#applications td');
+      expect([locale, await fits('#applications')]).toEqual([locale, true]);
+      await narrow.context().close();
+    }
     // an auditor reads applications but answers none
     expect(await page.$$('[data-action]')).toHaveLength(0);
     expect(await page.$('form.apply')).toBeNull();
