@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApplyOutcome, ApplyRecord, Database, Tx, ValueCheck } from '../../adapters/adapter';
 import { claimInbox } from '../bookkeeping/inbox';
 import { outboxItem, putOutbox } from '../bookkeeping/outbox';
-import { markReplayed, putQuarantine, supersede, type QuarantineItem, type QuarantineRow } from '../bookkeeping/quarantine';
+import { markReplayed, putQuarantine, reasonsOf, supersede, type QuarantineItem, type QuarantineRow } from '../bookkeeping/quarantine';
 import type { Receipt } from '../bookkeeping/receipts';
 import type { Topology } from '../broker/topology';
 import { errorMessage } from '../errors';
@@ -119,11 +119,11 @@ export class Applier {
    * code): each with the version it came with, so it never overwrites newer data. Records failing
    * again are quarantined anew; the ledger shows both attempts.
    */
-  async replay(items: QuarantineRow[], signal: AbortSignal): Promise<{ applied: number; again: number; receipts: string[] }> {
+  async replay(items: QuarantineRow[], signal: AbortSignal): Promise<{ applied: number; again: number; receipts: string[]; reasons: string[] }> {
     const { flow } = this.ctx.binding;
     const byMessage = new Map<string, QuarantineRow[]>();
     for (const i of items) byMessage.set(i.message_id ?? '', [...(byMessage.get(i.message_id ?? '') ?? []), i]);
-    const result = { applied: 0, again: 0, receipts: [] as string[] };
+    const result = { applied: 0, again: 0, receipts: [] as string[], reasons: [] as string[] };
     for (const [messageId, group] of byMessage) {
       const meta: EnvelopeMeta = {
         kind: 'records', messageId, flow: flow.id, resource: flow.resource, from: group[0].from_dept ?? flow.source.department,
@@ -149,11 +149,12 @@ export class Applier {
             kind: 'replay', flow: flow.id, messageId, from: meta.from, to: meta.to, count: group.length, keys: records.map((r) => r.key),
             detail: { stage: 'target', items: group.map((i) => i.id), written: applied.written, superseded: applied.superseded.length, rejectedAgain: rejects.length, receipt: replayId },
           }]);
-          return { applied: records.length - rejects.length, again: rejects.length, receipt: replayId };
+          return { applied: records.length - rejects.length, again: rejects.length, receipt: replayId, reasons: reasonsOf(rejects) };
         }), this.ctx.db, true);
       result.applied += outcome.applied;
       result.again += outcome.again;
       result.receipts.push(outcome.receipt);
+      result.reasons = reasonsOf([...result.reasons, ...outcome.reasons].map((reason) => ({ reason })));
     }
     return result;
   }

@@ -1,7 +1,7 @@
 import type { Database, Position, Row } from '../../adapters/adapter';
 import { dropCheckpoint, loadCheckpoint, saveCheckpoint, touchCheckpoint } from '../bookkeeping/checkpoint';
 import { putOutbox } from '../bookkeeping/outbox';
-import { markReplayed, putQuarantine, supersede, type QuarantineRow } from '../bookkeeping/quarantine';
+import { markReplayed, putQuarantine, reasonsOf, supersede, type QuarantineRow } from '../bookkeeping/quarantine';
 import type { Topology } from '../broker/topology';
 import type { Keyring } from '../envelope/keys';
 import { toWire, type WireValue } from '../indicators/codec';
@@ -205,9 +205,9 @@ export class Extractor {
    * cause was fixed): to every target, or to the one a code-table problem concerned. Records still
    * failing are quarantined anew; the ledger shows both attempts. Returns the envelopes' ids.
    */
-  async replay(items: QuarantineRow[]): Promise<{ messageIds: string[]; sent: number; again: number }> {
+  async replay(items: QuarantineRow[]): Promise<{ messageIds: string[]; sent: number; again: number; reasons: string[] }> {
     const { db, binding, department } = this.ctx;
-    const result = { messageIds: [] as string[], sent: 0, again: 0 };
+    const result = { messageIds: [] as string[], sent: 0, again: 0, reasons: [] as string[] };
     const groups = new Map<string | null, QuarantineRow[]>();
     for (const item of items) groups.set(item.to_dept, [...(groups.get(item.to_dept) ?? []), item]);
     for (const [to, group] of groups) {
@@ -231,6 +231,7 @@ export class Extractor {
       result.messageIds.push(...batch.sealed.map((s) => s.meta.messageId));
       result.sent += sent;
       result.again += batch.quarantine.length;
+      result.reasons = reasonsOf([...result.reasons.map((reason) => ({ reason })), ...batch.quarantine]);
     }
     return result;
   }

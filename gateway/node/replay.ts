@@ -61,13 +61,13 @@ async function replayGroup(node: DepartmentNode, items: QuarantineRow[], signal:
   const applier = flow ? node.appliers.get(flow) : undefined;
   if (stage === 'source' && extractor) {
     const r = await extractor.replay(items);
-    Object.assign(report, { done: r.sent, again: r.again, awaiting: r.messageIds });
+    Object.assign(report, { done: r.sent, again: r.again, awaiting: r.messageIds, notes: r.reasons.map((reason) => `set aside again: ${reason}`) });
   } else if (stage === 'target' && applier && node.receiveRefusal(applier.binding.flow.id)) {
     report.again = items.length;
     report.notes.push(`not applied again: ${node.receiveRefusal(applier.binding.flow.id)}`);
   } else if (stage === 'target' && applier) {
     const r = await applier.replay(items, signal);
-    Object.assign(report, { done: r.applied, again: r.again, awaiting: r.receipts });
+    Object.assign(report, { done: r.applied, again: r.again, awaiting: r.receipts, notes: r.reasons.map((reason) => `rejected again: ${reason}`) });
   } else {
     report.again = items.length;
     report.notes.push(`flow '${flow}' is no longer ${stage === 'source' ? 'sent' : 'received'} by ${node.department.id}`);
