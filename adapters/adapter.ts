@@ -153,6 +153,8 @@ export interface SqlDialect {
 /** Reading the catalog: what tables, columns and keys exist, as the database itself says. */
 export interface CatalogReader {
   describeTable(table: string): Promise<TableInfo | null>;
+  /** The tables and views of the connection's own schema (database), by name: what a misspelt table is likened to. */
+  tableNames(): Promise<string[]>;
   /** The columns of a source `query:`, which is checked first (see Dialect.checkQuery): one that is not a plain SELECT is refused unrun. */
   describeQuery(query: string): Promise<ColumnInfo[]>;
 }

@@ -31,6 +31,11 @@ export class MssqlCatalog implements CatalogReader {
   describeQuery(query: string): Promise<ColumnInfo[]> {
     return describeQuery(this.runner, query);
   }
+
+  async tableNames(): Promise<string[]> {
+    const found = await rows<{ name: string }>(this.runner, `SELECT o.name FROM sys.objects o WHERE o.schema_id = SCHEMA_ID() AND o.type IN ('U', 'V') ORDER BY o.name`, []);
+    return found.map((r) => r.name);
+  }
 }
 
 async function describeTable(db: Runner, table: string): Promise<TableInfo | null> {

@@ -11,6 +11,12 @@ export class MysqlCatalog implements CatalogReader {
     return this.using((conn) => describeTable(conn, table));
   }
 
+  async tableNames(): Promise<string[]> {
+    const found = await this.using((conn) => rows<{ name: string }>(conn,
+      'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1', []));
+    return found.map((r) => r.name);
+  }
+
   /** Described as it will be read: wrapped, in a read-only transaction. */
   async describeQuery(query: string): Promise<ColumnInfo[]> {
     const problem = await checkQuery(query);

@@ -33,6 +33,12 @@ export class PgCatalog implements CatalogReader {
     };
   }
 
+  async tableNames(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ name: string }>(
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`);
+    return rows.map((r) => r.name);
+  }
+
   /** Described as it will be read: wrapped, in a read-only transaction. */
   async describeQuery(query: string): Promise<ColumnInfo[]> {
     const problem = await checkQuery(query);

@@ -45,7 +45,7 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
   let info: TableInfo | null = null;
   if (source.table) {
     info = await db.catalog.describeTable(source.table);
-    if (!info) throw new CatalogError([`${doc.at(['source', 'table'])}: table '${source.table}' does not exist in the database of department '${source.department}'`]);
+    if (!info) throw new CatalogError([`${doc.at(['source', 'table'])}: table '${source.table}' does not exist in the database of department '${source.department}'${await tableHint(db, source.table)}`]);
     columns = info.columns;
   } else {
     try {
@@ -85,7 +85,7 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
 export async function bindTarget(db: Database, flow: Flow, target: FlowTarget, set: IndicatorSet): Promise<TargetBinding> {
   const at = (...path: (string | number)[]) => flow.doc.at(['targets', target.index, ...path]);
   const info: TableInfo | null = await db.catalog.describeTable(target.table);
-  if (!info) throw new CatalogError([`${at('table')}: table '${target.table}' does not exist in the database of department '${target.department}'`]);
+  if (!info) throw new CatalogError([`${at('table')}: table '${target.table}' does not exist in the database of department '${target.department}'${await tableHint(db, target.table)}`]);
   const problems: string[] = [];
   for (const [indicator, column] of Object.entries(target.fields)) {
     if (!info.columns.has(column)) problems.push(`${at('fields', indicator)}: column '${column}' is not in table '${target.table}'${hint(column, info.columns)}`);
@@ -124,4 +124,11 @@ function flagOf(flow: Flow, target: FlowTarget, set: IndicatorSet): TargetBindin
 function hint(name: string, columns: Map<string, ColumnInfo>): string {
   const h = closest(name, [...columns.keys()]);
   return h ? ` (did you mean '${h}'?)` : '';
+}
+
+/** ` (did you mean 'x'?)` when the database holds a table of a like name (a schema-qualified name is left alone). */
+async function tableHint(db: Database, table: string): Promise<string> {
+  if (table.includes('.')) return '';
+  const like = closest(table, await db.catalog.tableNames().catch(() => []));
+  return like ? ` (did you mean '${like}'?)` : '';
 }

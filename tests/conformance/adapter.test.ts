@@ -145,6 +145,12 @@ function conformance(driver: Driver): void {
       expect(found).toEqual(fx.catalog.lookups(t.name));
     });
 
+    it('names the tables of its own schema, for a misspelt one to be likened to', async () => {
+      const names = await db.catalog.tableNames();
+      expect(names).toContain('ent_registry');
+      expect(names.every((n) => !n.includes('.'))).toBe(true);
+    });
+
     it('describes a query by its result columns, and rejects a bad query with the engine\'s message', async () => {
       const columns = await db.catalog.describeQuery(CATALOG_QUERY);
       expect(columns.map((c) => [c.name, c.type])).toEqual(fx.catalog.queryColumns);

@@ -3,6 +3,8 @@
  * the table does not hold unique is a warning (a legacy table may lack the constraint and still hold
  * one row per key), said with the place in the flow's YAML, and logged by the node that reads it.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from '../../adapters/sql';
 import { createMysql, createPostgres, type TestDatabase } from '../helpers/databases';
 import { TestExchange } from '../helpers/exchange';
@@ -30,6 +32,19 @@ describe.each(['postgres', 'mysql'] as const)('dxg init on a %s source', (driver
   it('says nothing of a key the table declares unique', async () => {
     await ex.ok('keys', 'generate');
     expect(await ex.ok('init')).not.toMatch(/warning/);
+  });
+
+  it('names the table of a like name when a flow names one the database does not hold', async () => {
+    const file = join(ex.dir, 'flows', 'items.yaml');
+    const flow = readFileSync(file, 'utf8');
+    writeFileSync(file, flow.replace('  table: src_item\n', '  table: src_itme\n'));
+    try {
+      const init = await ex.dxg('init');
+      expect(init.code).toBe(1);
+      expect(init.stderr).toMatch(/items\.yaml:6:10: table 'src_itme' does not exist in the database of department 'src' \(did you mean 'src_item'\?\)/);
+    } finally {
+      writeFileSync(file, flow);
+    }
   });
 
   it('warns, at the flow\'s key, of a key the table does not hold unique, and the exchange still runs', async () => {
