@@ -3,12 +3,20 @@ import addFormats from 'ajv-formats';
 import type { PathSegment, SourceDocument } from './document';
 import { closest } from './suggest';
 
-/** Compiles a file-format spec once; returns a checker that reports spec violations at their positions. */
+/** One validator instance for every file-format spec (each instance costs its own set-up of the formats). */
+let shared: Ajv | undefined;
+
+/**
+ * A checker that reports spec violations at their positions. The spec is compiled once, on the first
+ * check: a command that reads no such file (`--help`, a project without a catalog) does not pay for it.
+ */
 export function specChecker(spec: object): (doc: SourceDocument, value: unknown) => void {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
-  addFormats(ajv);
-  const validate = ajv.compile(spec);
+  let validate: ValidateFunction | undefined;
   return (doc, value) => {
+    if (!validate) {
+      shared ??= addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true }));
+      validate = shared.compile(spec);
+    }
     if (validate(value)) return;
     for (const e of collapse(validate)) {
       const path = pointerToPath(e.instancePath);
