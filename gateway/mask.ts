@@ -17,9 +17,11 @@ const MOBILE = /(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
  * without credentials does not swallow the next one's host. A scheme is only looked for where a run
  * of scheme characters begins (the lookbehind), so a long run is read once, not once for each of its
  * characters (that took time growing with the square of its length); the run may begin with any of
- * them (`1postgres://`), which masks a little more than a URL, never less.
+ * them (`1postgres://`), which masks a little more than a URL, never less. The user (256) and the
+ * password (1,024 characters) are bounded for the same reason: a text of many `x://` and no `@`
+ * had each scheme read to its end.
  */
-const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z0-9+.-]+:\/\/[^:/?#@\s]*:)(?:(?!,\s*[a-z][a-z0-9+.-]*:\/\/)[^@\s])*@/gi;
+const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z0-9+.-]+:\/\/[^:/?#@\s]{0,256}:)(?:(?!,\s*[a-z][a-z0-9+.-]*:\/\/)[^@\s]){0,1024}@/gi;
 /** `?password=…`, `&sslpassword=…`, `Password=…;` (ODBC/ADO style), `token=…` and the like, in a URL or a connection string */
 const PARAM_SECRET = /((?:^|[?&;\s,(])(?:[a-z_]*pass(?:word|wd)?|pwd|secret|token|access_token|api_?key|auth)\s*=\s*)(?:"[^"]*"|'[^']*'|[^&;\s,)"']+)/gi;
 

@@ -5,9 +5,9 @@ import { now } from '../time';
 /** Where an item was set aside: a record at its source or target, or a whole message at a target. */
 export type Stage = 'source' | 'target' | 'dead-letter';
 
-/** What a replay says of the records set aside again: their distinct reasons, the first few. */
-export function reasonsOf(items: readonly { reason: string }[], most = 3): string[] {
-  const distinct = [...new Set(items.map((i) => i.reason))];
+/** What a replay says of the records set aside again: the distinct reasons among all of theirs, the first few. */
+export function reasonsOf(reasons: readonly string[], most = 3): string[] {
+  const distinct = [...new Set(reasons)];
   return distinct.length > most ? [...distinct.slice(0, most), `and ${distinct.length - most} other reason(s)`] : distinct;
 }
 

@@ -66,6 +66,13 @@ export class BrokerAdmin {
     return all.filter((q) => q.name.startsWith(prefix)).map((q) => ({ name: q.name }));
   }
 
+  /** The exchanges a queue is bound to (the default exchange, '', left out); none for a queue that is gone. */
+  async queueSources(queue: string): Promise<string[]> {
+    const text = await this.call('GET', `/api/queues/${enc(this.vhost)}/${enc(queue)}/bindings`, undefined, true);
+    const bindings = text ? (JSON.parse(text) as { source: string }[]) : [];
+    return Array.isArray(bindings) ? bindings.map((b) => b.source).filter((s) => s !== '') : [];
+  }
+
   /** Resolves with the answer's text. */
   private async call(method: string, path: string, body?: unknown, missingIsFine = false, headers: Record<string, string> = {}): Promise<string> {
     let res: { status: number; text: string };

@@ -11,30 +11,50 @@ export interface BrokerPart {
 }
 
 /**
- * The exchange's queues on the broker that nothing of the config uses any more: of a flow, a target
- * or a department taken out of it. `dxg init` declares what the config needs and never deletes, so
- * these stay (with what they hold) until `dxg teardown --stale` takes them off.
+ * The exchange's queues on the broker: those the config declares, and those left by an earlier
+ * config (of a flow, a target or a department taken out of it; `dxg init` declares what the config
+ * needs and never deletes). A queue left behind is the exchange's only if it is bound to one of the
+ * exchange's own exchanges: another exchange whose name begins with this one's (`a.b` beside `a`)
+ * has queues under the same prefix, and they are never touched.
  */
-export async function staleQueues(config: ExchangeConfig, flows: readonly Flow[], admin = BrokerAdmin.of(config.broker)): Promise<BrokerPart[]> {
+async function ownQueues(config: ExchangeConfig, flows: readonly Flow[], admin: BrokerAdmin): Promise<{ declared: string[]; stale: string[] }> {
   const topology = Topology.of(config);
-  const wanted = new Set(topology.queues(config.departments.keys(), routesOf(flows)));
+  const departments = [...config.departments.keys()];
+  const wanted = new Set(topology.queues(departments, routesOf(flows)));
   if (topology.withCentre) wanted.add(topology.centreQueue);
-  const stale = (await admin.listQueues(`${topology.prefix}.`)).map((q) => q.name).filter((q) => !wanted.has(q));
+  const own = new Set(topology.exchanges(departments));
+  const declared: string[] = [];
+  const stale: string[] = [];
+  for (const { name } of await admin.listQueues(`${topology.prefix}.`)) {
+    if (wanted.has(name)) declared.push(name);
+    else if ((await admin.queueSources(name)).some((s) => own.has(s))) stale.push(name);
+  }
+  return { declared, stale };
+}
+
+/** The queues no part of the config uses any more, with the messages each holds (see ownQueues). */
+export async function staleQueues(config: ExchangeConfig, flows: readonly Flow[], admin = BrokerAdmin.of(config.broker)): Promise<BrokerPart[]> {
+  const { stale } = await ownQueues(config, flows, admin);
   return (await withMessages(config, stale)).map((q) => ({ kind: 'queue', ...q }));
 }
 
 /**
  * The messages each queue holds now, asked of the queue itself: the management API's counts are
- * statistics, seconds old, and a message published a moment ago would be lost uncounted.
+ * statistics, seconds old, and a message published a moment ago would be lost uncounted. A queue
+ * deleted meanwhile is left out; any other failure stops the count (and so any removal after it).
  */
 async function withMessages(config: ExchangeConfig, queues: string[]): Promise<{ name: string; messages: number }[]> {
   if (queues.length === 0) return [];
   const broker = await Broker.connect(config.broker.url, 'teardown', false, config.broker.ca);
   try {
     const counted: { name: string; messages: number }[] = [];
-    // a queue deleted meanwhile closes the channel it was asked on: one channel each
+    // a queue that is gone closes the channel it was asked on: one channel each
     for (const name of queues) {
-      const messages = await broker.withChannel(async (ch) => (await ch.checkQueue(name)).messageCount).catch(() => null);
+      const messages = await broker.withChannel(async (ch) => (await ch.checkQueue(name)).messageCount)
+        .catch((err: { code?: number }) => {
+          if (err.code === 404) return null;
+          throw err;
+        });
       if (messages !== null) counted.push({ name, messages });
     }
     return counted;
@@ -43,15 +63,12 @@ async function withMessages(config: ExchangeConfig, queues: string[]): Promise<{
   }
 }
 
-/**
- * Everything of the exchange on the broker: its queues (those the config declares and any left from
- * an earlier config), its exchanges (the first release's shared ones too) and its users.
- */
+/** Everything of the exchange on the broker: its queues (see ownQueues), its exchanges (the first release's shared ones too) and its users. */
 export async function brokerParts(config: ExchangeConfig, flows: readonly Flow[], admin = BrokerAdmin.of(config.broker), counted = true): Promise<BrokerPart[]> {
   const topology = Topology.of(config);
   const departments = [...config.departments.keys()];
-  const found = new Set((await admin.listQueues(`${topology.prefix}.`)).map((q) => q.name));
-  const queues = [...new Set([...topology.queues(departments, routesOf(flows)), ...(topology.withCentre ? [topology.centreQueue] : []), ...found])].filter((q) => found.has(q));
+  const { declared, stale } = await ownQueues(config, flows, admin);
+  const queues = [...declared, ...stale];
   return [
     ...(counted ? await withMessages(config, queues) : queues.map((name) => ({ name }))).map((q): BrokerPart => ({ kind: 'queue', ...q })),
     ...topology.exchanges(departments).map((name): BrokerPart => ({ kind: 'exchange', name })),

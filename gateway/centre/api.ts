@@ -233,8 +233,8 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     return {
       items: q.reveal ? items : items.map((i) => ({ ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, record: maskDeep(i.record) })),
       unanswered: departments.filter((d) => !answers.has(d)),
-      // silent nodes were not waited for: seconds since their last heartbeat (null: none since the centre started)
-      silent: Object.fromEntries([...answers.silent].filter(([d]) => !answers.has(d)).map(([d, ms]) => [d, ms === null ? null : Math.round(ms / 1000)])),
+      // silent nodes were waited for only briefly: seconds since their last heartbeat (null: none since the centre started)
+      silent: Object.fromEntries([...answers.silent].map(([d, ms]) => [d, ms === null ? null : Math.round(ms / 1000)])),
       errors: Object.fromEntries([...answers].filter(([, a]) => !Array.isArray(a)).map(([d, a]) => [d, (a as { error: string }).error])),
     };
   });

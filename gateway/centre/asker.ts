@@ -8,7 +8,10 @@ import { sleep } from '../time';
 
 type Asked = Question extends infer Q ? (Q extends Question ? Omit<Q, 'id'> : never) : never;
 
-/** The answers by department, and the departments whose node was silent when asked (not waited for). */
+/** How long a silent node is waited for (see Asker.ask). */
+export const SILENT_GRACE_MS = 2_000;
+
+/** The answers by department, and those of the departments asked that gave none and whose node was silent (waited for only briefly). */
 export class Answers<T> extends Map<string, T> {
   constructor(entries: [string, T][], readonly silent: ReadonlyMap<string, number | null>) {
     super(entries);
@@ -37,8 +40,11 @@ export class Asker {
 
   /**
    * Asks each department; resolves with the answers that came within `waitMs` (a department that did
-   * not answer is absent). A silent node is asked too, but not waited for: a page asking every
-   * department comes back as soon as the live ones answered, not after the whole wait.
+   * not answer is absent). A silent node is asked too, but waited for only `SILENT_GRACE_MS`: a page
+   * asking every department comes back soon after the live ones answered, not after the whole wait,
+   * and a node that is up but counted silent (its heartbeat behind a backlog in the feed, the centre
+   * just restarted) still has a moment to answer. A replay, an operator's action on one department,
+   * waits the whole time whatever the heartbeats say: its outcome is what the operator asked for.
    */
   async ask<T>(departments: readonly string[], question: Asked, waitMs: number): Promise<Answers<T>> {
     const id = randomUUID();
@@ -54,15 +60,18 @@ export class Asker {
         // the broker is away: no answer from this one
       }
     }
-    const silent = await this.liveness.silent();
-    const awaited = asked.filter((d) => !silent.has(d));
-    const deadline = Date.now() + waitMs;
+    const silentNow = question.request === 'replay' ? new Map<string, number | null>() : await this.liveness.silent();
+    const silent = new Map([...silentNow].filter(([d]) => asked.includes(d)));
+    const started = Date.now();
+    const deadline = started + waitMs;
+    const graceEnds = started + Math.min(waitMs, SILENT_GRACE_MS);
     for (;;) {
       const rows = await this.db.query<{ department: string; body: T }>(sql`SELECT department, body FROM centre_answers WHERE request = ${id}`);
       const answered = new Set(rows.map((r) => r.department));
-      if (awaited.every((d) => answered.has(d)) || Date.now() > deadline) {
+      const waiting = asked.filter((d) => !answered.has(d) && (!silent.has(d) || Date.now() <= graceEnds));
+      if (waiting.length === 0 || Date.now() > deadline) {
         await this.db.execute(sql`DELETE FROM centre_answers WHERE request = ${id} OR at < now() - interval '1 hour'`);
-        return new Answers(rows.map((r) => [r.department, r.body]), silent);
+        return new Answers(rows.map((r) => [r.department, r.body]), new Map([...silent].filter(([d]) => !answered.has(d))));
       }
       await sleep(100);
     }

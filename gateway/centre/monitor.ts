@@ -117,9 +117,13 @@ export class Monitor {
     return silent;
   }
 
-  /** How long a node has been silent, given the age of its last heartbeat (null: none yet). */
+  /**
+   * How long a node has been silent, given the age of its last heartbeat (null: none yet). A heartbeat
+   * taken before this centre started says nothing of the time the centre was down: silence counts from
+   * the start at the earliest (the alarm's text still gives the heartbeat's own age).
+   */
   private silentFor(age: number | null): number {
-    return age ?? Date.now() - this.started;
+    return Math.min(age ?? Infinity, Date.now() - this.started);
   }
 
   /** The collector's feed, which tells when asking a node again is no use (see standing). */

@@ -124,6 +124,7 @@ export class Applier {
     const byMessage = new Map<string, QuarantineRow[]>();
     for (const i of items) byMessage.set(i.message_id ?? '', [...(byMessage.get(i.message_id ?? '') ?? []), i]);
     const result = { applied: 0, again: 0, receipts: [] as string[], reasons: [] as string[] };
+    const reasons: string[] = [];
     for (const [messageId, group] of byMessage) {
       const meta: EnvelopeMeta = {
         kind: 'records', messageId, flow: flow.id, resource: flow.resource, from: group[0].from_dept ?? flow.source.department,
@@ -149,13 +150,14 @@ export class Applier {
             kind: 'replay', flow: flow.id, messageId, from: meta.from, to: meta.to, count: group.length, keys: records.map((r) => r.key),
             detail: { stage: 'target', items: group.map((i) => i.id), written: applied.written, superseded: applied.superseded.length, rejectedAgain: rejects.length, receipt: replayId },
           }]);
-          return { applied: records.length - rejects.length, again: rejects.length, receipt: replayId, reasons: reasonsOf(rejects) };
+          return { applied: records.length - rejects.length, again: rejects.length, receipt: replayId, reasons: rejects.map((q) => q.reason) };
         }), this.ctx.db, true);
       result.applied += outcome.applied;
       result.again += outcome.again;
       result.receipts.push(outcome.receipt);
-      result.reasons = reasonsOf([...result.reasons, ...outcome.reasons].map((reason) => ({ reason })));
+      reasons.push(...outcome.reasons);
     }
+    result.reasons = reasonsOf(reasons);
     return result;
   }
 

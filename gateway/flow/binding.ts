@@ -77,7 +77,7 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
   if (info && !info.uniqueKeys.some((u) => u.every((c) => change.key.includes(c)))) {
     warnings.push(`${doc.at(['source', 'key'])}: source.key (${source.key.join(', ')}) is not unique in table '${source.table}' as its catalog declares it `
       + `(no primary key or unique index within the columns ${change.key.join(', ')}): rows sharing a key are one record, and the newer replaces the older at every target. `
-      + 'If the table can hold several rows of one key, add the columns that tell them apart to the key; if it cannot, declare the key in the table');
+      + 'If the table can hold several rows of one key, add the columns that tell them apart to the key; if it cannot, declare the key in the table (a view declares none: if it gives one row per key, this is no problem)');
   }
   return { flow, set, change, watermarkColumn, check: set.view(Object.keys(source.fields)), warnings };
 }

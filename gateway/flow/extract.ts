@@ -208,6 +208,7 @@ export class Extractor {
   async replay(items: QuarantineRow[]): Promise<{ messageIds: string[]; sent: number; again: number; reasons: string[] }> {
     const { db, binding, department } = this.ctx;
     const result = { messageIds: [] as string[], sent: 0, again: 0, reasons: [] as string[] };
+    const reasons: string[] = [];
     const groups = new Map<string | null, QuarantineRow[]>();
     for (const item of items) groups.set(item.to_dept, [...(groups.get(item.to_dept) ?? []), item]);
     for (const [to, group] of groups) {
@@ -231,8 +232,9 @@ export class Extractor {
       result.messageIds.push(...batch.sealed.map((s) => s.meta.messageId));
       result.sent += sent;
       result.again += batch.quarantine.length;
-      result.reasons = reasonsOf([...result.reasons.map((reason) => ({ reason })), ...batch.quarantine]);
+      reasons.push(...batch.quarantine.map((q) => q.reason));
     }
+    result.reasons = reasonsOf(reasons);
     return result;
   }
 
