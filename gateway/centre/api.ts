@@ -230,8 +230,9 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     const answers = await ctx.asker.ask<Record<string, unknown>[] | { error: string }>(departments, { request: 'quarantine', filter: { flow: q.flow, stage: q.stage, all: q.all, limit: q.limit } }, q.wait * 1000);
     await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: quarantine' : 'look: quarantine', describe(q), q.reason ?? null);
     const items: Record<string, unknown>[] = [...answers].flatMap(([department, a]) => (Array.isArray(a) ? a.map((i) => ({ department, ...i })) : []));
+    const sensitive = q.reveal ? null : await sensitiveItems(ctx);
     return {
-      items: q.reveal ? items : items.map((i) => ({ ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, record: maskDeep(i.record) })),
+      items: sensitive ? items.map((i) => ({ ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, record: maskRecord(i.record, sensitive.get(resourceOf(ctx, i.flow))) })) : items,
       unanswered: departments.filter((d) => !answers.has(d)),
       // silent nodes were waited for only briefly: seconds since their last heartbeat (null: none since the centre started)
       silent: Object.fromEntries([...answers.silent].map(([d, ms]) => [d, ms === null ? null : Math.round(ms / 1000)])),
@@ -365,3 +366,20 @@ function shown(rows: TrailJson[], reveal: boolean, key?: string): TrailJson[] {
 }
 
 export type { FastifyReply, FastifyRequest };
+
+/** The items each resource's catalog entry marks sensitive (personal data), by resource. */
+async function sensitiveItems(ctx: ApiContext): Promise<Map<string, Set<string>>> {
+  const entries = await ctx.catalog.entries();
+  return new Map(entries.map((e) => [e.resource, new Set(e.items.filter((i) => i.sensitive).map((i) => i.name))]));
+}
+
+const resourceOf = (ctx: ApiContext, flow: unknown): string => ctx.project.flows.find((f) => f.id === flow)?.resource ?? '';
+
+/**
+ * A record as shown unrevealed: the catalog's sensitive items hidden whole (a birth date or a name
+ * beside a masked identity number would give it back), identity and mobile numbers masked in the rest.
+ */
+function maskRecord(record: unknown, sensitive: Set<string> | undefined): unknown {
+  if (!sensitive?.size || record === null || typeof record !== 'object' || Array.isArray(record)) return maskDeep(record);
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, sensitive.has(k) && v !== null ? '***' : maskDeep(v)]));
+}

@@ -172,6 +172,18 @@ describe('the web console in a browser', () => {
       expect([locale, await fits('#applications')]).toEqual([locale, true]);
       await narrow.context().close();
     }
+    // what was set aside shows the catalog's sensitive items hidden unless revealed: a birth date beside a masked identity number would give it back
+    const quarantined = async (query: string) => ((await (await fetch(`${base}/api/quarantine?department=police${query}`, { headers: { authorization: `Bearer ${token}` } })).json()) as
+      { items: { record_key: string; record: Record<string, unknown> | null }[] }).items.filter((i) => i.record && 'birth_date' in i.record);
+    const hidden = await quarantined('');
+    expect(hidden.length).toBeGreaterThan(0);
+    for (const i of hidden) {
+      expect([i.record!.name, i.record!.birth_date, i.record!.household_address].every((v) => v === '***' || v === null)).toBe(true);
+      expect(i.record!.gender).not.toBe('***');
+      expect(i.record_key).toMatch(/^\d{6}\*{8}/);
+    }
+    const shownWhole = await quarantined('&reveal=true&reason=%E4%BD%8E%E4%BF%9D%E5%A4%8D%E6%A0%B8');
+    expect(shownWhole.some((i) => /^\d{4}-\d{2}-\d{2}$/.test(String(i.record!.birth_date)))).toBe(true);
     // an auditor reads applications but answers none
     expect(await page.$$('[data-action]')).toHaveLength(0);
     expect(await page.$('form.apply')).toBeNull();
@@ -216,6 +228,11 @@ describe('the web console in a browser', () => {
     await approver.goto(`${base}/#/applications`);
     await approver.waitForSelector(`[data-action=approve-${id}]`);
     await shot(approver, 'approver-applications');
+    // on a 1366 px screen the approver's buttons are in sight, not past the table's edge
+    await approver.setViewportSize({ width: 1366, height: 768 });
+    const box = (await (await approver.$(`[data-action=reject-${id}]`))!.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(1366 - 16);
+    expect(await approver.$eval('#applications', (d) => d.scrollWidth <= d.clientWidth)).toBe(true);
     await approver.click(`[data-action=approve-${id}]`);
     await approver.click('dialog #confirm');
     expect(await (await approver.waitForSelector('[role=status]')).textContent()).toContain('person-basic → civil');

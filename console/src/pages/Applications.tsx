@@ -35,7 +35,9 @@ export function Applications({ user }: { user: User }) {
   const rows = sorted.map((a) => [
     a.id, <Badge tone={STATE[a.state][1]}>{t(STATE[a.state][0])}</Badge>, `${a.department} ← ${a.resource}`, a.items.join(', '), a.purpose, a.basis,
     `${a.days ?? t('untilRevoked')} · ${t('onEnd')}: ${t(a.onEnd)}`, a.applicant, dateTime(a.submittedAt),
-    a.state === 'submitted' ? <span class={a.overdue ? 'error' : ''}>{a.dueDate} ({a.overdue ? t('overdue') : tn('daysLeft', a.workingDaysLeft ?? 0)})</span> : a.dueDate,
+    a.state === 'submitted'
+      ? <span class={a.overdue ? 'error' : ''}><span class="nowrap">{a.dueDate}</span> ({a.overdue ? t('overdue') : tn('daysLeft', a.workingDaysLeft ?? 0)})</span>
+      : <span class="nowrap">{a.dueDate}</span>,
     [a.decidedBy, a.reason].filter(Boolean).join(': '), a.endedAt ? `${dateTime(a.endedAt)} ${a.endReason ?? ''}` : a.validUntil ? `${t('upTo')} ${dateTime(a.validUntil)}` : '',
     <span class="actions">
       {a.state === 'submitted' && provides(a) && <button class="primary" data-action={`approve-${a.id}`} onClick={() => setAsking({ a, action: 'approve' })}>{t('approve')}</button>}
