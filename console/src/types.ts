@@ -20,7 +20,8 @@ export interface LagSeries { flow: string; target: string; points: { at: string;
 
 export interface Flow {
   id: string; title: string; resource: string; source: { department: string; schedule: string };
-  targets: { department: string; table: string; mode: string; indicators: string[] }[]; yaml: string;
+  /** cover: the grant a target receives under, or why none covers it; null when nothing is governed (no catalog) */
+  targets: { department: string; table: string; mode: string; indicators: string[]; cover: { ok: true; grant: string | null } | { ok: false; problem: string } | null }[]; yaml: string;
 }
 
 export interface TrailEntry {

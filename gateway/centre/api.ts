@@ -149,10 +149,14 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     generatedAt: new Date().toISOString(), targets: await ctx.monitor.targets(), openAlarms: (await ctx.alarms.list({ open: true })).length,
   }));
 
-  app.get('/api/flows', { schema: { summary: 'The flows, their targets and their YAML' } }, async () => ctx.project.flows.map((f) => ({
-    id: f.id, title: f.title, resource: f.resource, source: { department: f.source.department, schedule: f.source.schedule },
-    targets: f.targets.map((t) => ({ department: t.department, table: t.table, mode: t.mode, indicators: Object.keys(t.fields) })), yaml: f.doc.text,
-  })));
+  app.get('/api/flows', { schema: { summary: 'The flows, their targets (with the grant each receives under, or why none covers it) and their YAML' } }, async () => {
+    const covers = await ctx.enforcer.covers();
+    return ctx.project.flows.map((f) => ({
+      id: f.id, title: f.title, resource: f.resource, source: { department: f.source.department, schedule: f.source.schedule },
+      targets: f.targets.map((t) => ({ department: t.department, table: t.table, mode: t.mode, indicators: Object.keys(t.fields), cover: covers?.get(`${f.id} → ${t.department}`) ?? null })),
+      yaml: f.doc.text,
+    }));
+  });
 
   app.get('/api/nodes', { schema: { summary: 'Every department node: heartbeat, version, ledger head, how much of its ledger the centre holds' } }, async () => ctx.monitor.nodes());
 

@@ -7,7 +7,7 @@ import { CENTRE } from '../config/duration';
 import type { Project } from '../config/project';
 import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
-import { Governance } from '../grants/governance';
+import { Governance, type Cover } from '../grants/governance';
 import type { SignedGrantList } from '../grants/list';
 import { log } from '../log';
 import type { ControlRequest } from '../node/control';
@@ -81,6 +81,17 @@ export class Enforcer {
   enforce(force = false): Promise<Enforced | null> {
     this.running = this.running.catch(() => null).then(() => this.round(force));
     return this.running;
+  }
+
+  /**
+   * Whether each flow target may receive under the grants in force now, keyed `flow → target`: a
+   * grant approved for fewer items than the target maps covers nothing, and says so. Null without a
+   * catalog (nothing is governed).
+   */
+  async covers(): Promise<Map<string, Cover> | null> {
+    if (!this.project.catalog) return null;
+    const governance = new Governance(await this.catalog.entries(), await this.applications.signed(), () => this.keyring.publicKey(CENTRE));
+    return new Map(this.project.flows.flatMap((f) => f.targets.map((t) => [`${f.id} → ${t.department}`, governance.cover(f, t)] as const)));
   }
 
   private async round(force: boolean): Promise<Enforced | null> {

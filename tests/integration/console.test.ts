@@ -211,6 +211,14 @@ describe('the web console in a browser', () => {
     }, 60_000);
     expect((await civil.query<{ name: string }>(sql`SELECT name FROM mz_resident WHERE id_number = ${sfzh}`))[0].name).not.toBe('甲乙丙');
 
+    // the flow's page says civil receives under no grant, and why
+    const coverOf = async () => ((await (await fetch(`${base}/api/flows`, { headers: { authorization: `Bearer ${token}` } })).json()) as
+      { id: string; targets: { department: string; cover: { ok: boolean; grant?: string; problem?: string } | null }[] }[])
+      .find((f) => f.id === 'person-basic')!.targets.find((x) => x.department === 'civil')!.cover;
+    expect(await coverOf()).toMatchObject({ ok: false, problem: expect.stringContaining('civil') });
+    await approver.goto(`${base}/#/flows/person-basic`);
+    expect(await approver.textContent('#flow-targets')).toContain('授权未覆盖');
+
     // the operator applies in the browser
     const operator = await as('operator');
     await operator.goto(`${base}/#/applications`);
@@ -242,6 +250,7 @@ describe('the web console in a browser', () => {
     await waitFor('the change delivered to civil under the new grant', async () => (await civil.query<{ name: string }>(sql`SELECT name FROM mz_resident WHERE id_number = ${sfzh}`))[0].name === '丁戊己', 60_000);
     const [apply] = await civil.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'apply' ORDER BY seq DESC LIMIT 1`);
     expect(JSON.parse(apply.detail).grant).toBe(id);
+    expect(await coverOf()).toEqual({ ok: true, grant: id });
     await police.close();
     await civil.close();
     await approver.context().close();

@@ -3,19 +3,24 @@ import { Badge, Loading, Problem, Table } from '../components';
 import { num } from '../format';
 import { useLoad } from '../hooks';
 import { t } from '../i18n';
-import type { Application, Flow, Target } from '../types';
+import type { Flow, Target } from '../types';
+
+/** The grant a target receives under; a grant approved for fewer items than the target maps covers nothing, and the cell says why. */
+function GrantCell({ cover }: { cover: Flow['targets'][number]['cover'] }) {
+  if (!cover || (cover.ok && cover.grant === null)) return <span class="muted">—</span>;
+  if (!cover.ok) return <span><Badge tone="bad">{t('notCovered')}</Badge> <small>{cover.problem}</small></span>;
+  return cover.grant === 'unconditional' ? <Badge tone="info">{t('unconditional')}</Badge> : <Badge tone="ok">{cover.grant}</Badge>;
+}
 
 /** One flow: its YAML, its targets with their grant and counts. */
 export function FlowPage({ id }: { id: string }) {
   const data = useLoad(async () => {
-    const [flows, status, applications] = await Promise.all([
-      call<Flow[]>('/api/flows'), call<{ targets: Target[] }>('/api/status'), call<Application[]>('/api/applications?state=approved'),
-    ]);
-    return { flow: flows.find((f) => f.id === id) ?? null, all: flows, targets: status.targets.filter((x) => x.flow === id), applications };
+    const [flows, status] = await Promise.all([call<Flow[]>('/api/flows'), call<{ targets: Target[] }>('/api/status')]);
+    return { flow: flows.find((f) => f.id === id) ?? null, all: flows, targets: status.targets.filter((x) => x.flow === id) };
   }, [id]);
   if (data.error) return <Problem text={data.error} />;
   if (!data.value) return <Loading />;
-  const { flow, all, targets, applications } = data.value;
+  const { flow, all, targets } = data.value;
   if (!flow) {
     return (
       <section>
@@ -24,7 +29,6 @@ export function FlowPage({ id }: { id: string }) {
       </section>
     );
   }
-  const grantOf = (department: string) => applications.find((a) => a.resource === flow.resource && a.department === department);
   return (
     <section>
       <h2>{t('flow')} {flow.id} — {flow.title}</h2>
@@ -32,8 +36,7 @@ export function FlowPage({ id }: { id: string }) {
       <Table id="flow-targets" head={[t('target'), t('table'), t('mode'), t('indicators'), t('grant'), t('published'), t('applied'), t('rejected'), t('withheld'), t('reconciled')]}
         rows={flow.targets.map((x) => {
           const s = targets.find((y) => y.target === x.department);
-          const g = grantOf(x.department);
-          return [x.department, x.table, x.mode, x.indicators.join(', '), g ? <Badge tone="ok">{g.id}</Badge> : <span class="muted">—</span>,
+          return [x.department, x.table, x.mode, x.indicators.join(', '), <GrantCell cover={x.cover} />,
             num(s?.counts?.published), num(s?.counts?.applied), num(s?.counts?.rejected), num(s?.counts?.withheld),
             s?.reconciled ? <Badge tone="ok">{t('yes')}</Badge> : s?.reconciled === false ? <Badge tone="bad">{t('no')}</Badge> : '—'];
         })} />
