@@ -3,6 +3,8 @@
 export interface Counts {
   extracted: number; quarantined: number; filtered: number; withheld: number; published: number;
   applied: number; rejected: number; awaitingReceipt: number; problems: string[];
+  /** sent again by a replay: at the source (its quarantine), at the target (its rejects) */
+  replayedAtSource: number; replayedAtTarget: number;
 }
 
 export interface Target {

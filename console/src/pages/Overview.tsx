@@ -9,6 +9,11 @@ import type { Alarm, LagSeries, Target } from '../types';
 const HOURS = 6;
 
 /** Every flow and target at a glance: counts as dxg status, lag, rate, backlog, whether they reconcile; lag over hours; open alarms, which an operator clears with a reason. */
+/** A count and, on a line of its own, what replays added to it: the figures then add up as dxg status's do. */
+function withReplayed(n: number | undefined, replayed: number | undefined) {
+  return replayed ? <span>{num(n)}<br /><small class="muted">+{num(replayed)} {t('replayedNote')}</small></span> : num(n);
+}
+
 export function Overview({ user }: { user: User }) {
   const status = useLoad(() => call<{ generatedAt: string; targets: Target[] }>('/api/status'));
   const alarms = useLoad(() => call<Alarm[]>('/api/alarms?open=true'));
@@ -19,7 +24,7 @@ export function Overview({ user }: { user: User }) {
   });
   const rows = (status.value?.targets ?? []).map((x) => [
     <a href={`#/flows/${x.flow}`}>{x.flow}</a>, `${x.source} → ${x.target}`,
-    num(x.counts?.extracted), num(x.counts?.published), num(x.counts?.applied), num(x.counts?.rejected), num(x.counts?.quarantined), num(x.counts?.filtered), num(x.counts?.withheld),
+    withReplayed(x.counts?.extracted, x.counts?.replayedAtSource), withReplayed(x.counts?.published, x.counts?.replayedAtTarget), num(x.counts?.applied), num(x.counts?.rejected), num(x.counts?.quarantined), num(x.counts?.filtered), num(x.counts?.withheld),
     num(x.backlog.awaitingReceipt), num(x.backlog.outbox), num(x.backlog.queued),
     x.lag ? `${seconds(x.lag.p50)} / ${seconds(x.lag.p95)}` : '—', x.recordsPerSecond.toFixed(1),
     x.reconciled === null ? <Badge tone="warn">{t('unknown')}</Badge> : x.reconciled ? <Badge tone="ok">{t('yes')}</Badge> : <Badge tone="bad" >{`${t('no')}: ${x.counts?.problems.join('; ')}`}</Badge>,
