@@ -68,7 +68,7 @@ export interface FeedWatch {
 }
 
 /** How long one reading of the flow targets serves. */
-const READING_MS = 2000;
+export const READING_MS = 2000;
 
 /** How far back lag and rates are computed from the ledgers. */
 const LAG_WINDOW_MS = 15 * 60_000;
