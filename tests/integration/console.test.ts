@@ -143,6 +143,8 @@ describe('the web console in a browser', () => {
     await page.check('input[name=reveal]');
     await page.click('form.filters button[type=submit]');
     expect(await page.textContent('[role=alert]')).toContain('须填写理由');
+    // refused: the trail on screen still says what it was asked with, masked
+    expect(await page.textContent('#trail h3')).not.toContain(sfzh);
     await page.fill('input[name=reason]', '低保复核 2026-118');
     await page.click('form.filters button[type=submit]');
     await page.waitForFunction((key) => document.querySelector('#entries')?.textContent?.includes(key), sfzh);

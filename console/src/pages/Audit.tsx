@@ -22,6 +22,8 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
   const [entries, setEntries] = useState<TrailEntry[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [trail, setTrail] = useState<TrailEntry[] | null>(null);
+  // what the trail on screen was asked with: the form may have changed since (a reveal ticked but refused)
+  const [asked, setAsked] = useState<{ key: string; reveal: boolean }>({ key: '', reveal: false });
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -36,6 +38,7 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
       setEntries(cursor ? [...(entries ?? []), ...page.entries] : page.entries);
       setNext(page.next);
       setTrail(form.key ? (await call<{ entries: TrailEntry[] }>(`/api/trail${query({ key: form.key, reveal: form.reveal || undefined, reason: form.reveal ? form.reason : undefined })}`)).entries : null);
+      setAsked({ key: form.key, reveal: form.reveal });
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -69,7 +72,7 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
       {busy && <Loading />}
       {trail && (
         <div id="trail">
-          <h3>{t('trailOf')}{form.reveal ? form.key : masked(form.key)} {!form.reveal && <Badge tone="info">{t('masked')}</Badge>}</h3>
+          <h3>{t('trailOf')}{asked.reveal ? asked.key : masked(asked.key)} {!asked.reveal && <Badge tone="info">{t('masked')}</Badge>}</h3>
           <ol class="timeline">
             {trail.map((e) => (
               <li>
