@@ -22,7 +22,7 @@ export function Applications({ user }: { user: User }) {
     try {
       const r = await call<{ application: Application; enforced: { bound: string[]; unbound: string[]; takenBack: number } | null }>(`/api/applications/${a.id}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
       const e = r.enforced;
-      setNote(`${a.id}: ${t(STATE[r.application.state][0])}${e?.bound.length ? ` · ${e.bound.join(', ')}` : ''}${e?.unbound.length ? ` · ${e.unbound.join(', ')} (${e.takenBack})` : ''}`);
+      setNote(`${a.id}: ${t(STATE[r.application.state][0])}${e?.bound.length ? ` · ${e.bound.join(', ')}` : ''}${e?.unbound.length ? ` · ${e.unbound.join(', ')} (${t('takenBack')}: ${e.takenBack})` : ''}`);
       list.reload();
     } catch (err) {
       setError((err as Error).message);
@@ -50,7 +50,7 @@ export function Applications({ user }: { user: User }) {
       <h2>{t('applications')}</h2>
       <Problem text={list.error ?? error} />
       {note && <p class="ok" role="status">{note}</p>}
-      <Table id="applications" rows={rows} keys={sorted.map((a) => a.id)} head={['ID', t('state'), `${t('department')} ← ${t('catalog')}`, t('items'), t('purpose'), t('basis'), t('validFor'), t('applicant'), t('at'), t('due'), t('decidedBy'), t('grant'), '']} />
+      <Table id="applications" rows={rows} keys={sorted.map((a) => a.id)} head={['ID', t('state'), `${t('department')} ← ${t('resource')}`, t('items'), t('purpose'), t('basis'), t('validity'), t('applicant'), t('at'), t('due'), t('decidedBy'), t('grant'), '']} />
       {asking && (
         <Confirm text={`${t(asking.action)} ${asking.a.id}: ${asking.a.department} ← ${asking.a.resource}`} reason={asking.action === 'approve' ? 'optional' : true}
           onConfirm={(reason) => act(asking.a, asking.action, reason)} onCancel={() => setAsking(null)}>

@@ -27,7 +27,7 @@ export function Catalog({ resource }: { resource: string; user: User }) {
             <p>{e.abstract}</p>
             <p>{t('provider')}: {e.provider} · {[e.classification.class, e.classification.item, e.classification.subitem].filter(Boolean).join(' / ')} · {t('updateCycle')}: {e.updateCycle}</p>
             <p><Badge tone={sharingTone(e.sharing.type)}>{sharingLabel(e.sharing.type)}</Badge> {e.sharing.condition && `${t('condition')}: ${e.sharing.condition}`} {e.sharing.basis && `${t('basis')}: ${e.sharing.basis}`}</p>
-            <Table id="items" head={[t('items'), '', t('type'), t('sensitive')]} rows={e.items.map((i) => [i.name, i.title, i.type, i.sensitive ? <Badge tone="warn">{t('sensitive')}</Badge> : ''])} />
+            <Table id="items" head={[t('items'), t('itemTitle'), t('type'), t('sensitive')]} rows={e.items.map((i) => [i.name, i.title, i.type, i.sensitive ? <Badge tone="warn">{t('sensitive')}</Badge> : ''])} />
           </>
         )}
       </section>
