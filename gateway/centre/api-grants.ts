@@ -5,7 +5,7 @@ import { DxgError } from '../errors';
 import { ON_END } from '../grants/list';
 import { catalogCsv } from '../catalog/csv';
 import type { Project } from '../config/project';
-import { STATES, type Applications } from './applications';
+import { STATES, type Application, type Applications } from './applications';
 import type { CatalogStore, PublishedEntry } from './catalog-store';
 import type { Enforcer } from './enforcer';
 import type { User } from './users';
@@ -102,10 +102,11 @@ export function grantRoutes(app: FastifyInstance, ctx: GrantContext): void {
     schema: { summary, params: id, body: reasonBody(required) },
     handler: async (req: FastifyRequest) => {
       const application = await act(req.user!, (req.params as { id: string }).id, (req.body as { reason?: string } | undefined)?.reason ?? '');
-      return { application, enforced: await ctx.enforcer.enforce() };
+      const enforced = await ctx.enforcer.enforce();
+      return { application, enforced, uncovered: await uncovered(ctx, application) };
     },
   });
-  app.post('/api/applications/:id/approve', decision("Approve (the provider's approver): the target is bound at once", false, (u, i, r) => ctx.applications.approve(u, i, r)));
+  app.post('/api/applications/:id/approve', decision("Approve (the provider's approver): the target is bound at once; `uncovered` names the applicant's flow targets of the resource that the grants in force still do not cover (a grant for fewer items than a target maps covers nothing)", false, (u, i, r) => ctx.applications.approve(u, i, r)));
   app.post('/api/applications/:id/reject', decision("Reject with a reason (the provider's approver)", true, (u, i, r) => ctx.applications.reject(u, i, r)));
   app.post('/api/applications/:id/revoke', decision('Revoke a grant with a reason: the target is unbound, its queue drained into dead letters, its connections closed', true, (u, i, r) => ctx.applications.revoke(u, i, r)));
 }
@@ -120,4 +121,16 @@ function entryProblem(e: Partial<PublishedEntry>, project: Project): string | nu
   if (!Array.isArray(e.items) || e.items.length === 0 || e.items.some((i) => typeof i?.name !== 'string')) return 'items: a list of information items with names';
   if (!Array.isArray(e.themes) || !e.classification || typeof e.updateCycle !== 'string') return 'themes, classification and update cycle are required';
   return null;
+}
+
+/** The flow targets of an application's department and resource that no grant in force covers, with why: what an approval leaves withheld. */
+async function uncovered(ctx: GrantContext, application: unknown): Promise<string[]> {
+  const a = application as Partial<Pick<Application, 'state' | 'resource' | 'department'>>;
+  if (a.state !== 'approved') return [];
+  const covers = await ctx.enforcer.covers();
+  if (!covers) return [];
+  return ctx.project.flows.filter((f) => f.resource === a.resource).flatMap((f) => f.targets.filter((t) => t.department === a.department).flatMap((t) => {
+    const cover = covers.get(`${f.id} → ${t.department}`);
+    return cover && !cover.ok ? [`${f.id} → ${t.department}: ${cover.problem}`] : [];
+  }));
 }

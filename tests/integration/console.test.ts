@@ -221,6 +221,17 @@ describe('the web console in a browser', () => {
     await approver.goto(`${base}/#/flows/person-basic`);
     expect(await approver.textContent('#flow-targets')).toContain('授权未覆盖');
 
+    // a grant approved for fewer items than civil maps covers nothing: the approval says so at once
+    const post = async (path: string, body: object, bearer: string) => (await fetch(`${base}${path}`, {
+      method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    })).json() as Promise<Record<string, unknown>>;
+    const { token: operatorToken } = await post('/api/login', { name: 'operator', password: LOGINS.operator }, '') as { token: string };
+    const partial = (await post('/api/applications', { resource: 'person.basic', department: 'civil', items: ['id_number', 'name', 'gender'], purpose: '仅核验身份', basis: '《社会救助暂行办法》第十一条' }, operatorToken)).application as { id: string };
+    const approved = await post(`/api/applications/${partial.id}/approve`, { reason: '同意' }, token!) as { uncovered: string[] };
+    expect(approved.uncovered).toEqual([expect.stringMatching(/^person-basic → civil: .*does not cover/)]);
+    await post(`/api/applications/${partial.id}/revoke`, { reason: '以完整申请代替' }, token!);
+    expect(await coverOf()).toMatchObject({ ok: false });
+
     // the operator applies in the browser
     const operator = await as('operator');
     await operator.goto(`${base}/#/applications`);

@@ -20,9 +20,11 @@ export function Applications({ user }: { user: User }) {
     setError(null);
     setAsking(null);
     try {
-      const r = await call<{ application: Application; enforced: { bound: string[]; unbound: string[]; takenBack: number } | null }>(`/api/applications/${a.id}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
+      const r = await call<{ application: Application; enforced: { bound: string[]; unbound: string[]; takenBack: number } | null; uncovered?: string[] }>(`/api/applications/${a.id}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
       const e = r.enforced;
       setNote(`${a.id}: ${t(STATE[r.application.state][0])}${e?.bound.length ? ` · ${e.bound.join(', ')}` : ''}${e?.unbound.length ? ` · ${e.unbound.join(', ')} (${t('takenBack')}: ${e.takenBack})` : ''}`);
+      // approved, yet a flow target of the applicant still receives nothing: said at once, not found later on the flow's page
+      if (r.uncovered?.length) setError(`${t('notCovered')}: ${r.uncovered.join('; ')}`);
       list.reload();
     } catch (err) {
       setError((err as Error).message);
