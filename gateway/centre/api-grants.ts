@@ -126,11 +126,8 @@ function entryProblem(e: Partial<PublishedEntry>, project: Project): string | nu
 /** The flow targets of an application's department and resource that no grant in force covers, with why: what an approval leaves withheld. */
 async function uncovered(ctx: GrantContext, application: unknown): Promise<string[]> {
   const a = application as Partial<Pick<Application, 'state' | 'resource' | 'department'>>;
-  if (a.state !== 'approved') return [];
-  const covers = await ctx.enforcer.covers();
-  if (!covers) return [];
-  return ctx.project.flows.filter((f) => f.resource === a.resource).flatMap((f) => f.targets.filter((t) => t.department === a.department).flatMap((t) => {
-    const cover = covers.get(`${f.id} → ${t.department}`);
-    return cover && !cover.ok ? [`${f.id} → ${t.department}: ${cover.problem}`] : [];
-  }));
+  const governance = a.state === 'approved' ? await ctx.enforcer.inForce() : null;
+  if (!governance) return [];
+  return governance.uncovered(ctx.project.flows.filter((f) => f.resource === a.resource), a.department)
+    .map((u) => `${u.flow.id} → ${u.target.department}: ${u.problem}`);
 }

@@ -150,10 +150,10 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   }));
 
   app.get('/api/flows', { schema: { summary: 'The flows, their targets (with the grant each receives under, or why none covers it) and their YAML' } }, async () => {
-    const covers = await ctx.enforcer.covers();
+    const governance = await ctx.enforcer.inForce();
     return ctx.project.flows.map((f) => ({
       id: f.id, title: f.title, resource: f.resource, source: { department: f.source.department, schedule: f.source.schedule },
-      targets: f.targets.map((t) => ({ department: t.department, table: t.table, mode: t.mode, indicators: Object.keys(t.fields), cover: covers?.get(`${f.id} → ${t.department}`) ?? null })),
+      targets: f.targets.map((t) => ({ department: t.department, table: t.table, mode: t.mode, indicators: Object.keys(t.fields), cover: governance?.cover(f, t) ?? null })),
       yaml: f.doc.text,
     }));
   });

@@ -7,7 +7,7 @@ import { CENTRE } from '../config/duration';
 import type { Project } from '../config/project';
 import type { Keyring } from '../envelope/keys';
 import { errorMessage } from '../errors';
-import { Governance, type Cover } from '../grants/governance';
+import { Governance } from '../grants/governance';
 import type { SignedGrantList } from '../grants/list';
 import { log } from '../log';
 import type { ControlRequest } from '../node/control';
@@ -84,14 +84,16 @@ export class Enforcer {
   }
 
   /**
-   * Whether each flow target may receive under the grants in force now, keyed `flow → target`: a
-   * grant approved for fewer items than the target maps covers nothing, and says so. Null without a
-   * catalog (nothing is governed).
+   * The catalog and the grants in force now: which flow targets may receive, under which grant (one
+   * approved for fewer items than a target maps covers nothing). Null without a catalog (nothing is
+   * governed).
    */
-  async covers(): Promise<Map<string, Cover> | null> {
-    if (!this.project.catalog) return null;
-    const governance = new Governance(await this.catalog.entries(), await this.applications.signed(), () => this.keyring.publicKey(CENTRE));
-    return new Map(this.project.flows.flatMap((f) => f.targets.map((t) => [`${f.id} → ${t.department}`, governance.cover(f, t)] as const)));
+  async inForce(): Promise<Governance | null> {
+    return this.project.catalog ? this.governedBy(await this.applications.signed()) : null;
+  }
+
+  private async governedBy(list: SignedGrantList): Promise<Governance> {
+    return new Governance(await this.catalog.entries(), list, () => this.keyring.publicKey(CENTRE));
   }
 
   private async round(force: boolean): Promise<Enforced | null> {
@@ -102,7 +104,7 @@ export class Enforcer {
       return takenBack ? { version: list.version, bound: [], unbound: [], takenBack } : null;
     }
     const { flows, config } = this.project;
-    const governance = new Governance(await this.catalog.entries(), list, () => this.keyring.publicKey(CENTRE));
+    const governance = await this.governedBy(list);
     const allowed = new Set(flows.flatMap((f) => f.targets.filter((t) => governance.cover(f, t).ok).map((t) => `${f.id} ${t.department}`)));
     const result: Enforced = { version: list.version, bound: [], unbound: [], takenBack: 0 };
     const losing = new Set<string>();

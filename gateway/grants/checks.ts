@@ -9,14 +9,8 @@ import type { CurrentGovernance } from './current';
  */
 export function checkGrants(project: Project, { governance, from, note }: CurrentGovernance): Problem[] {
   if (!governance.governed) return [];
-  const problems: Problem[] = [];
-  for (const flow of project.flows) {
-    for (const t of flow.targets) {
-      const cover = governance.cover(flow, t);
-      if (cover.ok) continue;
-      const which = from === 'centre' ? '' : ` [${note ?? 'kept grant list'}]`;
-      problems.push({ file: flow.doc.display, ...flow.doc.position(['targets', t.index, 'department']), message: `target ${t.department}: ${cover.problem}${which}`, severity: 'error' });
-    }
-  }
-  return problems;
+  const which = from === 'centre' ? '' : ` [${note ?? 'kept grant list'}]`;
+  return governance.uncovered(project.flows).map(({ flow, target: t, problem }) => ({
+    file: flow.doc.display, ...flow.doc.position(['targets', t.index, 'department']), message: `target ${t.department}: ${problem}${which}`, severity: 'error',
+  }));
 }

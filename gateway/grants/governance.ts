@@ -75,6 +75,14 @@ export class Governance {
     return { ok: false, problem: `${target.department} has no approved grant to receive ${flow.resource}, a conditional resource${why}: ${apply}` };
   }
 
+  /** The flow targets (of `department` only, when given) that may not receive now, with why. */
+  uncovered(flows: readonly Flow[], department?: string): { flow: Flow; target: FlowTarget; problem: string }[] {
+    return flows.flatMap((flow) => flow.targets.filter((t) => !department || t.department === department).flatMap((target) => {
+      const cover = this.cover(flow, target);
+      return cover.ok ? [] : [{ flow, target, problem: cover.problem }];
+    }));
+  }
+
   /** The flows a department may read from its queues now (every flow it receives, when ungoverned). */
   readable(flows: readonly Flow[], department: string): Flow[] {
     return flows.filter((f) => f.targets.some((t) => t.department === department && this.cover(f, t).ok));

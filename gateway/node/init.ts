@@ -79,10 +79,8 @@ export async function initExchange(project: Project): Promise<InitReport> {
   const { governance, from, note } = await currentGovernance(project, exchangeKeyring(config), true);
   report.grants = governance.governed ? (note ?? `grant list version ${governance.version} from the centre`) : null;
   const readable = (d: string) => (governance.governed ? governance.readable(flows, d).map((f) => f.id) : undefined);
-  for (const f of flows) for (const t of f.targets) {
-    const cover = governance.cover(f, t);
-    if (!cover.ok) report.unbound.push(`${f.id} → ${t.department}: ${cover.problem}${from === 'kept' && governance.grantList ? ' (kept grant list)' : ''}`);
-  }
+  const kept = from === 'kept' && governance.grantList ? ' (kept grant list)' : '';
+  for (const u of governance.uncovered(flows)) report.unbound.push(`${u.flow.id} → ${u.target.department}: ${u.problem}${kept}`);
   // each department's own broker user, allowed only its own exchanges and queues
   const admin = BrokerAdmin.of(config.broker);
   for (const dept of config.departments.keys()) {
