@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SourceDocument } from '../config/document';
 import type { ExchangeConfig, Flow } from '../config/model';
 import { specChecker } from '../config/spec-check';
-import { closest } from '../config/suggest';
+import { closest, didYouMean } from '../config/suggest';
 import type { IndicatorRegistry } from '../indicators/registry';
 import { catalogSpec, type SHARING_TYPES, type UPDATE_CYCLES } from './entry.spec';
 
@@ -78,8 +78,7 @@ function check(doc: SourceDocument, raw: Raw, config: ExchangeConfig, indicators
   const seen = new Set<string>();
   const items = raw.items.map((item, i) => {
     if (set && !set.has(item.name)) {
-      const hint = closest(item.name, known);
-      doc.problem(['items', i, 'name'], `information item '${item.name}' is not an indicator of ${raw.resource}${hint ? ` (did you mean '${hint}'?)` : ''}`);
+      doc.problem(['items', i, 'name'], `information item '${item.name}' is not an indicator of ${raw.resource}${didYouMean(item.name, known)}`);
     }
     if (seen.has(item.name)) doc.problem(['items', i, 'name'], `information item '${item.name}' is listed twice`);
     seen.add(item.name);

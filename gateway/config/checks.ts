@@ -2,7 +2,7 @@ import cron from 'node-cron';
 import { WATERMARK_KINDS } from '../indicators/codec';
 import type { IndicatorRegistry } from '../indicators/registry';
 import type { ExchangeConfig, Flow } from './model';
-import { closest } from './suggest';
+import { closest, didYouMean } from './suggest';
 
 /**
  * Checks that need more than one file: departments exist, indicators exist in the resource's
@@ -46,8 +46,7 @@ function checkFlow(config: ExchangeConfig, flow: Flow, indicators: IndicatorRegi
   const known = set ? Object.keys(set.properties) : [];
   const indicator = (path: (string | number)[], name: string, which: 'key' | 'value' = 'key') => {
     if (!set || set.has(name)) return true;
-    const hint = closest(name, known);
-    doc.problem(path, `indicator '${name}' is not in ${flow.resource}${hint ? ` (did you mean '${hint}'?)` : ''}`, 'error', which);
+    doc.problem(path, `indicator '${name}' is not in ${flow.resource}${didYouMean(name, known)}`, 'error', which);
     return false;
   };
 

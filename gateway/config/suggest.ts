@@ -14,6 +14,12 @@ export function closest(name: string, known: readonly string[]): string | undefi
   return bestDistance <= tolerance ? best : undefined;
 }
 
+/** ` (did you mean 'x'?)` for a misspelt name, '' when no known name is close. */
+export function didYouMean(name: string, known: Iterable<string>): string {
+  const like = closest(name, [...known]);
+  return like ? ` (did you mean '${like}'?)` : '';
+}
+
 /** Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
 function distance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));

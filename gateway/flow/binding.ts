@@ -1,5 +1,5 @@
 import type { ChangeSource, ColumnInfo, Database, TableInfo, TargetTable } from '../../adapters/adapter';
-import { closest } from '../config/suggest';
+import { didYouMean } from '../config/suggest';
 import type { Flow, FlowTarget } from '../config/model';
 import { DxgError } from '../errors';
 import type { IndicatorSet, RecordCheck } from '../indicators/registry';
@@ -56,7 +56,7 @@ export async function bindSource(db: Database, flow: Flow, set: IndicatorSet): P
   }
   const where = source.table ? `table '${source.table}'` : 'the result of source.query';
   for (const [indicator, column] of Object.entries(source.fields)) {
-    if (!columns.has(column)) problems.push(`${doc.at(['source', 'fields', indicator])}: column '${column}' is not in ${where}${hint(column, columns)}`);
+    if (!columns.has(column)) problems.push(`${doc.at(['source', 'fields', indicator])}: column '${column}' is not in ${where}${didYouMean(column, columns.keys())}`);
   }
   if (problems.length) throw new CatalogError(problems);
   const col = (indicator: string) => source.fields[indicator];
@@ -88,7 +88,7 @@ export async function bindTarget(db: Database, flow: Flow, target: FlowTarget, s
   if (!info) throw new CatalogError([`${at('table')}: table '${target.table}' does not exist in the database of department '${target.department}'${await tableHint(db, target.table)}`]);
   const problems: string[] = [];
   for (const [indicator, column] of Object.entries(target.fields)) {
-    if (!info.columns.has(column)) problems.push(`${at('fields', indicator)}: column '${column}' is not in table '${target.table}'${hint(column, info.columns)}`);
+    if (!info.columns.has(column)) problems.push(`${at('fields', indicator)}: column '${column}' is not in table '${target.table}'${didYouMean(column, info.columns.keys())}`);
   }
   const keyColumns = flow.source.key.map((k) => target.fields[k]).filter((c): c is string => c !== undefined);
   if (target.mode === 'upsert' && !problems.length) {
@@ -121,14 +121,7 @@ function flagOf(flow: Flow, target: FlowTarget, set: IndicatorSet): TargetBindin
   return { column: target.fields[indicator], value: mapped ?? value };
 }
 
-function hint(name: string, columns: Map<string, ColumnInfo>): string {
-  const h = closest(name, [...columns.keys()]);
-  return h ? ` (did you mean '${h}'?)` : '';
-}
-
 /** ` (did you mean 'x'?)` when the database holds a table of a like name (a schema-qualified name is left alone). */
 async function tableHint(db: Database, table: string): Promise<string> {
-  if (table.includes('.')) return '';
-  const like = closest(table, await db.catalog.tableNames().catch(() => []));
-  return like ? ` (did you mean '${like}'?)` : '';
+  return table.includes('.') ? '' : didYouMean(table, await db.catalog.tableNames().catch(() => []));
 }

@@ -7,7 +7,7 @@ import { SourceDocument } from '../config/document';
 import { displayPath, pointerToPath } from '../config/spec-check';
 import { customFormats } from './formats';
 import { Kind, kindOf } from './codec';
-import { closest } from '../config/suggest';
+import { didYouMean } from '../config/suggest';
 
 export interface RecordCheck {
   (record: Record<string, unknown>): string[];
@@ -114,8 +114,7 @@ export class IndicatorRegistry {
   /** Why a resource has no indicator set: the file expected, and the set of a like name if there is one. */
   missing(resource: string): string {
     const sets = existsSync(this.dir) ? readdirSync(this.dir).filter((f) => f.endsWith('.json') && !f.startsWith('dxg-')).map((f) => f.slice(0, -5)) : [];
-    const hint = closest(resource, sets);
-    return `indicator set '${resource}' not found: expected ${this.fileOf(resource)}${hint ? ` (did you mean '${hint}'?)` : ''}`;
+    return `indicator set '${resource}' not found: expected ${this.fileOf(resource)}${didYouMean(resource, sets)}`;
   }
 
   /** The indicator set, or null with its problems recorded in `load(...).doc.problems`. */
