@@ -123,7 +123,7 @@ export class Applier {
     const { flow } = this.ctx.binding;
     const byMessage = new Map<string, QuarantineRow[]>();
     for (const i of items) byMessage.set(i.message_id ?? '', [...(byMessage.get(i.message_id ?? '') ?? []), i]);
-    const result = { applied: 0, again: 0, receipts: [] as string[], reasons: [] as string[] };
+    const result = { applied: 0, again: 0, receipts: [] as string[] };
     const reasons: string[] = [];
     for (const [messageId, group] of byMessage) {
       const meta: EnvelopeMeta = {
@@ -157,8 +157,7 @@ export class Applier {
       result.receipts.push(outcome.receipt);
       reasons.push(...outcome.reasons);
     }
-    result.reasons = reasonsOf(reasons);
-    return result;
+    return { ...result, reasons: reasonsOf(reasons) };
   }
 
   /** Why this target's queue does not take the message, judged on its signed headers alone (before its body is opened), or null. */

@@ -207,7 +207,7 @@ export class Extractor {
    */
   async replay(items: QuarantineRow[]): Promise<{ messageIds: string[]; sent: number; again: number; reasons: string[] }> {
     const { db, binding, department } = this.ctx;
-    const result = { messageIds: [] as string[], sent: 0, again: 0, reasons: [] as string[] };
+    const result = { messageIds: [] as string[], sent: 0, again: 0 };
     const reasons: string[] = [];
     const groups = new Map<string | null, QuarantineRow[]>();
     for (const item of items) groups.set(item.to_dept, [...(groups.get(item.to_dept) ?? []), item]);
@@ -234,8 +234,7 @@ export class Extractor {
       result.again += batch.quarantine.length;
       reasons.push(...batch.quarantine.map((q) => q.reason));
     }
-    result.reasons = reasonsOf(reasons);
-    return result;
+    return { ...result, reasons: reasonsOf(reasons) };
   }
 
   /** One page in one transaction: its quarantine, its envelopes, the checkpoint after it, its ledger entries. */
