@@ -68,7 +68,7 @@ export interface FeedWatch {
 }
 
 /** How long one reading of the flow targets serves. */
-export const READING_MS = 2000;
+const READING_MS = 2000;
 
 /** How far back lag and rates are computed from the ledgers. */
 const LAG_WINDOW_MS = 15 * 60_000;
@@ -135,6 +135,8 @@ export class Monitor {
     await this.db.execute(sql`INSERT INTO centre_departments (department, heartbeat, heartbeat_at, head_seq, head_hash)
       VALUES (${department}, ${JSON.stringify(hb)}, now(), ${hb.head.seq}, ${hb.head.hash})
       ON CONFLICT (department) DO UPDATE SET heartbeat = EXCLUDED.heartbeat, heartbeat_at = now(), head_seq = EXCLUDED.head_seq, head_hash = EXCLUDED.head_hash`);
+    // the counts come with the heartbeats: a reading taken before this one is not what the centre holds now
+    this.reading = null;
     await this.alarms.clear(`silent:${department}`);
     await this.registry.sendTo(department, hb.keyList ?? 0).catch((err) => log.warn('key list not sent', { department, error: errorMessage(err) }));
     await this.grantList?.(department, hb.grantList ?? 0);
@@ -251,7 +253,7 @@ export class Monitor {
 
   /**
    * Every flow target: counts from its source's last heartbeat, lag and rate from the collected
-   * ledgers. Read at most every two seconds: the checks, /api/status and /metrics share a reading.
+   * ledgers. Read at most every two seconds, and again after a heartbeat: the checks, /api/status and /metrics share a reading.
    */
   targets(): Promise<TargetView[]> {
     if (!this.reading || Date.now() - this.reading.at > READING_MS) {

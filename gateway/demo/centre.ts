@@ -4,7 +4,7 @@ import { sql } from '../../adapters/sql';
 import { Broker } from '../broker/connection';
 import { Topology } from '../broker/topology';
 import { centreCall } from '../centre/client';
-import { READING_MS, type NodeView, type TargetView } from '../centre/monitor';
+import type { NodeView, TargetView } from '../centre/monitor';
 import { createCentreSchema } from '../centre/schema';
 import { Centre } from '../centre/service';
 import { putUser, type Role } from '../centre/users';
@@ -75,8 +75,6 @@ export async function centreView(demo: DemoCentre, dbs: Map<string, Database>, k
     if (caughtUp || Date.now() > deadline) break;
     await sleep(250);
   }
-  // the centre shares one reading of the flow targets for up to READING_MS: one taken before the last heartbeat is not what it holds now
-  await sleep(READING_MS + 100);
   const status = await call<{ targets: TargetView[] }>('/api/status');
   const trail = await call<{ entries: TrailJson[] }>(`/api/trail?key=${encodeURIComponent(key)}`);
   const verified = await call<{ intact: boolean; departments: LedgerVerdict[] }>('/api/verify?wait=15');
