@@ -109,7 +109,8 @@ export function change(index: number, serial: number): { address: string; employ
   };
 }
 
-function copyText(v: string | number | boolean | null): string {
+/** A value in COPY's text format (NULL as \\N, booleans as t/f, the four specials escaped). */
+export function copyText(v: string | number | boolean | null): string {
   if (v === null) return '\\N';
   if (typeof v === 'boolean') return v ? 't' : 'f';
   if (typeof v === 'number') return String(v);

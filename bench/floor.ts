@@ -20,7 +20,7 @@ import { gunzip, gzip } from 'node:zlib';
 import amqp from 'amqplib';
 import { sql, type Database, type Sql } from '../adapters';
 import type { BaselineResult } from './baselines';
-import { SOURCE_COLUMNS } from './data';
+import { copyText, SOURCE_COLUMNS } from './data';
 import { CostMeter, type CostReport } from './proc';
 import { BROKER_URL, bulk, open, type Db } from './services';
 import { countRows, exec, SOURCE_TABLE, TARGET_COLUMNS, TARGET_SQL } from './tables';
@@ -37,13 +37,9 @@ export interface FloorResult extends BaselineResult {
   cost: CostReport & { benchCpuSeconds: number };
 }
 
-const ESCAPE = /[\\\t\n\r]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const copyValue = (v: unknown) => (v === null || v === undefined ? '\\N' : String(v).replace(ESCAPE, (c) => ESCAPES[c]));
-
-function copyLines(rows: unknown[][]): string {
+function copyLines(rows: (string | number | boolean | null)[][]): string {
   let text = '';
-  for (const row of rows) text += `${row.map(copyValue).join('\t')}\n`;
+  for (const row of rows) text += `${row.map(copyText).join('\t')}\n`;
   return text;
 }
 
@@ -180,7 +176,7 @@ async function consume({ target, queue, expected, wire }: ConsumerData): Promise
     if (!msg) return;
     applying = applying.then(async () => {
       const page = await gunzipAsync(msg.content);
-      const text = wire === 'json' ? Buffer.from(copyLines(JSON.parse(page.toString('utf8')) as unknown[][])) : page;
+      const text = wire === 'json' ? Buffer.from(copyLines(JSON.parse(page.toString('utf8')) as (string | number | boolean | null)[][])) : page;
       const { rows } = await bulk(writer).copyIn(FLOOR_TABLE, TARGET_COLUMNS, Readable.from([text]));
       sub.ack(msg);
       written += rows;
