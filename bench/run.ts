@@ -296,14 +296,20 @@ export async function main(argv: string[]): Promise<number> {
     // --- baseline C: the floor of a Node.js gateway through RabbitMQ, JSON and COPY text on the wire ---
     if (main && has('floor-pg')) {
       const { src, qs } = main;
-      for (const wire of ['json', 'copy-text'] as const) {
-        say(`baseline C (${wire}): the bare pipe PostgreSQL → RabbitMQ → PostgreSQL (no validation, signatures, outbox, inbox, versions, receipts, ledger)`);
+      for (const wire of ['json', 'copy-text', 'copy-text-kept'] as const) {
+        const kept = wire === 'copy-text-kept';
+        say(kept
+          ? `baseline C (${wire}): the text pipe with the least work of each guarantee (checks both sides, signatures, outbox, checkpoint, inbox, versions, ledgers, receipts), bookkeeping in databases of its own`
+          : `baseline C (${wire}): the bare pipe PostgreSQL → RabbitMQ → PostgreSQL (no validation, signatures, outbox, inbox, versions, receipts, ledger)`);
+        // the kept pipe's ledgers and versions go to databases of its own: the exchange's ledgers stay the nodes' alone
+        const [target, books] = kept ? [await dbs.create('postgres', 'floorqs'), await dbs.create('postgres', 'flooramr')] : [qs, undefined];
         let shown = 0;
-        const r = await attempt('floor-pg', () => pipeFloor(src, qs, adminClient, runId, opts.rows, opts.batchSize, wire, (done) => {
+        const r = await attempt('floor-pg', () => pipeFloor(src, target, adminClient, runId, opts.rows, opts.batchSize, wire, (done) => {
           if (done - shown >= 50_000) say(`baseline C (${wire}): ${fmt((shown = done))} written`);
-        }));
+        }, books));
         if (r) say(`baseline C (${wire}): ${fmt(r.records)} records in ${r.wallSeconds.toFixed(2)} s = ${fmt(r.recordsPerSecond)}/s`);
         (results.floor ??= {})[wire] = r;
+        if (books) for (const db of [target, books]) await dbs.drop(db);
       }
     }
 
@@ -511,6 +517,7 @@ export async function main(argv: string[]): Promise<number> {
     'nodes-pg/copy-pg': ratio(results.nodes?.postgres, results.baselineA?.postgres),
     'floor-pg-json/copy-pg': ratio(results.floor?.json, results.baselineA?.postgres),
     'floor-pg-copy-text/copy-pg': ratio(results.floor?.['copy-text'], results.baselineA?.postgres),
+    'floor-pg-copy-text-kept/copy-pg': ratio(results.floor?.['copy-text-kept'], results.baselineA?.postgres),
     'nodes-pg/floor-pg-json': ratio(results.nodes?.postgres, results.floor?.json),
     'gateway-pg/floor-pg-json': ratio(results.gateway?.postgres, results.floor?.json),
     'nodes-my/copy-my': ratio(results.nodes?.mariadb, results.baselineA?.mariadb),
