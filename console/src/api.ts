@@ -1,4 +1,4 @@
-import { t as text } from './i18n';
+import { errorText, t as text } from './i18n';
 
 /** The centre's public API, as the console calls it: a token from the login, JSON both ways. */
 
@@ -51,12 +51,12 @@ export async function call<T>(path: string, options: { method?: string; body?: u
   } catch {
     throw new ApiError(0, unreachable());
   }
-  const body = (await res.json().catch(() => ({}))) as T & { error?: string };
+  const body = (await res.json().catch(() => ({}))) as T & { error?: string; code?: string };
   if (res.status === 401 && path !== '/api/login') {
     sessionStorage.removeItem(TOKEN);
     onLoggedOut();
   }
-  if (!res.ok) throw new ApiError(res.status, body.error ?? res.statusText);
+  if (!res.ok) throw new ApiError(res.status, errorText(body.code, body.error ?? res.statusText));
   return body;
 }
 

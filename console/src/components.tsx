@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
+import { dateTime, seconds, timeOfDay } from './format';
 import { t } from './i18n';
 
 const PAGE = 20;
@@ -71,8 +72,10 @@ export function Chart({ series, from, to, height = 220 }: { series: { name: stri
       width: box.current.clientWidth || 800, height,
       // the whole window, however few buckets hold data
       scales: { x: { time: true, range: () => [from, to] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-      series: [{}, ...series.map((s, i) => ({ label: s.name, stroke: colours[i % colours.length], width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
-      axes: [{ space: 90 }, { label: 's' }],
+      // the legend and the ticks in the console's language and its date format, not uPlot's American English
+      series: [{ label: t('at'), value: (_u, v) => (v === null ? '—' : dateTime(new Date(v * 1000).toISOString())) },
+        ...series.map((s, i) => ({ label: s.name, stroke: colours[i % colours.length], width: 2, spanGaps: true, points: { show: true, size: 5 }, value: (_u: uPlot, v: number | null) => (v === null ? '—' : seconds(v)) }))],
+      axes: [{ space: 90, values: (_u, ticks) => ticks.map(timeOfDay) }, { label: t('secondsAxis') }],
     }, data, box.current);
     return () => plot.destroy();
   }, [series, from, to]);

@@ -12,6 +12,11 @@ export function dateTime(iso: string | null | undefined): string {
   return new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
 }
 
+/** The hour and minute of a moment (seconds since the epoch), in the console's language: a time axis's ticks. */
+export function timeOfDay(epochSeconds: number): string {
+  return new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' }).format(new Date(epochSeconds * 1000));
+}
+
 export const num = (n: number | null | undefined): string => (n === null || n === undefined ? '—' : new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-GB').format(n));
 
 export const seconds = (s: number): string => `${s.toFixed(2)} s`;

@@ -5,11 +5,19 @@ import type { Keyring } from '../envelope/keys';
 import { CENTRE } from '../config/duration';
 import { maskText } from '../mask';
 
+/** What the journal records, in its own words (the console shows each in the reader's language). */
+export type JournalAction =
+  | 'login' | 'login failed' | 'logout'
+  | 'look: audit' | 'look unmasked: audit' | 'look: trail' | 'look unmasked: trail' | 'look: quarantine' | 'look unmasked: quarantine'
+  | 'clear alarm' | 'replay' | 'archived' | 'catalog published'
+  | 'application submitted' | 'application approved' | 'application rejected' | 'grant revoked' | 'grant expired'
+  | 'key registered' | 'key refused' | 'key rotated' | 'key replaced' | 'key revoked';
+
 export interface JournalEntry {
   seq: string;
   at: string;
   actor: string;
-  action: string;
+  action: JournalAction;
   subject: string | null;
   reason: string | null;
   hash: string;
@@ -23,12 +31,12 @@ export class Journal {
   constructor(private readonly db: Database, private readonly keyring: Keyring) {}
 
   /** The subject passes the mask (identity and mobile numbers): the journal is read by every auditor. */
-  async record(actor: string, action: string, what: string | null, reason: string | null): Promise<void> {
+  async record(actor: string, action: JournalAction, what: string | null, reason: string | null): Promise<void> {
     await this.db.transaction((tx) => this.recordIn(tx, actor, action, what, reason));
   }
 
   /** Within the transaction of the decision it records: both are kept, or neither. */
-  async recordIn(tx: Tx, actor: string, action: string, what: string | null, reason: string | null): Promise<void> {
+  async recordIn(tx: Tx, actor: string, action: JournalAction, what: string | null, reason: string | null): Promise<void> {
     const subject = what === null ? null : maskText(what);
     // one writer at a time: entries chain in commit order
     await tx.execute(sql`LOCK TABLE centre_journal IN EXCLUSIVE MODE`);

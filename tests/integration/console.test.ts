@@ -119,6 +119,9 @@ describe('the web console in a browser', () => {
       const row = rows.find((r) => r[0] === s.flow && r[1].endsWith(`→ ${s.target}`))!;
       expect([row[2], row[3], row[4], row[5], row[8]].map(number)).toEqual([s.extracted, s.published, s.applied, s.rejected, s.withheld]);
     }
+    // the lag chart's legend in Chinese, not uPlot's English
+    const legend = await (await page.waitForSelector('.chart .u-legend')).textContent();
+    expect(legend).toContain('时间');
     await shot(page, 'auditor-overview');
     expect(await page.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')))).toEqual(['#/overview', '#/audit', '#/quarantine', '#/catalog', '#/applications', '#/nodes', '#/journal']);
 
@@ -133,6 +136,8 @@ describe('the web console in a browser', () => {
     const shown = await page.$$eval('#trail li', (items) => items.map((li) => li.textContent ?? ''));
     expect(shown).toHaveLength(cli.length);
     cli.forEach((e, i) => expect(shown[i]).toContain(`${e.ledger} #${e.seq}`));
+    // the entries' kinds in Chinese: the target's apply is 入库
+    expect(shown.some((li) => li.includes('入库'))).toBe(true);
     const text = await page.textContent('main');
     // what the centre sent, and the key typed as shown back: masked
     expect(text).not.toContain(sfzh);
@@ -278,6 +283,7 @@ describe('the web console in a browser', () => {
     const button = await operator.waitForSelector('#alarms [data-action^=clear-]', { timeout: 60_000 });
     const id = (await button.getAttribute('data-action'))!.replace('clear-', '');
     expect(await button.isDisabled()).toBe(true);
+    expect(await operator.textContent('#alarms tbody')).toContain('死信');
     await operator.fill('#clear-reason', '已核实：测试注入的报文');
     await shot(operator, 'operator-clear-alarm');
     await button.click();
@@ -287,9 +293,10 @@ describe('the web console in a browser', () => {
     expect(open.map((a) => a.id)).not.toContain(id);
     // the journal page shows who cleared it, and why
     await operator.goto(`${base}/#/journal`);
-    await operator.waitForSelector('#journal tbody tr');
-    const row = (await cells(operator, '#journal')).find((r) => r[3] === 'clear alarm' && r[4] === id);
-    expect(row?.slice(2)).toEqual(['operator', 'clear alarm', id, '已核实：测试注入的报文']);
+    // in the reader's language: the journal's actions, as the alarm's kind was (the table says 无 until the journal has loaded)
+    await operator.waitForSelector('#journal tbody tr:has-text("清除告警")');
+    const row = (await cells(operator, '#journal')).find((r) => r[3] === '清除告警' && r[4] === id);
+    expect(row?.slice(2)).toEqual(['operator', '清除告警', id, '已核实：测试注入的报文']);
     await shot(operator, 'operator-journal');
     await operator.context().close();
   });

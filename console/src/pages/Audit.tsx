@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { call, query, type User } from '../api';
 import { Badge, Loading, Problem, Table } from '../components';
 import { csv, dateTime, download, masked } from '../format';
-import { t } from '../i18n';
+import { entryLabel, t } from '../i18n';
 import type { TrailEntry, Verdict } from '../types';
 
 interface Search { flow: string; department: string; since: string; until: string; key: string; reveal: boolean; reason: string }
@@ -54,7 +54,7 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
     }
   };
   const head = [t('at'), t('department'), 'seq', t('kind'), t('flow'), t('from'), t('to'), t('records'), t('key'), t('detail')];
-  const cells = (e: TrailEntry) => [dateTime(e.at), e.ledger, e.seq, e.kind, e.flow ?? '', e.from ?? '', e.to ?? '', e.count, e.keys.slice(0, 3).join(', ') + (e.keys.length > 3 ? ' …' : ''), brief(e)];
+  const cells = (e: TrailEntry) => [dateTime(e.at), e.ledger, e.seq, entryLabel(e.kind), e.flow ?? '', e.from ?? '', e.to ?? '', e.count, e.keys.slice(0, 3).join(', ') + (e.keys.length > 3 ? ' …' : ''), brief(e)];
   return (
     <section>
       <h2>{t('audit')}</h2>
@@ -76,7 +76,7 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
           <ol class="timeline">
             {trail.map((e) => (
               <li>
-                <time>{dateTime(e.at)}</time> <Badge tone={e.kind === 'reject' || e.kind === 'dead-letter' ? 'bad' : e.kind === 'apply' ? 'ok' : 'info'}>{e.kind}</Badge>
+                <time>{dateTime(e.at)}</time> <Badge tone={e.kind === 'reject' || e.kind === 'dead-letter' ? 'bad' : e.kind === 'apply' ? 'ok' : 'info'}>{entryLabel(e.kind)}</Badge>
                 {' '}<strong>{e.ledger}</strong> #{e.seq} {e.flow} {e.from && `${e.from} → ${e.to}`} · {e.count} {brief(e) && `· ${brief(e)}`}
               </li>
             ))}

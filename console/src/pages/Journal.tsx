@@ -2,7 +2,7 @@ import { call } from '../api';
 import { Problem, Table } from '../components';
 import { dateTime } from '../format';
 import { useLoad } from '../hooks';
-import { t } from '../i18n';
+import { actionLabel, t } from '../i18n';
 
 interface JournalEntry { seq: string; at: string; actor: string; action: string; subject: string | null; reason: string | null }
 
@@ -15,7 +15,7 @@ export function Journal() {
       <p class="muted">{t('journalAbout')}</p>
       <Problem text={journal.error} />
       <Table id="journal" head={['#', t('at'), t('actor'), t('action'), t('subject'), t('reason')]}
-        rows={(journal.value ?? []).map((j) => [j.seq, dateTime(j.at), j.actor, j.action, j.subject ?? '—', j.reason ?? '—'])} />
+        rows={(journal.value ?? []).map((j) => [j.seq, dateTime(j.at), j.actor, actionLabel(j.action), j.subject ?? '—', j.reason ?? '—'])} />
     </section>
   );
 }

@@ -3,7 +3,7 @@ import { call, type User } from '../api';
 import { Badge, Chart, Loading, Problem, Table } from '../components';
 import { dateTime, num, seconds } from '../format';
 import { useEvery, useLoad } from '../hooks';
-import { t } from '../i18n';
+import { alarmLabel, t } from '../i18n';
 import type { Alarm, LagSeries, Target } from '../types';
 
 const HOURS = 6;
@@ -44,7 +44,7 @@ export function Overview({ user }: { user: User }) {
       <h3>{t('alarms')}</h3>
       <Problem text={alarms.error} />
       {user.role === 'operator' ? <ClearAlarms alarms={alarms.value ?? []} cleared={alarms.reload} /> : (
-        <Table id="alarms" rows={(alarms.value ?? []).map((a) => [dateTime(a.at), <Badge tone="bad">{a.kind}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason])}
+        <Table id="alarms" rows={(alarms.value ?? []).map((a) => [dateTime(a.at), <Badge tone="bad">{alarmLabel(a.kind)}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason])}
           head={[t('at'), t('kind'), t('department'), t('flow'), t('reason')]} />
       )}
     </section>
@@ -67,7 +67,7 @@ function ClearAlarms({ alarms, cleared }: { alarms: Alarm[]; cleared: () => void
   };
   return (
     <>
-      <Table id="alarms" rows={alarms.map((a) => [dateTime(a.at), <Badge tone="bad">{a.kind}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason,
+      <Table id="alarms" rows={alarms.map((a) => [dateTime(a.at), <Badge tone="bad">{alarmLabel(a.kind)}</Badge>, a.department ?? '—', a.flow ?? '—', a.reason,
         <button data-action={`clear-${a.id}`} disabled={!reason.trim()} onClick={() => void clear(a.id)}>{t('clearAlarm')}</button>])}
         head={[t('at'), t('kind'), t('department'), t('flow'), t('reason'), '']} />
       {alarms.length > 0 && <label>{t('clearReason')}<input id="clear-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} /></label>}
