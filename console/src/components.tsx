@@ -75,7 +75,8 @@ export function Chart({ series, from, to, height = 220 }: { series: { name: stri
       // the legend and the ticks in the console's language and its date format, not uPlot's American English
       series: [{ label: t('at'), value: (_u, v) => (v === null ? '—' : dateTime(new Date(v * 1000).toISOString())) },
         ...series.map((s, i) => ({ label: s.name, stroke: colours[i % colours.length], width: 2, spanGaps: true, points: { show: true, size: 5 }, value: (_u: uPlot, v: number | null) => (v === null ? '—' : seconds(v)) }))],
-      axes: [{ space: 90, values: (_u, ticks) => ticks.map(timeOfDay) }, { label: t('secondsAxis') }],
+      // the unit is in the chart's heading: a rotated label of one CJK character reads badly
+      axes: [{ space: 90, values: (_u, ticks) => ticks.map(timeOfDay) }, {}],
     }, data, box.current);
     return () => plot.destroy();
   }, [series, from, to]);
