@@ -51,7 +51,8 @@ export function loadFlow(file: string, env: NodeJS.ProcessEnv = process.env): { 
   }
   checkSpec(doc, raw);
   const s = raw.source;
-  if (!isMap(s) || !isMap(s.fields) || !Array.isArray(raw.targets) || !raw.targets.every((t) => isMap(t) && isMap(t.fields))) return { doc, flow: null };
+  if (!isMap(s) || !isMap(s.fields)) return { doc, flow: null };
+  // a target the spec refused (or a misspelt targets:) leaves the others, and the source, to be checked against the other files
   if ((s.table === undefined) === (s.query === undefined)) {
     doc.problem(['source'], 'source: give exactly one of table or query');
   }
@@ -74,7 +75,7 @@ export function loadFlow(file: string, env: NodeJS.ProcessEnv = process.env): { 
       reconcile: s.reconcile,
       notify: s.notify,
     },
-    targets: raw.targets.map((t, index) => ({
+    targets: (Array.isArray(raw.targets) ? raw.targets : []).flatMap((t, index) => (!isMap(t) || !isMap(t.fields) ? [] : [{
       index,
       department: t.department,
       table: t.table,
@@ -83,7 +84,7 @@ export function loadFlow(file: string, env: NodeJS.ProcessEnv = process.env): { 
       fields: t.fields,
       where: isMap(t.where) ? t.where : {},
       codes: isMap(t.codes) ? t.codes : {},
-    })),
+    }])),
   };
   return { doc, flow };
 }

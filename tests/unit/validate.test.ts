@@ -74,6 +74,22 @@ describe('dxg validate', () => {
     ]);
   });
 
+  it('checks the rest of a flow against the other files when its targets are misspelt or one target is malformed', () => {
+    const misspelt = FLOW.replace('targets:', 'targetz:').replace('  department: amr', '  department: amx');
+    expect(validate({ 'exchange.yaml': EXCHANGE, 'flows/ent.yaml': misspelt })).toEqual([
+      "flows/ent.yaml:1:1: missing required property 'targets'",
+      "flows/ent.yaml:4:15: department 'amx' is not in exchange.yaml (did you mean 'amr'?)",
+      "flows/ent.yaml:13:1: unknown property 'targetz' (did you mean 'targets'?)",
+    ]);
+    const second = `${FLOW}  - department: amr
+    table: x
+    fieldz: { uscc: a }
+`;
+    const problems = validate({ 'exchange.yaml': EXCHANGE, 'flows/ent.yaml': second.replace('  - department: tax', '  - department: taxx') });
+    expect(problems).toContainEqual("flows/ent.yaml:14:17: department 'taxx' is not in exchange.yaml (did you mean 'tax'?)");
+    expect(problems).toContainEqual("flows/ent.yaml:21:5: unknown property 'fieldz' in targets[1] (did you mean 'fields'?)");
+  });
+
   it('points at an indicator that is not in the indicator set', () => {
     const broken = FLOW.replace('    name: ent_name', '    nmae: ent_name');
     expect(validate({ 'exchange.yaml': EXCHANGE, 'flows/ent.yaml': broken })).toEqual([
