@@ -104,6 +104,12 @@ export interface Tx extends SqlExecutor {
    * LOCAL turns a duplicate key into a warning).
    */
   insertNew?(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome>;
+  /**
+   * Lines of COPY text (see BulkCopy) into `columns` of `table` inside this transaction, where the
+   * engine has a bulk load that can be rolled back with it; returns the rows written. Outside the
+   * gateway's record path: the benchmark's floor of a text wire applies its pages with it.
+   */
+  copyIn?(table: string, columns: readonly string[], lines: string | Buffer): Promise<number>;
   /** Runs `fn` once the transaction has committed (never if it rolls back). */
   afterCommit(fn: () => void): void;
   /** Runs `fn` so that its failure undoes only its own work (a savepoint), then rethrows. */

@@ -15,12 +15,9 @@
  * the fallbacks a real apply needs.
  */
 import { randomUUID } from 'node:crypto';
-import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import type { Database, Position, Tx } from '../adapters/adapter';
+import type { Database, Position } from '../adapters/adapter';
 import { saveCheckpoint } from '../gateway/bookkeeping/checkpoint';
 import { claimInbox } from '../gateway/bookkeeping/inbox';
 import { outboxItem, putOutbox, removeFromOutbox } from '../gateway/bookkeeping/outbox';
@@ -194,8 +191,8 @@ export class KeptTarget {
     let receipt: Sealed | undefined;
     await this.books.transaction(async (tx) => {
       if (!(await claimInbox(tx, meta.messageId, meta.flow, meta.from, tx.sql.isUniqueViolation))) throw new Error('floor (kept): a message came twice');
-      await copy(tx, 'COPY dxg_versions (flow, record_key, version, deleted) FROM STDIN', versions);
-      await copy(tx, `COPY ${this.table} (${this.columns.join(', ')}) FROM STDIN`, lines);
+      await tx.copyIn!('dxg_versions', ['flow', 'record_key', 'version', 'deleted'], versions);
+      await tx.copyIn!(this.table, this.columns, lines);
       receipt = await seal(this.keys, {
         kind: 'receipt', messageId: randomUUID(), flow: meta.flow, resource: meta.resource, from: TARGET, to: meta.from, sequence: meta.sequence, count: keys.length, head: this.ledger.head,
       }, { kind: 'records', applied: keys.length, superseded: 0, rejected: 0, rejects: [] });
@@ -209,15 +206,4 @@ export class KeptTarget {
     await removeFromOutbox(this.books, [receipt!.meta.messageId]);
     return keys.length;
   }
-}
-
-/**
- * COPY inside the adapter's transaction. The adapter's Tx offers COPY only through its own apply
- * paths (rows built from values); the text wire would add its own, and this stands in for it here.
- */
-async function copy(tx: Tx, statement: string, text: string | Buffer): Promise<void> {
-  const client = (tx as unknown as { client: PoolClient }).client;
-  const stream = client.query(copyFrom(statement));
-  stream.end(typeof text === 'string' ? Buffer.from(text) : text);
-  await finished(stream);
 }

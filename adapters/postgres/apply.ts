@@ -68,17 +68,18 @@ export async function insertNew(client: PoolClient, target: TargetTable, records
   const flow = copyText(target.flow);
   let versions = '';
   for (const r of records) versions += `${flow}\t${copyText(r.key)}\t${r.version}\tf\n`;
-  await copyText$(client, 'COPY dxg_versions (flow, record_key, version, deleted) FROM STDIN', versions);
+  await copyInText(client, 'COPY dxg_versions (flow, record_key, version, deleted) FROM STDIN', versions);
   const cols = target.columns;
-  await copyText$(client, `COPY ${quoteName(quote, target.table)} (${cols.map((c) => quote(c.name)).join(', ')}) FROM STDIN`, rowLines(cols, records, false));
+  await copyInText(client, `COPY ${quoteName(quote, target.table)} (${cols.map((c) => quote(c.name)).join(', ')}) FROM STDIN`, rowLines(cols, records, false));
   return { written: records.length, superseded: [] };
 }
 
-/** COPY … FROM STDIN of one text, in one write. */
-function copyText$(client: PoolClient, statement: string, text: string): Promise<void> {
+/** COPY … FROM STDIN of one text, in one write; the rows it wrote. */
+export async function copyInText(client: PoolClient, statement: string, text: string | Buffer): Promise<number> {
   const stream = client.query(copyFrom(statement));
-  stream.end(Buffer.from(text));
-  return finished(stream);
+  stream.end(typeof text === 'string' ? Buffer.from(text) : text);
+  await finished(stream);
+  return stream.rowCount;
 }
 
 /** The records as COPY text lines: (key, version,) then the columns' values. */
@@ -110,8 +111,8 @@ async function stageFor(client: PoolClient, columns: TargetColumn[]): Promise<st
   return name;
 }
 
-function copyRows(client: PoolClient, stage: string, columns: TargetColumn[], records: ApplyRecord[]): Promise<void> {
-  return copyText$(client, `COPY ${stage} FROM STDIN`, rowLines(columns, records, true));
+async function copyRows(client: PoolClient, stage: string, columns: TargetColumn[], records: ApplyRecord[]): Promise<void> {
+  await copyInText(client, `COPY ${stage} FROM STDIN`, rowLines(columns, records, true));
 }
 
 const SPECIAL = /[\\\t\n\r]/;

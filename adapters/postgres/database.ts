@@ -2,12 +2,13 @@ import { Pool, type PoolClient } from 'pg';
 import type { DatabaseConfig } from '../../gateway/config/model';
 import type { ApplyOutcome, ApplyRecord, Database, SqlExecutor, TargetTable, Tx } from '../adapter';
 import { CommitHooks } from '../shared/keyset';
-import { apply, forgetStages, insertNew } from './apply';
+import { apply, copyInText, forgetStages, insertNew } from './apply';
 import { PgBulk } from './bulk';
 import { PgCatalog } from './catalog';
 import { PgChanges } from './changes';
 import { inTransaction, PgExecutor, readOnly } from './connection';
-import { postgresSql } from './sql';
+import { quoteName } from '../sql';
+import { postgresSql, quote } from './sql';
 import { typeParsers } from './values';
 
 export class PgDatabase extends PgExecutor implements Database {
@@ -73,6 +74,10 @@ class PgTx extends PgExecutor implements Tx {
 
   insertNew(target: TargetTable, records: ApplyRecord[]): Promise<ApplyOutcome> {
     return insertNew(this.client, target, records);
+  }
+
+  copyIn(table: string, columns: readonly string[], lines: string | Buffer): Promise<number> {
+    return copyInText(this.client, `COPY ${quoteName(quote, table)} (${columns.map(quote).join(', ')}) FROM STDIN`, lines);
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {

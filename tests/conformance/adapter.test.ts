@@ -351,6 +351,22 @@ function conformance(driver: Driver): void {
       expect(await apply({ ...taxpayer, flow: 'other-flow' }, [record('B', 1n, { nsrmc: '别的流' })])).toEqual({ written: 1, superseded: [] });
     });
 
+    it('loads COPY text lines inside a transaction and undoes them with it, where the engine can (the benchmark\'s text wire)', async () => {
+      const columns = ['nsrsbh', 'nsrmc', 'zczb'];
+      const written = await db.transaction(async (tx) => (tx.copyIn ? tx.copyIn('tax_taxpayer', columns, 'CP1\t复制\\t一\t1.5000\nCP2\t\\N\t\\N\n') : null));
+      if (written === null) {
+        expect(db.driver).not.toBe('postgres');
+        return;
+      }
+      expect(written).toBe(2);
+      expect((await payers(['CP1', 'CP2'])).map((r) => [r.nsrsbh, r.nsrmc, r.zczb])).toEqual([['CP1', '复制\t一', '1.5000'], ['CP2', null, null]]);
+      await expect(db.transaction(async (tx) => {
+        await tx.copyIn!('tax_taxpayer', columns, 'CP3\t撤回\t\\N\n');
+        throw new Error('undone');
+      })).rejects.toThrow('undone');
+      expect(await payers(['CP3'])).toEqual([]);
+    });
+
     it('appends each version once in insert mode', async () => {
       const log = await targetOf('tax_log', 'enterprise-log', { nsrsbh: 'string', nsrmc: 'string' }, ['nsrsbh'], 'insert');
       expect(await apply(log, [record('K1', 1n, { nsrmc: '一' }), record('K2', 1n, { nsrmc: '甲' })])).toEqual({ written: 2, superseded: [] });
