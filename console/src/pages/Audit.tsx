@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { call, query, type User } from '../api';
 import { Badge, Loading, Problem, Table } from '../components';
-import { csv, dateTime, download, masked } from '../format';
+import { csv, dateTime, download, masked, num } from '../format';
 import { entryLabel, t } from '../i18n';
 import type { TrailEntry, Verdict } from '../types';
 
@@ -54,7 +54,7 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
     }
   };
   const head = [t('at'), t('department'), 'seq', t('kind'), t('flow'), t('from'), t('to'), t('records'), t('key'), t('detail')];
-  const cells = (e: TrailEntry) => [dateTime(e.at), e.ledger, e.seq, entryLabel(e.kind), e.flow ?? '', e.from ?? '', e.to ?? '', e.count, e.keys.slice(0, 3).join(', ') + (e.keys.length > 3 ? ' …' : ''), brief(e)];
+  const cells = (e: TrailEntry) => [dateTime(e.at), e.ledger, e.seq, entryLabel(e.kind), e.flow ?? '', e.from ?? '', e.to ?? '', e.count, e.keys.slice(0, 3).join(', ') + (e.keys.length > 3 ? ` … (+${num(e.keys.length - 3)})` : ''), brief(e)];
   return (
     <section>
       <h2>{t('audit')}</h2>
