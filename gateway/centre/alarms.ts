@@ -63,8 +63,9 @@ export class Alarms {
   }
 
   /** An operator's clearing of one alarm (a dead letter dealt with); false when no such open alarm. */
-  async clearById(id: string): Promise<boolean> {
-    const rows = await this.db.query(sql`UPDATE centre_alarms SET cleared_at = now() WHERE id = ${id} AND cleared_at IS NULL RETURNING id`);
+  /** Within the transaction that journals who cleared it and why (`on`), or alone. */
+  async clearById(id: string, on: Pick<Database, 'query'> = this.db): Promise<boolean> {
+    const rows = await on.query(sql`UPDATE centre_alarms SET cleared_at = now() WHERE id = ${id} AND cleared_at IS NULL RETURNING id`);
     return rows.length > 0;
   }
 

@@ -88,10 +88,12 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   app.decorateRequest('user', null);
   const failures = new LoginFailures();
 
+  // every route needs a login unless it is declared public (the console's files, /health, /ready,
+  // /metrics, the login, the signed lists): decided by the route the router matched, never by the
+  // URL as sent, which may spell the same path another way (/%61pi/journal is /api/journal)
   app.addHook('onRequest', async (req, reply) => {
     const roles = req.routeOptions.config?.roles;
-    // outside /api only the console's files, /health, /ready and /metrics: what they show needs no login
-    if (roles === 'public' || !req.routeOptions.url || !req.url.startsWith('/api/')) return;
+    if (roles === 'public' || !req.routeOptions.url) return; // no route: the router answers 404
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     req.user = token ? await authenticate(ctx.db, token) : null;
@@ -169,8 +171,13 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     schema: { summary: 'Clear an open alarm (a dead letter dealt with)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]{1,18}$' } } }, body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { ...text, minLength: 1 } } } },
   }, async (req, reply) => {
     const { id } = req.params as { id: string };
-    if (!(await ctx.alarms.clearById(id))) return reply.code(404).send({ code: 'DXG_NOT_FOUND', error: `no open alarm ${id}` });
-    await ctx.journal.record(req.user!.name, 'clear alarm', id, (req.body as { reason: string }).reason);
+    // cleared and journaled together, or neither
+    const cleared = await ctx.db.transaction(async (tx) => {
+      if (!(await ctx.alarms.clearById(id, tx))) return false;
+      await ctx.journal.recordIn(tx, req.user!.name, 'clear alarm', id, (req.body as { reason: string }).reason);
+      return true;
+    });
+    if (!cleared) return reply.code(404).send({ code: 'DXG_NOT_FOUND', error: `no open alarm ${id}` });
     return { cleared: id };
   });
 

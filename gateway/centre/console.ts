@@ -19,6 +19,12 @@ export async function serveConsole(app: FastifyInstance): Promise<void> {
     app.get('/', { config: { roles: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type('text/plain; charset=utf-8').code(503).send(`the console is not built (${dir}): run npm run build\n`));
     return;
   }
-  // no caching: the files keep their names from one release to the next
-  await app.register(staticFiles, { root: dir, prefix: '/', index: 'index.html', cacheControl: false });
+  await app.register(async (files) => {
+    // the console's files are public (the API asks for the login); every other route needs one unless it says otherwise
+    files.addHook('onRoute', (route) => {
+      route.config = { ...(route.config as object), roles: 'public' } as typeof route.config;
+    });
+    // no caching: the files keep their names from one release to the next
+    await files.register(staticFiles, { root: dir, prefix: '/', index: 'index.html', cacheControl: false });
+  });
 }

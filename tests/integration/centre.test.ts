@@ -187,6 +187,20 @@ describe('exchange centre', () => {
       const openapi = (await (await fetch(`${base}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
       expect(openapi.openapi).toMatch(/^3\./);
       expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/status', '/api/audit', '/api/trail', '/api/verify', '/api/nodes', '/api/alarms', '/api/keys']));
+      // every route not declared public refuses a request without a login, however its path is spelt
+      type Operation = { security?: unknown[] };
+      const guarded = Object.entries(openapi.paths as Record<string, Record<string, Operation>>).flatMap(([path, methods]) =>
+        Object.entries(methods).filter(([, op]) => !(Array.isArray(op.security) && op.security.length === 0)).map(([method]) => [method.toUpperCase(), path.replace(/\{[^}]+\}/g, '1')] as const));
+      expect(guarded.length).toBeGreaterThan(15);
+      const spellings = (path: string) => [path, path.replace('/api/', '/%61pi/'), path.replace(/\/api\/(.)/, (_m, c: string) => `/api/%${c.charCodeAt(0).toString(16)}`)];
+      const answers: string[] = [];
+      for (const [method, path] of guarded) {
+        for (const spelt of spellings(path)) {
+          const r = await fetch(`${base}${spelt}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+          if (r.status !== 401) answers.push(`${method} ${spelt}: ${r.status}`);
+        }
+      }
+      expect(answers).toEqual([]);
       const keys = (await (await fetch(`${base}/api/keys`)).json()) as { keys: { department: string }[]; signature: string };
       expect(keys.keys.map((k) => k.department).sort()).toEqual(['full', 'part', 'src']);
       expect(keys.signature).toMatch(/^[A-Za-z0-9+/=]{80,}$/);
