@@ -120,6 +120,26 @@ function entryProblem(e: Partial<PublishedEntry>, project: Project): string | nu
   if (e.sharing.type === 'none' && !e.sharing.basis) return 'a resource not shared names its legal basis';
   if (!Array.isArray(e.items) || e.items.length === 0 || e.items.some((i) => typeof i?.name !== 'string')) return 'items: a list of information items with names';
   if (!Array.isArray(e.themes) || !e.classification || typeof e.updateCycle !== 'string') return 'themes, classification and update cycle are required';
+  return termsProblem(e as PublishedEntry, project);
+}
+
+/**
+ * What decides who may receive a resource and what is masked stays the centre's own catalog folder's
+ * (loaded at its start, published then): a published entry may describe a resource anew, not change
+ * its provider, its sharing type, its items or which of them are sensitive. Otherwise an operator
+ * could make a conditional resource unconditional (granted at once, without the provider's approver)
+ * or unmark an item to read it unmasked.
+ */
+function termsProblem(e: PublishedEntry, project: Project): string | null {
+  const own = project.catalog?.find((c) => c.resource === e.resource);
+  const there = 'change it in the centre\'s catalog folder, which the centre publishes at its start';
+  if (!own) return 'not in the centre\'s catalog folder: a resource is added there, and the centre publishes its folder at its start';
+  if (e.provider !== own.provider) return `provider '${e.provider}' is not the provider in the centre's catalog folder ('${own.provider}'): ${there}`;
+  if (e.sharing.type !== own.sharing.type) return `sharing type '${e.sharing.type}' is not the one in the centre's catalog folder ('${own.sharing.type}'): ${there}`;
+  const names = (items: readonly { name: string }[]) => items.map((i) => i.name).sort().join(', ');
+  if (names(e.items) !== names(own.items)) return `its items (${names(e.items)}) are not those of the centre's catalog folder (${names(own.items)}): ${there}`;
+  const unmarked = own.items.filter((i) => i.sensitive && !e.items.some((p) => p.name === i.name && p.sensitive === true)).map((i) => i.name);
+  if (unmarked.length) return `item${unmarked.length > 1 ? 's' : ''} ${unmarked.join(', ')} ${unmarked.length > 1 ? 'are' : 'is'} sensitive in the centre's catalog folder and stay${unmarked.length > 1 ? '' : 's'} marked: ${there}`;
   return null;
 }
 

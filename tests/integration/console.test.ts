@@ -291,6 +291,11 @@ describe('the web console in a browser', () => {
     const token = await operator.evaluate(() => sessionStorage.getItem('dxg-token'));
     const open = (await (await fetch(`${base}/api/alarms?open=true`, { headers: { authorization: `Bearer ${token}` } })).json()) as { id: string }[];
     expect(open.map((a) => a.id)).not.toContain(id);
+    // nor can an operator unmark the catalog's sensitive items by publishing it, to read them unmasked (a hostile review did)
+    const asOp = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const person = (await (await fetch(`${base}/api/catalog/person.basic`, { headers: asOp })).json()) as { items: { name: string; sensitive: boolean }[] };
+    const unmarked = await fetch(`${base}/api/catalog`, { method: 'POST', headers: asOp, body: JSON.stringify({ entries: [{ ...person, items: person.items.map((i) => ({ ...i, sensitive: false })) }] }) });
+    expect([unmarked.status, ((await unmarked.json()) as { error: string }).error]).toEqual([400, expect.stringMatching(/items .*name.* are sensitive in the centre's catalog folder and stay marked/)]);
     // the journal page shows who cleared it, and why
     await operator.goto(`${base}/#/journal`);
     // in the reader's language: the journal's actions, as the alarm's kind was (the table says 无 until the journal has loaded)

@@ -88,6 +88,25 @@ describe('grants against a hostile department', () => {
     expect(records).toEqual([]);
   }, 60_000);
 
+  it('an operator cannot change a resource\'s terms by publishing the catalog (found by a hostile review: unconditional, then granted at once)', async () => {
+    const asOp = { authorization: `Bearer ${tokens.op}`, 'content-type': 'application/json' };
+    const published = (await (await fetch(`${base}/api/catalog/test.item`, { headers: asOp })).json()) as { title: string; provider: string; sharing: { type: string }; items: { name: string }[] };
+    const publish = async (entry: unknown) => {
+      const r = await fetch(`${base}/api/catalog`, { method: 'POST', headers: asOp, body: JSON.stringify({ entries: [entry] }) });
+      return `${r.status} ${((await r.json()) as { error?: string }).error ?? ''}`;
+    };
+    expect(await publish({ ...published, sharing: { type: 'unconditional' } })).toMatch(/^400 .*sharing type 'unconditional' is not the one in the centre's catalog folder \('conditional'\)/);
+    expect(await publish({ ...published, provider: 'part' })).toMatch(/^400 .*provider 'part' is not the provider in the centre's catalog folder \('src'\)/);
+    expect(await publish({ ...published, items: published.items.slice(1) })).toMatch(/^400 .*items .* are not those of the centre's catalog folder/);
+    expect(await publish({ ...published, resource: 'test.other' })).toMatch(/^400 .*not in the centre's catalog folder/);
+    // still conditional: an application for part waits for src's approver
+    const applied = await dxgWith({ DXG_CENTRE_TOKEN: tokens.op }, 'apply', '--resource', 'test.item', '--department', 'part', '--items', 'code,title', '--purpose', '测试', '--basis', '测试依据');
+    expect(applied.stdout).toMatch(/^A\d+ submitted/m);
+    // a resource described anew is taken
+    expect(await publish({ ...published, title: '测试条目（新版说明）' })).toMatch(/^200/);
+    expect(((await (await fetch(`${base}/api/catalog/test.item`, { headers: asOp })).json()) as { title: string }).title).toBe('测试条目（新版说明）');
+  }, 60_000);
+
   async function status(): Promise<{ target: string; published: number; applied: number; rejected: number; withheld: number }[]> {
     return JSON.parse(await x.ex.ok('status', '--format', 'json'));
   }
