@@ -1,3 +1,4 @@
+import { renderCsv } from '../../gateway/csv';
 import { maskText } from '../../gateway/mask';
 import { lang } from './i18n';
 
@@ -21,14 +22,8 @@ export const num = (n: number | null | undefined): string => (n === null || n ==
 
 export const seconds = (s: number): string => `${s.toFixed(2)} s`;
 
-/** Rows as CSV text (RFC 4180 quoting), for a download. */
-export function csv(head: string[], rows: (string | number | null)[][]): string {
-  const cell = (v: string | number | null) => {
-    const s = v === null ? '' : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [head, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
-}
+/** Rows as CSV, as the command line writes them (formulas defused), for a download. */
+export const csv = renderCsv;
 
 export function download(name: string, text: string, type = 'text/csv;charset=utf-8'): void {
   const url = URL.createObjectURL(new Blob(['\ufeff', text], { type }));

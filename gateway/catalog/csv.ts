@@ -1,4 +1,4 @@
-import { renderCsv } from '../cli/table';
+import { renderCsv } from '../csv';
 import type { CatalogEntry } from './catalog';
 
 const HEAD = ['code', 'resource', 'title', 'provider', 'class', 'item', 'subitem', 'themes', 'sharing', 'condition', 'basis', 'method', 'open', 'update_cycle', 'published', 'items', 'sensitive_items'];

@@ -6,7 +6,7 @@ import { verifyArchive } from '../../ledger/archive-file';
 import { requireKnown } from '../../config/project';
 import { project, write } from '../context';
 import { withDatabases } from '../databases';
-import { renderCsv } from '../table';
+import { renderCsv } from '../../csv';
 import { centreCall } from '../../centre/client';
 import { collectTrail, fromJson, trailJson, trailTable, verifyLedgers, type TrailEntry, type TrailJson } from '../trail';
 import { centreUrl } from './login';

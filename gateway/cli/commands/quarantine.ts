@@ -7,7 +7,8 @@ import { replay } from '../../node/replay';
 import { requireKnown } from '../../config/project';
 import { project, write } from '../context';
 import { withDatabases } from '../databases';
-import { renderCsv, renderTable } from '../table';
+import { renderCsv } from '../../csv';
+import { renderTable } from '../table';
 
 const STAGES = ['source', 'target', 'dead-letter'];
 
