@@ -17,6 +17,8 @@ await build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   legalComments: 'none',
+  // the shared CSV writer (gateway/csv.ts) takes csv-stringify's browser build here: its Node build needs Buffer
+  alias: { 'csv-stringify/sync': 'csv-stringify/browser/esm/sync' },
   logLevel: 'warning',
 });
 copyFileSync(join(root, 'console', 'index.html'), join(out, 'index.html'));

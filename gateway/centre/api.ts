@@ -1,4 +1,5 @@
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { existsSync, readFileSync } from 'node:fs';
 import { refuseShared } from '../secrets';
@@ -84,6 +85,21 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
       components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
       security: [{ token: [] }],
     },
+  });
+  // the console is the centre's own files only: no frames, no scripts or connections elsewhere
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false, // the defaults upgrade every request to https, which a centre on plain http does not serve
+      directives: {
+        defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"],
+        objectSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"],
+      },
+    },
+    strictTransportSecurity: tls ? { maxAge: 31_536_000 } : false,
+  });
+  // answers with personal data stay out of every cache
+  app.addHook('onSend', async (req, reply) => {
+    if (req.routeOptions.url?.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
   app.decorateRequest('user', null);
   const failures = new LoginFailures();

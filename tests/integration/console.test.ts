@@ -81,7 +81,15 @@ describe('the web console in a browser', () => {
   it('opens at a login page under 300 KB, in Chinese first, and renders it at once', async () => {
     const context = await browser.newContext({ locale: 'zh-CN' });
     const page = await context.newPage();
-    await page.goto(base, { waitUntil: 'load' });
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    const first = await page.goto(base, { waitUntil: 'load' });
+    // no page of another site may frame it, nor the console load anything from elsewhere; and it runs under that policy (every test here does)
+    expect(first!.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(first!.headers()['x-frame-options']).toBe('SAMEORIGIN');
+    expect((await fetch(`${base}/api/status`)).headers.get('cache-control')).toBe('no-store');
     await page.waitForSelector('form.login');
     const weight = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
@@ -94,6 +102,7 @@ describe('the web console in a browser', () => {
     expect(weight.bytes).toBeLessThan(300 * 1024);
     expect(weight.files).toBe(3);
     expect(await page.textContent('h1')).toBe('dxg 数据交换中心');
+    expect(violations).toEqual([]);
     await shot(page, 'login');
     await page.fill('input[name=user]', 'auditor');
     await page.fill('input[name=password]', 'wrong password');
@@ -143,6 +152,12 @@ describe('the web console in a browser', () => {
     expect(text).not.toContain(sfzh);
     expect(text).toContain(`${sfzh.slice(0, 6)}********${sfzh.slice(14)}`);
     await shot(page, 'auditor-audit-trail');
+    // the entries download as CSV, the keys masked as shown
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const exported = readFileSync((await download.path())!, 'utf8');
+    expect(exported.split(/\r?\n/)[0]).toBe('\ufeff时间,部门,seq,类型,流程,发送方,接收方,记录数,记录键,说明');
+    expect(exported).toContain(`${sfzh.slice(0, 6)}********${sfzh.slice(14)}`);
+    expect(exported).not.toContain(sfzh);
 
     // unmasked only with a reason, and the look is recorded
     await page.check('input[name=reveal]');
