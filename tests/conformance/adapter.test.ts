@@ -6,6 +6,7 @@ import { pendingOutbox, putOutbox } from '../../gateway/bookkeeping/outbox';
 import { putQuarantine } from '../../gateway/bookkeeping/quarantine';
 import { createBookkeeping, GENESIS, SCHEMA_VERSION } from '../../gateway/bookkeeping/schema';
 import type { TargetBinding } from '../../gateway/flow/binding';
+import { purgeFlow } from '../../gateway/flow/purge';
 import { applyDeletes, type DeleteRecord } from '../../gateway/flow/deletes';
 import { toWire, versionOf, type Kind } from '../../gateway/indicators/codec';
 import { createTestDatabase, ENGINES, type Driver, type TestDatabase } from '../helpers/databases';
@@ -516,12 +517,16 @@ function conformance(driver: Driver): void {
       expect(await versionRow(target.flow, 'D2')).toEqual([{ version: '6', deleted: false }]);
     });
 
-    it('sets the soft-delete column of a target that flags, keeping the row', async () => {
+    it('sets the soft-delete column of a target that flags, keeping the row, which a purge removes with the rest', async () => {
       const flagged = await targetOf('tax_flagged', 'flag-flow', { nsrsbh: 'string', nsrmc: 'string', deleted: 'boolean' }, ['nsrsbh']);
       await apply(flagged, [{ key: 'S1', version: 1n, values: { nsrsbh: 'S1', nsrmc: '在', deleted: false } }, { key: 'S2', version: 1n, values: { nsrsbh: 'S2', nsrmc: '也在', deleted: false } }]);
       expect(await applyDel(binding(flagged, { column: 'deleted', value: true }), [del('S1', 2n)])).toEqual({ removed: 1, superseded: [] });
       const rows = await rowsOf('tax_flagged', ['nsrsbh'], ['nsrsbh', 'nsrmc', 'deleted']);
       expect(rows.map((r) => [r.nsrsbh, r.nsrmc, toWire('boolean', r.deleted)])).toEqual([['S1', '在', true], ['S2', '也在', false]]);
+      // a purge (a grant ended with on_end: purge) removes the flagged row as well: it still holds the record's data (found by a tester)
+      expect(await db.transaction((tx) => purgeFlow(tx, binding(flagged)))).toEqual({ removed: 2, unmatched: 0 });
+      expect(await rowsOf('tax_flagged', ['nsrsbh'], ['nsrsbh'])).toEqual([]);
+      expect(await versionRow(flagged.flow, 'S1')).toEqual([]);
     });
   });
 
