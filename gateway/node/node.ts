@@ -301,9 +301,10 @@ export class DepartmentNode {
   }
 
   /**
-   * A target of a flow this department sends was granted the resource: it gets the whole flow, as
-   * the records withheld from it before (and the rows from before it joined) were never sent. The
-   * grant list that names the grant came first on the same control queue.
+   * A target of a flow this department sends was granted the resource: it gets the whole flow when
+   * it misses records, as the records withheld from it before (and the rows from before it joined)
+   * were never sent, and a grant that ended meanwhile took back what waited in its queue or purged
+   * what it held. The grant list that names the grant came first on the same control queue.
    */
   async granted(flowId: string, target: string, grant: string): Promise<void> {
     const flow = this.sends.find((f) => f.id === flowId);
@@ -312,23 +313,31 @@ export class DepartmentNode {
       log.warn('grant notice not acted on: not a target this department sends to under a grant in force', { department: this.department.id, flow: flowId, target, grant });
       return;
     }
-    if (!(await this.withheldSinceResync(flowId, target))) return;
-    log.info('target granted the resource: sending it the whole flow, as records were withheld from it', { flow: flowId, target, grant });
-    await this.resyncer.resyncTarget(flowId, target, { reason: `grant ${grant} approved: the whole flow, the records withheld before included`, grant });
+    const missing = await this.missedSinceResync(flow, target);
+    if (!missing) return;
+    log.info(`target granted the resource: sending it the whole flow, as ${missing}`, { flow: flowId, target, grant });
+    await this.resyncer.resyncTarget(flowId, target, { reason: `grant ${grant} approved: the whole flow, as ${missing}`, grant });
   }
 
-  /** Whether records of the flow were withheld from the target after its last resync (the only way they reach it). */
-  private async withheldSinceResync(flowId: string, target: string): Promise<boolean> {
-    const rows = await this.db.query<{ seq: string; kind: string; to_dept: string | null; detail: string | null }>(sql`SELECT seq, kind, to_dept, detail FROM dxg_ledger
-      WHERE flow = ${flowId} AND (kind = 'withhold' OR (kind IN ('extract', 'replay') AND detail LIKE ${'%"withheld":{"%'}) OR (kind = 'replay' AND to_dept = ${target}))`);
+  /**
+   * Why the target misses records of the flow since its last resync (the only way they reach it
+   * again), or null: records were withheld from it, or a grant of it for the resource ended (what
+   * waited in its queue was taken back unread; on_end purge removed what it held).
+   */
+  private async missedSinceResync(flow: Flow, target: string): Promise<string | null> {
+    const rows = await this.db.query<{ seq: string; at: string; kind: string; to_dept: string | null; detail: string | null }>(sql`SELECT seq, at, kind, to_dept, detail FROM dxg_ledger
+      WHERE flow = ${flow.id} AND (kind = 'withhold' OR (kind IN ('extract', 'replay') AND detail LIKE ${'%"withheld":{"%'}) OR (kind = 'replay' AND to_dept = ${target}))`);
     let withheld = -1n;
-    let resynced = -1n;
+    let resynced = { seq: -1n, at: '' };
     for (const r of rows) {
       const d = r.detail ? (JSON.parse(r.detail) as { stage?: string; withheld?: Record<string, number> }) : {};
       if ((r.kind === 'withhold' && r.to_dept === target) || (d.withheld?.[target] ?? 0) > 0) withheld = BigInt(r.seq) > withheld ? BigInt(r.seq) : withheld;
-      if (r.kind === 'replay' && r.to_dept === target && d.stage === 'resync') resynced = BigInt(r.seq) > resynced ? BigInt(r.seq) : resynced;
+      if (r.kind === 'replay' && r.to_dept === target && d.stage === 'resync' && BigInt(r.seq) > resynced.seq) resynced = { seq: BigInt(r.seq), at: r.at };
     }
-    return withheld > resynced;
+    if (withheld > resynced.seq) return 'records were withheld from it before';
+    const ended = (this.ctx.governance.grantList?.grants ?? []).filter((g) => g.resource === flow.resource && g.department === target && g.ended && g.ended.at > resynced.at);
+    if (ended.length) return `grant ${ended.map((g) => `${g.id} ${g.ended!.as}${g.onEnd === 'purge' ? ' (purged)' : ''}`).join(', ')} ended since it last had the whole flow`;
+    return null;
   }
 
   /** Why this department may not receive the flow now (no grant in force), or null. */

@@ -81,6 +81,18 @@ describe('grants against a hostile department', () => {
     expect(Number(kept[0].n)).toBe(0);
   }, 240_000);
 
+  it('a new grant after a purge delivers the whole flow again (found by a tester: the target stayed empty, nothing having been withheld since)', async () => {
+    await waitFor('full purged', async () => (await countRows(x.full, 't_full')) === 0, 60_000);
+    const applied = await dxgWith({ DXG_CENTRE_TOKEN: tokens.op }, 'apply', '--resource', 'test.item', '--department', 'full',
+      '--items', 'code,title,amount,qty,born,active,status,updated_at', '--purpose', '再次测试', '--basis', '测试依据');
+    const again = /^(A\d+) submitted/m.exec(applied.stdout)![1];
+    await dxgWith({ DXG_CENTRE_TOKEN: tokens['appr-src'] }, 'approve', again);
+    const source = await countRows(x.src, 'src_item');
+    await waitFor(`the ${source} source records at full again`, async () => (await countRows(x.full, 't_full')) === source, 90_000);
+    const [resync] = await x.src.query<{ detail: string }>(sql`SELECT detail FROM dxg_ledger WHERE kind = 'replay' AND to_dept = 'full' ORDER BY seq DESC LIMIT 1`);
+    expect(resync.detail).toContain(`grant ${grant} revoked (purged) ended since it last had the whole flow`);
+  }, 180_000);
+
   it('an approver of a department without a grant does not read the resource through the centre', async () => {
     const res = await fetch(`${base}/api/quarantine?department=full&all=true`, { headers: { authorization: `Bearer ${tokens['appr-part']}` } });
     const body = (await res.json()) as { items?: { record?: unknown }[] };
