@@ -93,7 +93,7 @@ export class Enforcer {
   }
 
   private async governedBy(list: SignedGrantList): Promise<Governance> {
-    return new Governance(await this.catalog.entries(), list, () => this.keyring.publicKey(CENTRE));
+    return new Governance(await this.catalog.entries(), list, () => this.keyring.publicKey(CENTRE), this.project.config.exchange);
   }
 
   private async round(force: boolean): Promise<Enforced | null> {

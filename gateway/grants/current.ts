@@ -21,7 +21,7 @@ export interface CurrentGovernance {
 export async function currentGovernance(project: Project, keyring: Keyring, keep = false): Promise<CurrentGovernance> {
   const { config, catalog } = project;
   const centreKey = () => keyring.publicKey(CENTRE);
-  const governance = Governance.kept(catalog, config.dirs.keys, centreKey);
+  const governance = Governance.kept(catalog, config.dirs.keys, centreKey, config.exchange);
   if (!catalog) return { governance, from: 'none', note: null };
   if (!config.centre) return { governance, from: 'kept', note: 'no centre: conditional resources are checked against the grant list kept in the keys folder' };
   try {

@@ -19,13 +19,14 @@ export const UNCONDITIONAL = 'unconditional';
 export class Governance {
   private readonly entries: Map<string, Pick<CatalogEntry, 'resource' | 'sharing'>> | null;
 
-  constructor(catalog: readonly Pick<CatalogEntry, 'resource' | 'sharing'>[] | null, private list: SignedGrantList | null, private readonly centreKey: () => KeyObject) {
+  /** `exchange`: the exchange a grant list must name to be taken (another's, signed by its own centre, decides nothing here) */
+  constructor(catalog: readonly Pick<CatalogEntry, 'resource' | 'sharing'>[] | null, private list: SignedGrantList | null, private readonly centreKey: () => KeyObject, private readonly exchange: string) {
     this.entries = catalog ? new Map(catalog.map((e) => [e.resource, e])) : null;
   }
 
   /** With the grant list the keys folder holds (what the last run of a node, or of init, received). */
-  static kept(catalog: readonly Pick<CatalogEntry, 'resource' | 'sharing'>[] | null, keysDir: string, centreKey: () => KeyObject): Governance {
-    return new Governance(catalog, catalog ? loadKeptGrants(keysDir, centreKey) : null, centreKey);
+  static kept(catalog: readonly Pick<CatalogEntry, 'resource' | 'sharing'>[] | null, keysDir: string, centreKey: () => KeyObject, exchange: string): Governance {
+    return new Governance(catalog, catalog ? loadKeptGrants(keysDir, centreKey, exchange) : null, centreKey, exchange);
   }
 
   get governed(): boolean {
@@ -45,6 +46,7 @@ export class Governance {
    * Returns the grants it ends (in force before, not now), for their on_end.
    */
   adopt(list: SignedGrantList, keysDir?: string): ListedGrant[] | null {
+    if (list.exchange !== this.exchange) throw new DxgError('DXG_KEYS', `a grant list of exchange '${list.exchange}', not of '${this.exchange}'`);
     if (this.list && list.version <= this.list.version) return null;
     if (!grantListSignedBy(list, this.centreKey())) throw new DxgError('DXG_KEYS', `a grant list (version ${list.version}) not signed by the centre's key`);
     const before = this.list?.grants.filter((g) => inForce(g)) ?? [];

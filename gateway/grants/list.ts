@@ -50,13 +50,16 @@ export const inForce = (g: ListedGrant, now = new Date().toISOString()): boolean
 /** Where a node keeps the last grant list the centre sent it, in its keys folder. */
 export const grantListFile = (keysDir: string): string => join(keysDir, 'grants.json');
 
-/** The kept list, when there is one and the centre signed it. */
-export function loadKeptGrants(keysDir: string, centreKey: () => KeyObject): SignedGrantList | null {
+/**
+ * The kept list, when there is one, the centre signed it and it is this exchange's: two exchanges'
+ * configs may share a keys folder, and a list of the other's grants decides nothing here.
+ */
+export function loadKeptGrants(keysDir: string, centreKey: () => KeyObject, exchange: string): SignedGrantList | null {
   const file = grantListFile(keysDir);
   if (!existsSync(file)) return null;
   try {
     const list = JSON.parse(readFileSync(file, 'utf8')) as SignedGrantList;
-    return grantListSignedBy(list, centreKey()) ? list : null;
+    return list.exchange === exchange && grantListSignedBy(list, centreKey()) ? list : null;
   } catch {
     return null;
   }

@@ -6,7 +6,7 @@ import type { Flow } from '../../gateway/config/model';
 import { open, sealJson } from '../../gateway/envelope/envelope';
 import { Keyring } from '../../gateway/envelope/keys';
 import { Governance } from '../../gateway/grants/governance';
-import { grantListText, type ListedGrant, type SignedGrantList } from '../../gateway/grants/list';
+import { grantListText, keepGrants, type ListedGrant, type SignedGrantList } from '../../gateway/grants/list';
 
 describe('the working-day calendar of applications', () => {
   // 2026-10-01 (Thursday) to 10-07 is the national holiday; Sunday 09-27 and Saturday 10-10 are worked (调休)
@@ -59,14 +59,14 @@ describe('governance: which targets may receive', () => {
   };
 
   it('lets every target receive in an exchange without a catalog, and an unconditional resource without a grant', () => {
-    expect(new Governance(null, null, centreKey).cover(flow, target)).toEqual({ ok: true, grant: null });
-    expect(new Governance(entries('unconditional'), null, centreKey).cover(flow, target)).toEqual({ ok: true, grant: 'unconditional' });
-    expect(new Governance(entries('none'), signed(1, [grant({})]), centreKey).cover(flow, target)).toMatchObject({ ok: false });
+    expect(new Governance(null, null, centreKey, 'x').cover(flow, target)).toEqual({ ok: true, grant: null });
+    expect(new Governance(entries('unconditional'), null, centreKey, 'x').cover(flow, target)).toEqual({ ok: true, grant: 'unconditional' });
+    expect(new Governance(entries('none'), signed(1, [grant({})]), centreKey, 'x').cover(flow, target)).toMatchObject({ ok: false });
   });
 
   it('needs a grant in force covering every indicator the target maps', () => {
-    const g = (grants: ListedGrant[]) => new Governance(entries('conditional'), signed(1, grants), centreKey).cover(flow, target);
-    expect(new Governance(entries('conditional'), null, centreKey).cover(flow, target)).toMatchObject({ ok: false, problem: expect.stringContaining('no grant list from the centre') });
+    const g = (grants: ListedGrant[]) => new Governance(entries('conditional'), signed(1, grants), centreKey, 'x').cover(flow, target);
+    expect(new Governance(entries('conditional'), null, centreKey, 'x').cover(flow, target)).toMatchObject({ ok: false, problem: expect.stringContaining('no grant list from the centre') });
     expect(g([grant({})])).toEqual({ ok: true, grant: 'A1' });
     expect(g([grant({ items: ['code'] })])).toMatchObject({ ok: false, problem: expect.stringContaining('does not cover title') });
     expect(g([grant({ department: 'part' })])).toMatchObject({ ok: false, problem: expect.stringContaining('full has no approved grant') });
@@ -75,7 +75,7 @@ describe('governance: which targets may receive', () => {
   });
 
   it('takes only a newer list the centre signed, and tells which grants it ends', () => {
-    const governance = new Governance(entries('conditional'), signed(5, [grant({})]), centreKey);
+    const governance = new Governance(entries('conditional'), signed(5, [grant({})]), centreKey, 'x');
     expect(governance.adopt(signed(4, []))).toBeNull();
     expect(governance.version).toBe(5);
     const forged = { ...signed(6, [grant({ id: 'A9', department: 'part' })]), signature: keyring.sign('src', 'anything') };
@@ -85,6 +85,18 @@ describe('governance: which targets may receive', () => {
     expect(() => governance.adopt(tampered)).toThrow(/not signed by the centre/);
     const ended = governance.adopt(signed(8, [grant({ ended: { at: '2026-02-01T00:00:00Z', as: 'revoked', reason: 'end' } })]));
     expect(ended!.map((g) => g.id)).toEqual(['A1']);
+  });
+
+  it('takes no grant list of another exchange, signed or kept (two configs may share a keys folder; found by a tester)', () => {
+    const other = (() => {
+      const body = { exchange: 'y', version: 9, issuedAt: new Date().toISOString(), grants: [grant({})] };
+      return { ...body, signature: keyring.sign('centre', grantListText(body)) };
+    })();
+    expect(() => new Governance(entries('conditional'), null, centreKey, 'x').adopt(other)).toThrow("a grant list of exchange 'y', not of 'x'");
+    const keys = mkdtempSync(join(tmpdir(), 'dxg-kept-'));
+    keepGrants(keys, other);
+    expect(Governance.kept(entries('conditional'), keys, centreKey, 'x').cover(flow, target)).toMatchObject({ ok: false, problem: expect.stringContaining('no grant list from the centre') });
+    expect(Governance.kept(entries('conditional'), keys, centreKey, 'y').cover(flow, target)).toEqual({ ok: true, grant: 'A1' });
   });
 
   it('has every envelope name its grant under the signature (format 3), and still reads format 2', async () => {
