@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '../../adapters/adapter';
-import { sql } from '../../adapters/sql';
+import { inChunks, sql } from '../../adapters/sql';
 import { now } from '../time';
 
 /** What a target reports back about one envelope (回执). */
@@ -17,6 +17,23 @@ export interface Receipt {
   superseded: number;
   rejected: number;
   rejects: { key: string; reason: string }[];
+}
+
+/**
+ * The receipts recorded for these envelopes, by whichever node of the department took them: a
+ * `dxg up` running beside a `dxg replay` or `dxg run --once` consumes the same receipts queue.
+ */
+export async function recordedReceipts(db: SqlExecutor, messageIds: readonly string[]): Promise<Receipt[]> {
+  const found: Receipt[] = [];
+  await inChunks(messageIds, 500, async (chunk) => {
+    const rows = await db.query<{ message_id: string; kind: Receipt['kind']; flow: string; to_dept: string; applied: number; rejected: number; superseded: number; detail: string | null }>(
+      sql`SELECT message_id, kind, flow, to_dept, applied, rejected, superseded, detail FROM dxg_receipts WHERE message_id IN ${sql.list(chunk)}`);
+    for (const r of rows) {
+      const detail = r.detail ? (JSON.parse(r.detail) as { replayOf?: string; rejects?: Receipt['rejects'] }) : {};
+      found.push({ kind: r.kind, messageId: r.message_id, replayOf: detail.replayOf, flow: r.flow, department: r.to_dept, applied: Number(r.applied), rejected: Number(r.rejected), superseded: Number(r.superseded), rejects: detail.rejects ?? [] });
+    }
+  });
+  return found;
 }
 
 /** Records a receipt once; returns false if it was already recorded (receipts may arrive twice). */

@@ -157,6 +157,26 @@ describe('poison, quarantine and replay', () => {
     for (const row of (await status()).values()) balanced(row);
   });
 
+  it('replays while the nodes run (dxg up takes the receipts from the same queue): it still learns the outcome, and exits 0 (found by a tester: it waited out its timeout)', async () => {
+    const nodes = ex.up();
+    try {
+      // longer than part's column (40 since the case above): refused there, by the running node
+      await insertItems(src, [{ ...validItems(1, 950)[0], title: '一个超过四十个字符长度的标题'.repeat(4) }]);
+      const openAtPart = () => part.query<{ id: number }>(sql`SELECT id FROM dxg_quarantine WHERE stage = 'target' AND status = 'open' AND record_key = 'AB0950'`);
+      await waitFor('AB0950 refused at part', async () => (await openAtPart()).length === 1, 60_000);
+      const again = await ex.dxg('replay', '--department', 'part', '--stage', 'target', '--timeout', '30');
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/part\s*│\s*target\s*│\s*items\s*│\s*1\s*│\s*0\s*│\s*1/);
+      await part.run('ALTER TABLE t_part ALTER COLUMN mc TYPE varchar(80)');
+      const fixed = await ex.dxg('replay', '--department', 'part', '--stage', 'target', '--timeout', '30');
+      expect([fixed.code, fixed.stderr]).toEqual([0, expect.not.stringContaining('no receipt')]);
+      expect((await snapshot(part, 't_part')).get('AB0950')!.mc).toBe('一个超过四十个字符长度的标题'.repeat(4));
+    } finally {
+      await nodes.stop();
+    }
+    for (const row of (await status()).values()) balanced(row);
+  });
+
   it('stops cleanly on SIGTERM, and at once on a second one, losing nothing', async () => {
     const children: ReturnType<typeof spawn>[] = [];
     const up = () => {

@@ -82,7 +82,7 @@ export function registerQuarantine(program: Command): void {
           return [r.department, r.stage, r.flow, r.items, r.done, r.again, notes.join('; ')];
         })));
         if (reports.length === 0) write('nothing to replay');
-        if (missing.length) process.stderr.write(`dxg: ${missing.length} replayed envelope(s) have no receipt yet; they are applied when their target node runs\n`);
+        if (missing.length) throw new DxgError('DXG_TIMEOUT', `${missing.length} replayed envelope(s) have no receipt after ${opts.timeout} s; they stay queued and are applied when their target node runs (see: dxg status)`);
       } finally {
         receipts.stop();
         await runtime.stop();
