@@ -142,15 +142,15 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     },
   }, async (req, reply) => {
     const { name, password } = req.body as { name: string; password: string };
-    const wait = failures.waitMs(name);
-    if (wait > 0) return reply.code(429).header('retry-after', Math.ceil(wait / 1000)).send({ code: 'DXG_LOGIN', error: `too many failed logins for ${name}: try again in ${Math.ceil(wait / 1000)} s` });
+    const wait = failures.waitMs(name, req.ip);
+    if (wait > 0) return reply.code(429).header('retry-after', Math.ceil(wait / 1000)).send({ code: 'DXG_LOGIN', error: `too many failed logins from ${req.ip}: try again in ${Math.ceil(wait / 1000)} s` });
     const r = await login(ctx.db, name, password);
-    if (!r) {
-      failures.failed(name);
-      await ctx.journal.record(name, 'login failed', null, `from ${req.ip}`);
+    if ('refused' in r) {
+      failures.failed(name, req.ip);
+      await ctx.journal.record(r.refused === 'name' ? UNKNOWN_NAME : name, 'login failed', null, `from ${req.ip}`);
       return reply.code(401).send({ code: 'DXG_LOGIN', error: 'name or password wrong' });
     }
-    failures.succeeded(name);
+    failures.succeeded(name, req.ip);
     await ctx.journal.record(name, 'login', null, null);
     return { token: r.token, name: r.user.name, role: r.user.role, department: r.user.department, expiresAt: r.expiresAt };
   });
@@ -342,20 +342,39 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 }
 
 /** After 5 failed logins of a name, each further attempt waits twice as long as the last (up to 15 minutes). */
+/** The journal's actor for a failed login under a name no user has: what was typed may be a password. */
+const UNKNOWN_NAME = '(no such user)';
+
+/**
+ * Failed logins slow down their source, not their victim: waits grow per name from one address (a
+ * password guessed) and per address over every name (names tried in turn), so nobody elsewhere can
+ * lock a user out. Entries are forgotten an hour after their last failure, and there are at most
+ * MAX_KEPT of them.
+ */
 class LoginFailures {
-  private readonly byName = new Map<string, { count: number; until: number }>();
+  private static readonly MAX_KEPT = 10_000;
+  private readonly failures = new Map<string, { count: number; until: number; last: number }>();
 
-  waitMs(name: string): number {
-    return Math.max(0, (this.byName.get(name)?.until ?? 0) - Date.now());
+  waitMs(name: string, ip: string): number {
+    const until = Math.max(this.failures.get(`${name}@${ip}`)?.until ?? 0, this.failures.get(ip)?.until ?? 0);
+    return Math.max(0, until - Date.now());
   }
 
-  failed(name: string): void {
-    const count = (this.byName.get(name)?.count ?? 0) + 1;
-    this.byName.set(name, { count, until: count < 5 ? 0 : Date.now() + Math.min(15 * 60_000, 1000 * 2 ** (count - 5)) });
+  failed(name: string, ip: string): void {
+    this.count(`${name}@${ip}`, 5);
+    this.count(ip, 20);
   }
 
-  succeeded(name: string): void {
-    this.byName.delete(name);
+  succeeded(name: string, ip: string): void {
+    this.failures.delete(`${name}@${ip}`);
+  }
+
+  /** From the `free`-th failure on: 1 s, 2 s, 4 s … up to 15 minutes. */
+  private count(key: string, free: number): void {
+    const now = Date.now();
+    for (const [k, v] of this.failures) if (now - v.last > 3_600_000 || this.failures.size >= LoginFailures.MAX_KEPT) this.failures.delete(k);
+    const count = (this.failures.get(key)?.count ?? 0) + 1;
+    this.failures.set(key, { count, last: now, until: count < free ? 0 : now + Math.min(15 * 60_000, 1000 * 2 ** (count - free)) });
   }
 }
 

@@ -47,11 +47,15 @@ export async function putUser(db: Database, user: User, password: string): Promi
   await db.execute(sql`DELETE FROM centre_tokens WHERE name = ${user.name}`);
 }
 
-/** A token for the user, or null when the name or password is wrong (the caller cannot tell which). */
-export async function login(db: Database, name: string, password: string): Promise<{ token: string; user: User; expiresAt: string } | null> {
+/**
+ * A token for the user, or why not: the name or the password is wrong (the client is told neither;
+ * the journal names only a user that exists, as a mistyped password in the name field is no user).
+ */
+export async function login(db: Database, name: string, password: string): Promise<{ token: string; user: User; expiresAt: string } | { refused: 'name' | 'password' }> {
   const [row] = await db.query<{ name: string; role: Role; department: string | null; password: string }>(sql`SELECT name, role, department, password FROM centre_users WHERE name = ${name}`);
   const ok = row ? await passwordMatches(password, row.password) : await hashPassword(password).then(() => false);
-  if (!row || !ok) return null;
+  if (!row) return { refused: 'name' };
+  if (!ok) return { refused: 'password' };
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.now() + TOKEN_MS).toISOString();
   await db.execute(sql`DELETE FROM centre_tokens WHERE expires_at < now()`);

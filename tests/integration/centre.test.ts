@@ -175,8 +175,18 @@ describe('exchange centre', () => {
       await waitFor('the centre', () => fetch(`${base}/ready`).then((r) => r.status === 200, () => false), 60_000);
       expect((await fetch(`${base}/api/status`)).status).toBe(401);
       expect((await fetch(`${base}/api/status`, { headers: { authorization: 'Bearer forged' } })).status).toBe(401);
-      const wrong = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'auditor1', password: 'not-it-at-all' }) });
-      expect(wrong.status).toBe(401);
+      const tryLogin = (name: string, password: string) => fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
+      expect((await tryLogin('auditor1', 'not-it-at-all')).status).toBe(401);
+      // guesses slow down their source: the sixth wrong password for one name from one address waits, and says so
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await tryLogin('s3cret-typed-as-name', `guess ${i}`)).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+      expect(((await (await tryLogin('s3cret-typed-as-name', 'guess')).json()) as { error: string }).error).toMatch(/^too many failed logins from \S+: try again in \d+ s$/);
+      // …without locking anyone out by name, and without putting what was typed in the journal: no such user
+      expect((await tryLogin('auditor1', 'not-it-at-all')).status).toBe(401);
+      const journal = await api<{ actor: string; action: string }[]>('/api/journal');
+      expect(journal.filter((j) => j.action === 'login failed').map((j) => j.actor)).toEqual(expect.arrayContaining(['(no such user)', 'auditor1']));
+      expect(JSON.stringify(journal)).not.toContain('s3cret-typed-as-name');
       // an auditor reads, but clears no alarm
       const clear = await fetch(`${base}/api/alarms/1/clear`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'x' }) });
       expect(clear.status).toBe(403);
