@@ -256,7 +256,8 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     const departments = q.department ? [known(ctx, q.department)] : [...ctx.project.config.departments.keys()];
     const answers = await ctx.asker.ask<Record<string, unknown>[] | { error: string }>(departments, { request: 'quarantine', filter: { flow: q.flow, stage: q.stage, all: q.all, limit: q.limit } }, q.wait * 1000);
     await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: quarantine' : 'look: quarantine', describe(q), q.reason ?? null);
-    const items: Record<string, unknown>[] = [...answers].flatMap(([department, a]) => (Array.isArray(a) ? a.map((i) => ({ department, ...i })) : []));
+    // the department is the one that answered, whatever its items claim
+    const items: Record<string, unknown>[] = [...answers].flatMap(([department, a]) => (Array.isArray(a) ? a.map((i) => ({ ...i, department })) : []));
     const sensitive = q.reveal ? null : await sensitiveItems(ctx);
     return {
       items: sensitive ? items.map((i) => ({ ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, record: maskRecord(i.record, sensitive.get(resourceOf(ctx, i.flow))) })) : items,
