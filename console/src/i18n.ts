@@ -73,7 +73,7 @@ export const tn = (key: Key, n: number): string => t(key).replace('{n}', String(
 /** The centre's journal actions and alarm kinds, in Chinese; in English they read as the centre writes them. */
 const zhActions: Record<JournalAction, string> = {
   login: '登录', 'login failed': '登录失败', logout: '退出',
-  'look: audit': '查询审计日志', 'look unmasked: audit': '查看审计日志原文', 'look: trail': '查询记录轨迹', 'look unmasked: trail': '查看记录轨迹原文',
+  'look: audit': '查询审计日志', 'look: journal': '查询对某记录的查看', 'look unmasked: audit': '查看审计日志原文', 'look: trail': '查询记录轨迹', 'look unmasked: trail': '查看记录轨迹原文',
   'look: quarantine': '查询隔离区', 'look unmasked: quarantine': '查看隔离区原文',
   'clear alarm': '清除告警', replay: '重放隔离条目', archived: '归档账本', 'catalog published': '发布资源目录',
   'application submitted': '提交申请', 'application approved': '批准申请', 'application rejected': '驳回申请', 'grant revoked': '撤销授权', 'grant expired': '授权到期',

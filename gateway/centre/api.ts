@@ -214,7 +214,8 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     const q = req.query as { flow?: string; department?: string; kind?: string; key?: string; since?: string; until?: string; limit: number; cursor?: string; reveal: boolean; reason?: string };
     requireReason(q);
     const page = await searchAudit(ctx.db, { ...q, since: q.since ? parseSince(q.since, 'since') : undefined, until: q.until ? parseSince(q.until, 'until') : undefined });
-    if (q.key || q.reveal) await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: audit' : 'look: audit', describe(q), q.reason ?? null);
+    // a look at one record says whether it found any: a run of searches that find nothing is someone guessing keys
+    if (q.key || q.reveal) await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: audit' : 'look: audit', `${describe(q)} → ${page.entries.length} entries`, q.reason ?? null, q.key);
     return { entries: shown(trailJson(page.entries), q.reveal, q.key), next: page.next };
   });
 
@@ -228,7 +229,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     const q = req.query as { key: string; reveal: boolean; reason?: string };
     requireReason(q);
     const entries = await recordTrail(ctx.db, q.key);
-    await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: trail' : 'look: trail', `key ${q.key}`, q.reason ?? null);
+    await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: trail' : 'look: trail', `key ${q.key} → ${entries.length} entries`, q.reason ?? null, q.key);
     return { key: q.key, entries: shown(trailJson(entries), q.reveal, q.key) };
   });
 
@@ -326,8 +327,22 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     return { revoked: b.id };
   });
 
-  app.get('/api/journal', { config: { roles: ['auditor', 'operator'] }, schema: { summary: "The centre's own journal: decisions and looks at personal data", querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 200 } } } } },
-    async (req) => ctx.journal.list((req.query as { limit: number }).limit));
+  app.get('/api/journal', {
+    config: { roles: ['auditor', 'operator'] },
+    schema: {
+      summary: "The centre's own journal: decisions and looks at personal data, newest first",
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 200 }, key: { ...text, description: 'only the looks at this record (its whole key: the journal keeps it masked, with a keyed digest); needs a reason' }, reason: reveal.reason },
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { limit: number; key?: string; reason?: string };
+    requireReason({ reveal: false, ...q });
+    const looks = await ctx.journal.list(q.limit, q.key);
+    if (q.key) await ctx.journal.record(req.user!.name, 'look: journal', `key ${q.key} → ${looks.length} looks`, q.reason ?? null, q.key);
+    return looks;
+  });
 
   app.get('/api/departments', { schema: { summary: 'The departments of the exchange' } }, async () =>
     [...ctx.project.config.departments.values()].map((d) => ({ id: d.id, name: d.name, driver: d.database.driver })));
@@ -394,8 +409,15 @@ function known(ctx: ApiContext, department: string): string {
   return department;
 }
 
-function requireReason(q: { reveal: boolean; reason?: string }): void {
-  if (q.reveal && !q.reason?.trim()) throw new DxgError('DXG_USAGE', 'reveal needs a reason: it is recorded with who looked and when');
+/**
+ * A look unmasked, or at one record by its key, needs a reason. The key's own look counts: a search
+ * answers whether a key exists, so searching candidate keys (an identity number's masked birth date
+ * tried day by day) would otherwise unmask it without one.
+ */
+function requireReason(q: { reveal: boolean; reason?: string; key?: string }): void {
+  if (q.reason?.trim()) return;
+  if (q.reveal) throw new DxgError('DXG_USAGE', 'reveal needs a reason: it is recorded with who looked and when');
+  if (q.key) throw new DxgError('DXG_USAGE', 'a look at one record (key) needs a reason: it is recorded with who looked, when and whether the key was found');
 }
 
 function describe(q: Record<string, unknown>): string {

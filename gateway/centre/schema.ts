@@ -52,6 +52,9 @@ const TABLES = [
   // the centre's own hash-chained journal: every decision, and every look at record keys or personal data
   `CREATE TABLE IF NOT EXISTS centre_journal (seq bigint PRIMARY KEY, at text NOT NULL, actor text NOT NULL, action text NOT NULL,
     subject text, reason text, prev_hash text NOT NULL, hash text NOT NULL, signature text NOT NULL)`,
+  // a look at one record names its key masked; this keyed digest of the whole key finds every look at it
+  'ALTER TABLE centre_journal ADD COLUMN IF NOT EXISTS record_key_digest text',
+  'CREATE INDEX IF NOT EXISTS centre_journal_record_key ON centre_journal (record_key_digest) WHERE record_key_digest IS NOT NULL',
   // the resource catalog as last published (dxg catalog publish, the centre's start)
   `CREATE TABLE IF NOT EXISTS centre_catalog (resource text PRIMARY KEY, code text NOT NULL, provider text NOT NULL, sharing text NOT NULL,
     entry jsonb NOT NULL, published_at timestamptz NOT NULL DEFAULT now(), published_by text NOT NULL)`,

@@ -76,7 +76,7 @@ export async function centreView(demo: DemoCentre, dbs: Map<string, Database>, k
     await sleep(250);
   }
   const status = await call<{ targets: TargetView[] }>('/api/status');
-  const trail = await call<{ entries: TrailJson[] }>(`/api/trail?key=${encodeURIComponent(key)}`);
+  const trail = await call<{ entries: TrailJson[] }>(`/api/trail?key=${encodeURIComponent(key)}&reason=${encodeURIComponent('dxg demo: one record through the exchange')}`);
   const verified = await call<{ intact: boolean; departments: LedgerVerdict[] }>('/api/verify?wait=15');
   const alarms = await call<Alarm[]>('/api/alarms?open=true');
   const complete = nodes.every((n) => n.collected === heads.get(n.department));

@@ -364,7 +364,7 @@ describe('exchange centre', () => {
       await publishFeed('full', 'heartbeat', { type: 'heartbeat', department: 'full', heartbeat: null });
       await publishFeed('full', 'entries', { type: 'entries', department: 'full', entries: [{ ...fake, seq: '601', record_keys: 'K'.repeat(2_000_000) }] });
       await waitFor('the forged entry stored, unchecked', async () => (await centreDb.query(sql`SELECT 1 FROM centre_ledger WHERE department = 'full' AND seq = 600`)).length === 1, 30_000);
-      const trail = await api<{ entries: unknown[] }>('/api/trail?key=ZZ9999');
+      const trail = await api<{ entries: unknown[] }>('/api/trail?key=ZZ9999&reason=forged%20entry%20check');
       expect(trail.entries).toEqual([]);
       const audit = await api<{ entries: { messageId: string }[] }>('/api/audit?department=full&limit=10000');
       expect(audit.entries.some((e) => e.messageId === 'forged')).toBe(false);

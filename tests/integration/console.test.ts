@@ -139,6 +139,11 @@ describe('the web console in a browser', () => {
     const [{ sfzh }] = await police.query<{ sfzh: string }>(sql`SELECT sfzh FROM rk_person WHERE sfzh NOT IN (SELECT record_key FROM dxg_quarantine) ORDER BY sfzh LIMIT 1`);
     await police.close();
     await page.goto(`${base}/#/audit?key=${sfzh}`);
+    // a look at one person needs a reason, masked or not: a search says whether a key exists (a hostile review guessed identity numbers so)
+    await page.click('form.filters button[type=submit]');
+    expect(await page.textContent('[role=alert]')).toContain('须填写理由');
+    expect(await page.$('#trail li')).toBeNull();
+    await page.fill('input[name=reason]', '核查 2026-117');
     await page.click('form.filters button[type=submit]');
     await page.waitForSelector('#trail li');
     const cli = JSON.parse(await ex.ok('audit', '--key', sfzh, '--format', 'json')) as { ledger: string; seq: number }[];
@@ -160,6 +165,7 @@ describe('the web console in a browser', () => {
     expect(exported).not.toContain(sfzh);
 
     // unmasked only with a reason, and the look is recorded
+    await page.fill('input[name=reason]', '');
     await page.check('input[name=reveal]');
     await page.click('form.filters button[type=submit]');
     expect(await page.textContent('[role=alert]')).toContain('须填写理由');
@@ -175,6 +181,13 @@ describe('the web console in a browser', () => {
       const journal = await (await fetch(`${base}/api/journal`, { headers: { authorization: `Bearer ${token}` } })).json() as { actor: string; action: string; reason: string }[];
       return journal.some((j) => j.actor === 'auditor' && j.action === 'look unmasked: trail' && j.reason === '低保复核 2026-118');
     }, 10_000);
+    // every look at that person, found by the whole key (the journal keeps it masked), each saying what it found
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    expect((await fetch(`${base}/api/journal?key=${sfzh}`, auth)).status).toBe(400);
+    const looks = await (await fetch(`${base}/api/journal?key=${sfzh}&reason=${encodeURIComponent('谁查看过此人')}`, auth)).json() as { action: string; subject: string; reason: string }[];
+    expect(looks.map((l) => [l.action, l.reason])).toEqual(expect.arrayContaining([['look: trail', '核查 2026-117'], ['look unmasked: trail', '低保复核 2026-118']]));
+    expect(looks.every((l) => !l.subject.includes(sfzh) && / → \d+ entries$/.test(l.subject))).toBe(true);
+    expect((await fetch(`${base}/api/audit?key=${sfzh.slice(0, 17)}0`, auth)).status).toBe(400);
 
     const pages = { 'flows/person-basic': '#flow-targets td', quarantine: '#quarantine td', catalog: '#catalog td a', 'catalog/person.basic': '#items td', applications: '#applications td', nodes: '#nodes td' };
     for (const [p, shown] of Object.entries(pages)) {

@@ -30,14 +30,16 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
   const set = (k: keyof Search) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).type === 'checkbox' ? (e.currentTarget as HTMLInputElement).checked : (e.currentTarget as HTMLInputElement).value });
   const run = async (cursor?: string) => {
     setError(null);
-    if (form.reveal && !form.reason.trim()) return setError(t('reasonRequired'));
+    // a look at one record by its key, or unmasked, is recorded with its reason
+    const reason = form.reveal || form.key.trim() ? form.reason.trim() : '';
+    if ((form.reveal || form.key.trim()) && !reason) return setError(t('reasonRequired'));
     setBusy(true);
     try {
-      const q = { flow: form.flow, department: form.department, since: form.since, until: form.until, key: form.key, reveal: form.reveal || undefined, reason: form.reveal ? form.reason : undefined, limit: 500, cursor };
+      const q = { flow: form.flow, department: form.department, since: form.since, until: form.until, key: form.key, reveal: form.reveal || undefined, reason: reason || undefined, limit: 500, cursor };
       const page = await call<{ entries: TrailEntry[]; next: string | null }>(`/api/audit${query(q)}`);
       setEntries(cursor ? [...(entries ?? []), ...page.entries] : page.entries);
       setNext(page.next);
-      setTrail(form.key ? (await call<{ entries: TrailEntry[] }>(`/api/trail${query({ key: form.key, reveal: form.reveal || undefined, reason: form.reveal ? form.reason : undefined })}`)).entries : null);
+      setTrail(form.key ? (await call<{ entries: TrailEntry[] }>(`/api/trail${query({ key: form.key, reveal: form.reveal || undefined, reason })}`)).entries : null);
       setAsked({ key: form.key, reveal: form.reveal });
     } catch (err) {
       setError((err as Error).message);
@@ -65,7 +67,7 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
         <label>{t('until')}<input name="until" value={form.until} onInput={set('until')} /></label>
         <label>{t('key')}<input name="key" value={form.key} onInput={set('key')} /></label>
         <label class="check"><input type="checkbox" name="reveal" checked={form.reveal} onChange={set('reveal')} />{t('reveal')}</label>
-        {form.reveal && <label>{t('revealReason')}<input name="reason" value={form.reason} onInput={set('reason')} /></label>}
+        {(form.reveal || form.key.trim() !== '') && <label>{t('revealReason')}<input name="reason" value={form.reason} onInput={set('reason')} /></label>}
         <button class="primary" type="submit" disabled={busy}>{t('search')}</button>
       </form>
       <Problem text={error} />

@@ -35,7 +35,7 @@ export function registerAudit(program: Command): void {
     .option('--limit <n>', 'newest entries per department ledger (with --centre: entries in all)', wholeNumber(1, 10_000_000), 1000)
     .option('--centre', "ask the exchange centre (every department's ledger at once; needs dxg login)")
     .option('--reveal', 'with --centre: record keys and personal data unmasked (needs --reason; the look is recorded at the centre)')
-    .option('--reason <text>', 'with --centre: why you look, recorded with who and when')
+    .option('--reason <text>', 'with --centre: why you look (needed with --key or --reveal), recorded with who and when')
     .action(async (opts: AuditOptions, cmd: Command) => {
       if (!['table', 'json', 'csv'].includes(opts.format)) throw new DxgError('DXG_USAGE', `--format must be table, json or csv, not '${opts.format}'`);
       const p = project(cmd);
@@ -69,6 +69,7 @@ export function registerAudit(program: Command): void {
 /** The same question asked of the centre's collected ledgers: its trail for a key, else its audit search, page by page up to --limit. */
 async function fromCentre(url: string, opts: AuditOptions): Promise<TrailEntry[]> {
   if (opts.reveal && !opts.reason) throw new DxgError('DXG_USAGE', '--reveal needs --reason: the look is recorded with who and when');
+  if (opts.key && !opts.reason) throw new DxgError('DXG_USAGE', '--key with --centre needs --reason: a look at one record is recorded at the centre with who, when and whether the key was found');
   const params = new URLSearchParams();
   if (opts.reveal) params.set('reveal', 'true');
   if (opts.reason) params.set('reason', opts.reason);
