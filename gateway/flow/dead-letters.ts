@@ -34,16 +34,30 @@ export type Claims = Partial<Pick<EnvelopeMeta, 'messageId' | 'flow' | 'from' | 
  * with a ledger entry, before the broker is told it is done; `dxg replay` can send it again.
  */
 export class DeadLetters {
+  /** `known`: the exchange's flows and departments, the only names a dead letter's claims are recorded under */
   constructor(
     private readonly db: Database,
     private readonly ledger: Ledger,
+    private readonly known: { flows: ReadonlySet<string>; departments: ReadonlySet<string> },
   ) {}
 
   private get department(): string {
     return this.ledger.department;
   }
 
-  async store(claims: Claims, raw: Raw, reason: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Its flow, sender and addressee as it claims them, where they name this exchange's own: the claims
+   * go on into the ledger, the centre's alarms and the metrics' labels, and an unverified sender must
+   * not choose that text (markup, an unbounded set of labels). The headers are kept whole with it.
+   */
+  private vouched(claims: Claims): Claims {
+    const { flows, departments } = this.known;
+    const only = (set: ReadonlySet<string>, v: string | undefined) => (v !== undefined && set.has(v) ? v : undefined);
+    return { ...claims, flow: only(flows, claims.flow), from: only(departments, claims.from), to: only(departments, claims.to) };
+  }
+
+  async store(claimed: Claims, raw: Raw, reason: string, signal: AbortSignal): Promise<void> {
+    const claims = this.vouched(claimed);
     log.warn('message dead-lettered', { department: this.department, messageId: claims.messageId, flow: claims.flow, from: claims.from, reason });
     const whole = raw.body.length <= STORE_WHOLE;
     const kept = whole ? undefined : `first ${STORE_START} of ${raw.body.length} bytes; body sha256 ${sha256(raw.body)}`;

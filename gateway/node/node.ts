@@ -77,7 +77,7 @@ export class DepartmentNode {
     private readonly ctx: NodeContext,
   ) {
     this.ledger = new Ledger(ctx.keyring, department.id, auditFeed(ctx.publisher, ctx.topology, department.id));
-    this.deadLetters = new DeadLetters(db, this.ledger);
+    this.deadLetters = new DeadLetters(db, this.ledger, { flows: new Set(ctx.project.flows.map((f) => f.id)), departments: new Set(ctx.project.config.departments.keys()) });
     this.relay = new OutboxRelay(db, ctx.publisher, department.id, ctx.topology, (item) => this.withhold(item));
     const sent = new Map(ctx.project.flows.filter((f) => f.source.department === department.id).map((f) => [f.id, f]));
     this.receipts = new ReceiptBook(db, this.ledger, sent, this.deadLetters);

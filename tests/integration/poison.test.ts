@@ -69,9 +69,13 @@ describe('poison, quarantine and replay', () => {
     await publishAs(ex, 'src', 'records', 'full.items', flipped, { messageId: corrupt.messageId, headers: corrupt.headers });
 
     await ex.ok('run', '--once');
-    const dead = await full.query<{ message_id: string; reason: string }>(sql`SELECT message_id, reason FROM dxg_quarantine WHERE stage = 'dead-letter'`);
+    const dead = await full.query<{ message_id: string; reason: string; flow: string | null; to_dept: string }>(sql`SELECT message_id, reason, flow, to_dept FROM dxg_quarantine WHERE stage = 'dead-letter'`);
     const reason = (id: string) => dead.find((d) => d.message_id === id)?.reason;
     expect(reason(cases[0].messageId)).toBe("for flow 'nope', which is not received on this queue (flow 'items')");
+    // a flow the exchange does not have is no name to record it under (nor the centre's alarms, nor the metrics' labels): the headers keep the claim
+    const [ledgered] = await full.query<{ flow: string | null }>(sql`SELECT flow FROM dxg_ledger WHERE kind = 'dead-letter' AND message_id = ${cases[0].messageId}`);
+    expect([dead.find((d) => d.message_id === cases[0].messageId)?.flow, ledgered.flow]).toEqual([null, null]);
+    expect(dead.find((d) => d.message_id === cases[1].messageId)?.flow).toBe('items');
     expect(reason(cases[1].messageId)).toBe("addressed to department 'elsewhere', not 'full'");
     expect(reason(cases[2].messageId)).toMatch(/^resource 'other\.set' is not the resource of flow 'items'/);
     expect(reason(cases[3].messageId)).toBe('body has no records list');
