@@ -72,7 +72,11 @@ function report({ application: a, enforced, uncovered }: Decided): void {
         : `${a.state}: ${a.endReason}; on_end ${a.onEnd} is carried out by ${a.department}'s node`;
   write(`${a.id} ${what}`);
   if (enforced?.bound.length) write(`broker: bound ${enforced.bound.join(', ')}`);
-  else if (a.state === 'approved' && enforced) write(`broker: nothing newly bound: no flow target of ${a.department} for ${a.resource} maps only items this grant covers (dxg validate names what is missing)`);
+  else if (a.state === 'approved' && enforced) {
+    write(uncovered?.length
+      ? `broker: nothing newly bound: no flow target of ${a.department} for ${a.resource} maps only items this grant covers (dxg validate names what is missing)`
+      : `broker: nothing newly bound: ${a.department}'s flow targets of ${a.resource} were bound already`);
+  }
   for (const u of uncovered ?? []) write(`still withheld: ${u}`);
   if (enforced?.unbound.length) write(`broker: unbound ${enforced.unbound.join(', ')}; its connections closed${enforced.takenBack ? `; ${enforced.takenBack} queued message(s) taken back unread, counted as rejected (grant revoked)` : ''}`);
 }
