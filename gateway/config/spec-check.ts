@@ -70,6 +70,15 @@ function collapse(validate: ValidateFunction): ErrorObject[] {
     }
     // a deeper error under this path is more precise than the branch summary
     if (errors.some((e) => e.instancePath.startsWith(path + '/'))) continue;
+    // the branch of the value's own type says what is wrong with it (a mapping with two operators), not the other branches' types
+    const ofItsType = list.filter((e) => e.keyword === 'maxProperties' || e.keyword === 'minProperties');
+    if (ofItsType.length) {
+      out.push(...ofItsType.map((e) => {
+        const limit = (e.params as { limit: number }).limit;
+        return { ...e, message: `must have ${e.keyword === 'maxProperties' ? 'at most' : 'at least'} ${limit} ${limit === 1 ? 'entry' : 'entries'}` };
+      }));
+      continue;
+    }
     const types = [...new Set(list.filter((e) => e.keyword === 'type').flatMap((e) => [(e.params as { type: string | string[] }).type].flat()))];
     const message = types.length ? `must be ${types.map(article).join(' or ')}` : (list.find((e) => e.keyword !== 'anyOf')?.message ?? 'is not valid');
     out.push({ ...list[0], keyword: 'merged', message });

@@ -137,6 +137,9 @@ describe('dxg validate', () => {
       "flows/ent.yaml:17:24: unknown property 'like' in targets[0].where.status; expected one of: in, not_in, ne, gt, gte, lt, lte, is_null",
       "flows/ent.yaml:17:37: where uses 'region', which is not extracted at the source",
     ]);
+    // two operators for one indicator: said of the mapping, not as 'must be a string or a number …'
+    const two = FLOW.replace('where: { status: { in: ["1", "2"] } }', 'where: { status: { in: ["1", "2"], ne: "3" } }');
+    expect(validate({ 'exchange.yaml': EXCHANGE, 'flows/ent.yaml': two })).toEqual(['flows/ent.yaml:17:22: targets[0].where.status: must have at most 1 entry']);
   });
 
   it('reports an unset environment variable without a default, and a wrong type, in the exchange file', () => {
