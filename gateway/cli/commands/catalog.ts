@@ -8,6 +8,7 @@ import type { Project } from '../../config/project';
 import { DxgError } from '../../errors';
 import { project, write } from '../context';
 import { renderTable } from '../table';
+import { count } from '../words';
 
 interface Facets {
   provider?: string;
@@ -62,7 +63,7 @@ export function registerCatalog(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const p = governed(cmd);
       const r = await centreCall<{ published: number; withdrawn: string[] }>(centreUrl(cmd), '/api/catalog', { method: 'POST', body: { entries: p.catalog!.map(entryJson) } });
-      write(`published ${r.published} entries to the centre${r.withdrawn.length ? `; withdrawn: ${r.withdrawn.join(', ')}` : ''}`);
+      write(`published ${count(r.published, 'entry', 'entries')} to the centre${r.withdrawn.length ? `; withdrawn: ${r.withdrawn.join(', ')}` : ''}`);
     });
 
   catalog.command('export').description('the whole catalog as DCAT-AP JSON-LD or CSV').option('--format <format>', 'dcat or csv', 'dcat')
