@@ -78,6 +78,7 @@ const zhActions: Record<JournalAction, string> = {
   'clear alarm': '清除告警', replay: '重放隔离条目', archived: '归档账本', 'catalog published': '发布资源目录',
   'application submitted': '提交申请', 'application approved': '批准申请', 'application rejected': '驳回申请', 'grant revoked': '撤销授权', 'grant expired': '授权到期',
   'key registered': '登记密钥', 'key refused': '拒绝密钥', 'key rotated': '轮换密钥', 'key replaced': '替换密钥', 'key revoked': '吊销密钥',
+  'user added': '新增用户', 'user changed': '变更用户', 'user removed': '删除用户',
 };
 
 const zhAlarms: Record<AlarmKind, string> = {

@@ -12,7 +12,8 @@ export type JournalAction =
   | 'look: audit' | 'look unmasked: audit' | 'look: journal' | 'look: trail' | 'look unmasked: trail' | 'look: quarantine' | 'look unmasked: quarantine'
   | 'clear alarm' | 'replay' | 'archived' | 'catalog published'
   | 'application submitted' | 'application approved' | 'application rejected' | 'grant revoked' | 'grant expired'
-  | 'key registered' | 'key refused' | 'key rotated' | 'key replaced' | 'key revoked';
+  | 'key registered' | 'key refused' | 'key rotated' | 'key replaced' | 'key revoked'
+  | 'user added' | 'user changed' | 'user removed';
 
 export interface JournalEntry {
   seq: string;

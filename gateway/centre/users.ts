@@ -38,13 +38,22 @@ async function passwordMatches(password: string, stored: string): Promise<boolea
 const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 /** Creates a user or gives an existing one a new role and password. */
-export async function putUser(db: Database, user: User, password: string): Promise<void> {
+/** Creates the user, or gives an existing one this role and password (its logins end); whether it existed. */
+export async function putUser(db: Database, user: User, password: string): Promise<boolean> {
   if (!ROLES.includes(user.role)) throw new DxgError('DXG_USAGE', `role must be one of: ${ROLES.join(', ')}`);
   if (user.role === 'approver' && !user.department) throw new DxgError('DXG_USAGE', 'an approver answers for one department: give --department');
   if (password.length < 8) throw new DxgError('DXG_USAGE', 'a password has at least 8 characters');
+  const existed = (await db.query(sql`SELECT 1 FROM centre_users WHERE name = ${user.name}`)).length > 0;
   await db.execute(sql`INSERT INTO centre_users (name, role, department, password) VALUES (${user.name}, ${user.role}, ${user.department}, ${await hashPassword(password)})
     ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, department = EXCLUDED.department, password = EXCLUDED.password`);
   await db.execute(sql`DELETE FROM centre_tokens WHERE name = ${user.name}`);
+  return existed;
+}
+
+/** Removes the user and ends its logins; whether there was one. */
+export async function removeUser(db: Database, name: string): Promise<boolean> {
+  await db.execute(sql`DELETE FROM centre_tokens WHERE name = ${name}`);
+  return (await db.execute(sql`DELETE FROM centre_users WHERE name = ${name}`)) > 0;
 }
 
 /**

@@ -187,6 +187,14 @@ describe('exchange centre', () => {
       const journal = await api<{ actor: string; action: string }[]>('/api/journal');
       expect(journal.filter((j) => j.action === 'login failed').map((j) => j.actor)).toEqual(expect.arrayContaining(['(no such user)', 'auditor1']));
       expect(JSON.stringify(journal)).not.toContain('s3cret-typed-as-name');
+      // a user removed on the centre's machine is refused at once, and the journal says who came and went
+      const temp = /password: (\S+)/.exec(await x.ex.ok('centre', 'users', 'add', 'temp1', '--role', 'auditor', '--generate'))![1];
+      const tempToken = ((await (await tryLogin('temp1', temp)).json()) as { token: string }).token;
+      expect((await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${tempToken}` } })).status).toBe(200);
+      expect(await x.ex.ok('centre', 'users', 'remove', 'temp1')).toContain('user temp1 removed');
+      expect((await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${tempToken}` } })).status).toBe(401);
+      const changes = (await api<{ action: string; subject: string }[]>('/api/journal')).filter((j) => j.action.startsWith('user '));
+      expect(changes.map((j) => `${j.action}: ${j.subject}`)).toEqual(expect.arrayContaining(['user added: temp1: auditor', 'user removed: temp1']));
       // an auditor reads, but clears no alarm
       const clear = await fetch(`${base}/api/alarms/1/clear`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'x' }) });
       expect(clear.status).toBe(403);
