@@ -73,7 +73,8 @@ function check(doc: SourceDocument, raw: Raw, config: ExchangeConfig, indicators
   if (raw.sharing.type === 'none' && !raw.sharing.basis?.trim()) doc.problem(['sharing'], 'sharing: a resource that is not shared (none) names its legal basis (basis:)');
   if (raw.sharing.type === 'conditional' && !raw.sharing.condition?.trim()) doc.problem(['sharing'], 'sharing: a conditional resource says its condition (condition:)');
   const set = typeof raw.resource === 'string' && indicators.exists(raw.resource) ? indicators.get(raw.resource) : null;
-  if (typeof raw.resource === 'string' && !set) doc.problem(['resource'], indicators.missing(raw.resource));
+  // a set that is there but broken has its own problems reported in its file
+  if (typeof raw.resource === 'string' && !indicators.exists(raw.resource)) doc.problem(['resource'], indicators.missing(raw.resource));
   const known = set ? Object.keys(set.properties) : [];
   const seen = new Set<string>();
   const items = raw.items.map((item, i) => {

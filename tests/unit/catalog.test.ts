@@ -66,6 +66,16 @@ describe('resource catalog', () => {
     ]);
   });
 
+  it('reports a broken indicator set in its own file, not as missing from the catalog (found by a tester)', () => {
+    const x = copy();
+    cpSync(join(ROOT, 'schemas'), join(x.dir, 'schemas'), { recursive: true });
+    x.edit('config/exchange.yaml', `schemas: ${join(ROOT, 'schemas')}`, 'schemas: ../schemas');
+    x.edit('schemas/person.basic.json', '"format": "cn-id-number"', '"format": "cn-id-numbr"');
+    const problems = x.problems();
+    expect(problems).toContainEqual(expect.stringMatching(/^schemas\/person\.basic\.json:\d+:\d+: .*cn-id-numbr/));
+    expect(problems.filter((p) => p.includes('not found'))).toEqual([]);
+  });
+
   it('refuses a flow of a resource without an entry, and one of a resource not shared', () => {
     const x = copy();
     x.edit('flows/person-basic.yaml', 'resource: person.basic', 'resource: police.criminal-record');
