@@ -94,6 +94,9 @@ function checkFlow(config: ExchangeConfig, flow: Flow, indicators: IndicatorRegi
         doc.problem(at('where', name), `where uses '${name}', which is not extracted at the source`, 'error', 'key');
       }
     }
+    if (Object.keys(t.where).length && !source.reconcile) {
+      doc.problem(at('where'), `a record that stops matching this where stays at ${t.department} as it was last sent, until a key reconciliation removes it: give the flow a source.reconcile schedule`, 'warning', 'key');
+    }
     if (t.onDelete === 'flag') {
       if (!source.softDelete) doc.problem(at('on_delete'), 'on_delete: flag needs source.soft_delete (the indicator to set)');
       else if (!(source.softDelete in t.fields)) doc.problem(at('on_delete'), `on_delete: flag needs the soft_delete indicator '${source.softDelete}' mapped in this target's fields`);
