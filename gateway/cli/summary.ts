@@ -3,7 +3,7 @@ import type { FlowRun } from '../node/runtime';
 import { renderTable } from './table';
 
 /**
- * Per flow and target: what was extracted, filtered, set aside, sent, applied and rejected; and, when a
+ * Per flow and target: what was extracted, filtered, set aside, withheld (no grant), sent, applied and rejected; and, when a
  * key reconciliation ran, how many records it deleted there.
  */
 export function runSummary(project: Project, runs: FlowRun[]): string {
@@ -26,12 +26,12 @@ export function runSummary(project: Project, runs: FlowRun[]): string {
       }
       const row = [
         flow.id + (run.stats.full ? ' (full)' : ''), `${flow.source.department} → ${t.department}`, run.stats.extracted, s.filtered,
-        run.stats.quarantined + s.quarantined, `${s.published} / ${s.messages}`, sum.applied, sum.superseded, sum.rejected,
+        run.stats.quarantined + s.quarantined, s.withheld, `${s.published} / ${s.messages}`, sum.applied, sum.superseded, sum.rejected,
       ];
       rows.push(reconciled ? [...row, run.reconciled ? sum.deleted : '-'] : row);
     }
   }
-  const head = ['flow', 'from → to', 'extracted', 'filtered', 'quarantined', 'published / msgs', 'applied', 'of which superseded', 'rejected'];
+  const head = ['flow', 'from → to', 'extracted', 'filtered', 'quarantined', 'withheld', 'published / msgs', 'applied', 'of which superseded', 'rejected'];
   const notes = runs.filter((r) => r.heldBack).map((r) =>
     `${r.stats.flow}: ${r.heldBack} row(s) stamped before this run wait for a transaction still open in the source database; a later cycle sends them (dxg status: behind)`);
   return [renderTable(reconciled ? [...head, 'withdrawn by reconciliation'] : head, rows), ...notes].join('\n');

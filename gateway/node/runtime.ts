@@ -215,7 +215,11 @@ export class Runtime {
         const flow = this.project.flows.find((f) => f.id === flowId)!;
         this.every(flow.source.schedule, `dxg:${flow.id}`, async () => {
           const stats = await node.metrics.run('extract', flow.id, () => extractor.cycle({ signal: this.abort.signal }));
-          if (stats.extracted) log.info('cycle done', { flow: flow.id, extracted: stats.extracted, quarantined: stats.quarantined, messages: stats.messageIds.length });
+          if (stats.extracted) {
+            // set aside for every target (the indicator set), and for some only (their code tables)
+            const forTargets = Object.fromEntries([...stats.targets].filter(([, t]) => t.quarantined > 0).map(([d, t]) => [d, t.quarantined]));
+            log.info('cycle done', { flow: flow.id, extracted: stats.extracted, quarantined: stats.quarantined, quarantinedFor: Object.keys(forTargets).length ? forTargets : undefined, messages: stats.messageIds.length });
+          }
         });
         if (flow.source.notify) {
           const waker = new ChangeWaker(node.db.changes.settleMs, () => node.metrics.run('extract', flow.id, () => extractor.catchUp(this.abort.signal)), this.abort.signal,

@@ -161,6 +161,7 @@ describe.each<[string, Driver, Driver]>([
     const ledgerBefore = await src.query(ledgerSize);
     const out = await ex.ok('run', '--once');
     expect(out).toMatch(/items\s*│\s*src → full\s*│\s*0\s*│/);
+    expect(out).toMatch(/extracted\s*│\s*filtered\s*│\s*quarantined\s*│\s*withheld\s*│\s*published \/ msgs/);
     expect([await snapshot(full, 't_full'), await snapshot(part, 't_part')]).toEqual(before);
     expect(await src.query(ledgerSize)).toEqual(ledgerBefore);
     expect(await partTap.drain()).toEqual([]);
