@@ -115,7 +115,9 @@ describe('exchange centre', () => {
       expect(trailCli.length).toBeGreaterThanOrEqual(4);
       const journal = await api<{ actor: string; action: string; reason: string | null }[]>('/api/journal');
       expect(journal).toContainEqual(expect.objectContaining({ actor: 'auditor1', action: 'look unmasked: trail', reason: 'test of the trail' }));
-      expect((await okWith(env, 'status', '--centre'))).toMatch(/items\s*│\s*full/);
+      const centreStatus = await okWith(env, 'status', '--centre');
+      expect(centreStatus).toMatch(/items\s*│\s*full/);
+      expect(centreStatus).toMatch(/rejected\s*│\s*replayed \(source \+ target\)/);
 
       // a message a target cannot take becomes a dead letter there, and an alarm here
       await inject(Topology.of(loadProject(x.ex.config).project!.config).flowQueue('full', 'items'), Buffer.from('not an envelope'), { messageId: 'garbage-1' });

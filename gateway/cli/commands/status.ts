@@ -76,9 +76,11 @@ async function centreStatus(url: string, format: string): Promise<void> {
   const status = await centreCall<{ generatedAt: string; targets: TargetView[]; openAlarms: number }>(url, '/api/status');
   if (format === 'json') return write(JSON.stringify(status, null, 2));
   const n = (v: number | null | undefined) => (v === null || v === undefined ? '?' : v);
-  const head = ['flow', 'target', 'extracted', 'quarantined', 'filtered', 'withheld', 'published', 'applied', 'rejected', 'awaiting receipt', 'outbox', 'queued', 'lag p50/p95 s', 'records/s', 'reconciled'];
+  const head = ['flow', 'target', 'extracted', 'quarantined', 'filtered', 'withheld', 'published', 'applied', 'rejected', 'replayed (source + target)', 'awaiting receipt', 'outbox', 'queued', 'lag p50/p95 s', 'records/s', 'reconciled'];
+  // with the replays the counts add up as dxg status's do
+  const replayed = (c: TargetView['counts']) => (c && (c.replayedAtSource || c.replayedAtTarget) ? `${c.replayedAtSource} + ${c.replayedAtTarget}` : n(c ? 0 : null));
   write(renderTable(head, status.targets.map((t) => [
-    t.flow, t.target, n(t.counts?.extracted), n(t.counts?.quarantined), n(t.counts?.filtered), n(t.counts?.withheld), n(t.counts?.published), n(t.counts?.applied), n(t.counts?.rejected),
+    t.flow, t.target, n(t.counts?.extracted), n(t.counts?.quarantined), n(t.counts?.filtered), n(t.counts?.withheld), n(t.counts?.published), n(t.counts?.applied), n(t.counts?.rejected), replayed(t.counts),
     n(t.backlog.awaitingReceipt), n(t.backlog.outbox), n(t.backlog.queued), t.lag ? `${t.lag.p50.toFixed(2)} / ${t.lag.p95.toFixed(2)}` : '-', t.recordsPerSecond.toFixed(1),
     t.reconciled === null ? 'no heartbeat from the source' : t.reconciled ? (t.counts?.awaitingReceipt ? 'receipts awaited' : 'yes') : t.counts!.problems.join('; '),
   ])));
