@@ -93,9 +93,10 @@ function ApplyForm({ user, onDone }: { user: User; onDone: (a: Application) => v
   return (
     <form class="apply" onSubmit={submit}>
       <h3>{user.role === 'approver' ? t('applyFor') : t('apply')}</h3>
-      <label>{t('catalog')}
+      <label>{t('resource')}
         <select name="resource" value={f.resource} onChange={(e) => (setF({ ...f, resource: e.currentTarget.value }), setItems(new Set()))} required>
-          <option value="">—</option>{(catalog.value?.entries ?? []).map((x) => <option value={x.resource}>{x.title} ({x.resource})</option>)}
+          {/* an approver applies for its department, which does not apply for what it provides itself */}
+          <option value="">—</option>{(catalog.value?.entries ?? []).filter((x) => user.role !== 'approver' || x.provider !== user.department).map((x) => <option value={x.resource}>{x.title} ({x.resource})</option>)}
         </select>
       </label>
       <label>{t('department')}<input name="department" value={f.department} onInput={set('department')} readOnly={user.role === 'approver'} required /></label>

@@ -54,11 +54,11 @@ export function Catalog({ resource }: { resource: string; user: User }) {
         </label>
       </div>
       <Problem text={list.error} />
-      <Table id="catalog" head={[t('code'), t('catalog'), t('provider'), t('sharing'), t('updateCycle'), t('items'), t('themes')]}
+      <Table id="catalog" head={[t('code'), t('resource'), t('provider'), t('sharing'), t('updateCycle'), t('items'), t('themes')]}
         rows={(list.value?.entries ?? []).map((e) => [e.code, <a href={`#/catalog/${e.resource}`}>{e.title} ({e.resource})</a>, e.provider,
           <Badge tone={sharingTone(e.sharing.type)}>{sharingLabel(e.sharing.type)}</Badge>, e.updateCycle, e.items.length, e.themes.join('、')])} />
       <h3>{t('themes')}</h3>
-      <Table id="themes" head={[t('themes'), t('catalog')]} rows={(themes.value ?? []).map((x) => [x.theme, x.resources.map((r) => <a href={`#/catalog/${r}`}>{r} </a>)])} />
+      <Table id="themes" head={[t('themes'), t('resource')]} rows={(themes.value ?? []).map((x) => [x.theme, x.resources.map((r) => <a href={`#/catalog/${r}`}>{r} </a>)])} />
     </section>
   );
 }
