@@ -28,7 +28,7 @@ export interface Flow {
 
 export interface TrailEntry {
   at: string; ledger: string; seq: number; kind: string; flow: string | null; messageId: string | null;
-  from: string | null; to: string | null; count: number; digest: string | null; keys: string[]; detail: Record<string, unknown> | null; hash: string;
+  from: string | null; to: string | null; count: number; digest: string | null; keys: string[]; detail: Record<string, unknown> | null; hash: string | null;
 }
 
 export interface Verdict {

@@ -425,13 +425,20 @@ function describe(q: Record<string, unknown>): string {
 }
 
 /**
- * Record keys and details pass the operational mask (identity numbers and the like) unless revealed;
- * hashes and ids never need it. A look at one record reveals that record's key only: the other keys of
- * the envelopes it travelled in stay masked.
+ * Record keys and details pass the operational mask (identity numbers and the like) unless revealed.
+ * A look at one record reveals that record's key only: the other keys of the envelopes it travelled
+ * in stay masked. An entry shown masked goes without its hash: the hash covers the whole keys, and an
+ * identity number's masked digits (a birth date, some thousands of candidates) could be tried
+ * against it (a hostile review did, in a quarter of a second).
  */
 function shown(rows: TrailJson[], reveal: boolean, key?: string): TrailJson[] {
   if (reveal && !key) return rows;
-  return rows.map((r) => ({ ...r, keys: r.keys.map((k) => (reveal && k === key ? k : maskText(k))), detail: reveal ? r.detail : maskDeep(r.detail) }));
+  return rows.map((r) => {
+    const keys = r.keys.map((k) => (reveal && k === key ? k : maskText(k)));
+    const detail = reveal ? r.detail : maskDeep(r.detail);
+    const masked = keys.some((k, i) => k !== r.keys[i]) || JSON.stringify(detail) !== JSON.stringify(r.detail);
+    return { ...r, keys, detail, hash: masked ? null : r.hash };
+  });
 }
 
 export type { FastifyReply, FastifyRequest };

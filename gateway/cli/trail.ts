@@ -47,7 +47,8 @@ export interface TrailJson {
   digest: string | null;
   keys: string[];
   detail: unknown;
-  hash: string;
+  /** null where the entry is shown masked: the hash covers the whole keys, so a masked key's few unknown digits could be tried against it */
+  hash: string | null;
 }
 
 export function trailJson(rows: readonly TrailEntry[]): TrailJson[] {
@@ -61,7 +62,7 @@ export function trailJson(rows: readonly TrailEntry[]): TrailJson[] {
 export function fromJson(rows: readonly TrailJson[]): TrailEntry[] {
   return rows.map((r) => ({
     ledger: r.ledger, seq: String(r.seq), at: r.at, kind: r.kind, flow: r.flow, message_id: r.messageId, from_dept: r.from, to_dept: r.to, record_count: r.count,
-    digest: r.digest, record_keys: r.keys.length ? r.keys.join('\n') : null, detail: r.detail === null ? null : JSON.stringify(r.detail), algorithm: null, prev_hash: '', hash: r.hash, signature: '',
+    digest: r.digest, record_keys: r.keys.length ? r.keys.join('\n') : null, detail: r.detail === null ? null : JSON.stringify(r.detail), algorithm: null, prev_hash: '', hash: r.hash ?? '', signature: '',
   }));
 }
 

@@ -183,6 +183,12 @@ describe('the web console in a browser', () => {
     }, 10_000);
     // every look at that person, found by the whole key (the journal keeps it masked), each saying what it found
     const auth = { headers: { authorization: `Bearer ${token}` } };
+    // an entry shown masked comes without its hash, which the masked digits could be tried against (a hostile review recovered identity numbers so)
+    const logged = (await (await fetch(`${base}/api/audit?since=7d&limit=2000`, auth)).json()) as { entries: { keys: string[]; hash: string | null; flow: string }[] };
+    const personal = logged.entries.filter((e) => e.keys.some((k) => /\*{8}/.test(k)));
+    expect(personal.length).toBeGreaterThan(0);
+    expect(personal.filter((e) => e.hash !== null)).toEqual([]);
+    expect(logged.entries.filter((e) => e.flow === 'enterprise-basic' && e.hash !== null).length).toBeGreaterThan(0);
     expect((await fetch(`${base}/api/journal?key=${sfzh}`, auth)).status).toBe(400);
     const looks = await (await fetch(`${base}/api/journal?key=${sfzh}&reason=${encodeURIComponent('谁查看过此人')}`, auth)).json() as { action: string; subject: string; reason: string }[];
     expect(looks.map((l) => [l.action, l.reason])).toEqual(expect.arrayContaining([['look: trail', '核查 2026-117'], ['look unmasked: trail', '低保复核 2026-118']]));
