@@ -17,7 +17,11 @@ export interface GrantContext {
   enforcer: Enforcer;
 }
 
-const text = { type: 'string', maxLength: 1000 } as const;
+/**
+ * Free text of a request (a reason, a key, a purpose): no control characters but tab and line breaks.
+ * A NUL made PostgreSQL refuse the journal entry of a look after the look had run (a hostile review).
+ */
+export const text = { type: 'string', maxLength: 1000, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$' } as const;
 const id = { type: 'object', properties: { id: { type: 'string', pattern: '^A[0-9]{1,18}$' } } } as const;
 const reasonBody = (required: boolean) => ({
   type: 'object', additionalProperties: false, ...(required ? { required: ['reason'] } : {}), properties: { reason: { ...text, ...(required ? { minLength: 1 } : {}) } },

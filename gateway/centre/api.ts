@@ -15,14 +15,14 @@ import type { CentreMetrics } from './metrics';
 import type { Journal } from './journal';
 import type { KeyRegistry } from './registry';
 import type { Monitor } from './monitor';
-import { CursorError, recordTrail, searchAudit } from './search';
+import { canonicalKey, CursorError, recordTrail, searchAudit } from './search';
 import { authenticate, login, logout, type Role, type User } from './users';
 import type { Verifier } from './verify';
 import type { Asker } from './asker';
 import type { Applications } from './applications';
 import type { CatalogStore } from './catalog-store';
 import type { Enforcer } from './enforcer';
-import { grantRoutes } from './api-grants';
+import { grantRoutes, text } from './api-grants';
 import { serveConsole } from './console';
 import { lagHistory } from './history';
 import type { ReplayReport } from '../node/replay';
@@ -58,7 +58,6 @@ declare module 'fastify' {
 const READERS = ['auditor', 'operator'] as const;
 /** HTTP statuses of the errors a route raises on purpose; any other is the centre's fault (500). */
 const STATUS: Partial<Record<string, number>> = { DXG_USAGE: 400, DXG_FORBIDDEN: 403, DXG_NOT_FOUND: 404 };
-const text = { type: 'string', maxLength: 1000 } as const;
 const reveal = {
   reveal: { type: 'boolean', default: false, description: 'show record keys and personal data unmasked (needs a reason; the look is recorded in the centre journal)' },
   reason: { ...text, description: 'why you look: recorded with who and when' },
@@ -215,7 +214,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     requireReason(q);
     const page = await searchAudit(ctx.db, { ...q, since: q.since ? parseSince(q.since, 'since') : undefined, until: q.until ? parseSince(q.until, 'until') : undefined });
     // a look at one record says whether it found any: a run of searches that find nothing is someone guessing keys
-    if (q.key || q.reveal) await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: audit' : 'look: audit', `${describe(q)} → ${page.entries.length} entries`, q.reason ?? null, q.key);
+    if (q.key || q.reveal) await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: audit' : 'look: audit', `${describe({ ...q, key: q.key && canonicalKey(q.key) })} → ${page.entries.length} entries`, q.reason ?? null, q.key);
     return { entries: shown(trailJson(page.entries), q.reveal, q.key), next: page.next };
   });
 
@@ -229,7 +228,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     const q = req.query as { key: string; reveal: boolean; reason?: string };
     requireReason(q);
     const entries = await recordTrail(ctx.db, q.key);
-    await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: trail' : 'look: trail', `key ${q.key} → ${entries.length} entries`, q.reason ?? null, q.key);
+    await ctx.journal.record(req.user!.name, q.reveal ? 'look unmasked: trail' : 'look: trail', `key ${canonicalKey(q.key)} → ${entries.length} entries`, q.reason ?? null, q.key);
     return { key: q.key, entries: shown(trailJson(entries), q.reveal, q.key) };
   });
 
@@ -340,7 +339,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     const q = req.query as { limit: number; key?: string; reason?: string };
     requireReason({ reveal: false, ...q });
     const looks = await ctx.journal.list(q.limit, q.key);
-    if (q.key) await ctx.journal.record(req.user!.name, 'look: journal', `key ${q.key} → ${looks.length} looks`, q.reason ?? null, q.key);
+    if (q.key) await ctx.journal.record(req.user!.name, 'look: journal', `key ${canonicalKey(q.key)} → ${looks.length} looks`, q.reason ?? null, q.key);
     return looks;
   });
 

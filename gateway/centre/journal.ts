@@ -5,6 +5,7 @@ import { sha256 } from '../envelope/envelope';
 import type { Keyring } from '../envelope/keys';
 import { CENTRE } from '../config/duration';
 import { maskText } from '../mask';
+import { canonicalKey } from './search';
 
 /** What the journal records, in its own words (the console shows each in the reader's language). */
 export type JournalAction =
@@ -37,9 +38,9 @@ export class Journal {
     this.digestKey = Buffer.from(keyring.sign(CENTRE, 'dxg centre journal: record key digests'), 'base64');
   }
 
-  /** The digest a look at `recordKey` is found by (the key itself is kept only masked). */
+  /** The digest a look at `recordKey` is found by (the key itself is kept only masked), however it was typed. */
   keyDigest(recordKey: string): string {
-    return createHmac('sha256', this.digestKey).update(recordKey).digest('hex');
+    return createHmac('sha256', this.digestKey).update(canonicalKey(recordKey)).digest('hex');
   }
 
   /**

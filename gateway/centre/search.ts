@@ -72,16 +72,7 @@ export async function recordTrail(db: Database, key: string): Promise<TrailEntry
  * (`a,b` or a JSON array) as a JSON array whose parts are strings or numbers.
  */
 export function storedForms(typed: string): string[] {
-  const text = typed.trim();
-  let parts: string[] | null = null;
-  if (text.startsWith('[')) {
-    try {
-      const v = JSON.parse(text) as unknown;
-      if (Array.isArray(v)) parts = v.map(String);
-    } catch {
-      // not JSON: the text itself
-    }
-  } else if (text.includes(',')) parts = text.split(',').map((p) => p.trim());
+  const { text, parts } = keyParts(typed);
   const forms = new Set<string>([text]);
   if (parts && parts.length <= 6) {
     let combos: unknown[][] = [[]];
@@ -90,6 +81,31 @@ export function storedForms(typed: string): string[] {
     if (parts.length === 1) forms.add(parts[0]);
   }
   return [...forms];
+}
+
+/** A typed key as its text and, for a composite key (a JSON list or comma-separated), its parts. */
+function keyParts(typed: string): { text: string; parts: string[] | null } {
+  const text = typed.trim();
+  if (text.startsWith('[')) {
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (Array.isArray(v)) return { text, parts: v.map(String) };
+    } catch {
+      // not JSON: the text itself
+    }
+  } else if (text.includes(',')) return { text, parts: text.split(',').map((p) => p.trim()) };
+  return { text, parts: null };
+}
+
+/**
+ * One spelling of every way a key can be typed for the same record (`["370…"]`, `["\u0033…"]` and
+ * ` 370…` are one person): what the centre's journal masks and digests, so that every look at a record
+ * is found by its key, however it was typed.
+ */
+export function canonicalKey(typed: string): string {
+  const { text, parts } = keyParts(typed);
+  if (!parts) return text;
+  return parts.length === 1 ? parts[0] : JSON.stringify(parts);
 }
 
 const encodeCursor = (parts: string[]): string => Buffer.from(JSON.stringify(parts)).toString('base64url');
