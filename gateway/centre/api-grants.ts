@@ -138,10 +138,15 @@ function termsProblem(e: PublishedEntry, project: Project): string | null {
   const own = project.catalog?.find((c) => c.resource === e.resource);
   const there = 'change it in the centre\'s catalog folder, which the centre publishes at its start';
   if (!own) return 'not in the centre\'s catalog folder: a resource is added there, and the centre publishes its folder at its start';
+  if (e.code !== own.code) return `code '${e.code}' is not the one in the centre's catalog folder ('${own.code}'): ${there}`;
   if (e.provider !== own.provider) return `provider '${e.provider}' is not the provider in the centre's catalog folder ('${own.provider}'): ${there}`;
   if (e.sharing.type !== own.sharing.type) return `sharing type '${e.sharing.type}' is not the one in the centre's catalog folder ('${own.sharing.type}'): ${there}`;
-  const names = (items: readonly { name: string }[]) => items.map((i) => i.name).sort().join(', ');
-  if (names(e.items) !== names(own.items)) return `its items (${names(e.items)}) are not those of the centre's catalog folder (${names(own.items)}): ${there}`;
+  // as sets of names, each once: two names merged into one ("a, b") are not the two
+  const published = e.items.map((i) => i.name);
+  const folder = new Set(own.items.map((i) => i.name));
+  if (published.length !== folder.size || new Set(published).size !== published.length || published.some((n) => !folder.has(n))) {
+    return `its items (${published.join('; ')}) are not those of the centre's catalog folder (${[...folder].join('; ')}): ${there}`;
+  }
   const unmarked = own.items.filter((i) => i.sensitive && !e.items.some((p) => p.name === i.name && p.sensitive === true)).map((i) => i.name);
   if (unmarked.length) return `item${unmarked.length > 1 ? 's' : ''} ${unmarked.join(', ')} ${unmarked.length > 1 ? 'are' : 'is'} sensitive in the centre's catalog folder and stay${unmarked.length > 1 ? '' : 's'} marked: ${there}`;
   return null;

@@ -260,7 +260,11 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     const items: Record<string, unknown>[] = [...answers].flatMap(([department, a]) => (Array.isArray(a) ? a.map((i) => ({ ...i, department })) : []));
     const sensitive = q.reveal ? null : await sensitiveItems(ctx);
     return {
-      items: sensitive ? items.map((i) => ({ ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, record: maskRecord(i.record, sensitive.get(resourceOf(ctx, i.flow))) })) : items,
+      // the reason too: a database's refusal may quote the value it refused
+      items: sensitive ? items.map((i) => ({
+        ...i, record_key: i.record_key ? maskText(String(i.record_key)) : i.record_key, reason: typeof i.reason === 'string' ? maskText(i.reason) : i.reason,
+        record: maskRecord(i.record, sensitive.get(resourceOf(ctx, i.flow))),
+      })) : items,
       unanswered: departments.filter((d) => !answers.has(d)),
       // silent nodes were waited for only briefly: seconds since their last heartbeat (null: none since the centre started)
       silent: Object.fromEntries([...answers.silent].map(([d, ms]) => [d, ms === null ? null : Math.round(ms / 1000)])),

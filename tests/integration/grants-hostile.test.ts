@@ -111,6 +111,10 @@ describe('grants against a hostile department', () => {
     expect(await publish({ ...published, provider: 'part' })).toMatch(/^400 .*provider 'part' is not the provider in the centre's catalog folder \('src'\)/);
     expect(await publish({ ...published, items: published.items.slice(1) })).toMatch(/^400 .*items .* are not those of the centre's catalog folder/);
     expect(await publish({ ...published, resource: 'test.other' })).toMatch(/^400 .*not in the centre's catalog folder/);
+    // two items merged into one name are not the two (a hostile re-review: the target could never be covered again), nor is a code changed to another's
+    const merged = [...published.items.filter((i) => i.name !== 'status' && i.name !== 'title'), { name: 'status, title' }];
+    expect(await publish({ ...published, items: merged })).toMatch(/^400 .*items .* are not those of the centre's catalog folder/);
+    expect(await publish({ ...published, code: '0000-00/000000' })).toMatch(/^400 .*code '0000-00\/000000' is not the one in the centre's catalog folder/);
     // still conditional: an application for part waits for src's approver
     const applied = await dxgWith({ DXG_CENTRE_TOKEN: tokens.op }, 'apply', '--resource', 'test.item', '--department', 'part', '--items', 'code,title', '--purpose', '测试', '--basis', '测试依据');
     expect(applied.stdout).toMatch(/^A\d+ submitted/m);
