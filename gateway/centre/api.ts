@@ -365,36 +365,53 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
 const UNKNOWN_NAME = '(no such user)';
 
 /**
- * Failed logins slow down their source, not their victim: waits grow per name from one address (a
- * password guessed) and per address over every name (names tried in turn), so nobody elsewhere can
- * lock a user out. Entries are forgotten an hour after their last failure, and there are at most
- * MAX_KEPT of them.
+ * Failed logins slow down their source more than their victim: waits grow per name from one address
+ * (a password guessed), up to 15 minutes; per address over every name (names tried in turn) and per
+ * name over every address (one account guessed from many), both only up to a minute, so that nobody
+ * can keep a user, or everyone behind one address, locked out for long. IPv6 addresses count by their
+ * /64. Entries are forgotten an hour after their last failure; at most MAX_KEPT of them are kept.
  */
 class LoginFailures {
   private static readonly MAX_KEPT = 10_000;
   private readonly failures = new Map<string, { count: number; until: number; last: number }>();
 
   waitMs(name: string, ip: string): number {
-    const until = Math.max(this.failures.get(`${name}@${ip}`)?.until ?? 0, this.failures.get(ip)?.until ?? 0);
+    const until = Math.max(...this.keys(name, ip).map(([key]) => this.failures.get(key)?.until ?? 0));
     return Math.max(0, until - Date.now());
   }
 
   failed(name: string, ip: string): void {
-    this.count(`${name}@${ip}`, 5);
-    this.count(ip, 20);
+    for (const [key, free, capMs] of this.keys(name, ip)) this.count(key, free, capMs);
   }
 
   succeeded(name: string, ip: string): void {
-    this.failures.delete(`${name}@${ip}`);
+    this.failures.delete(this.keys(name, ip)[0][0]);
   }
 
-  /** From the `free`-th failure on: 1 s, 2 s, 4 s … up to 15 minutes. */
-  private count(key: string, free: number): void {
+  /** The counters a login attempt touches: [key, failures free of any wait, longest wait]. */
+  private keys(name: string, ip: string): [string, number, number][] {
+    const from = addressGroup(ip);
+    return [[`${name}@${from}`, 5, 15 * 60_000], [`@${from}`, 20, 60_000], [`${name}@`, 10, 60_000]];
+  }
+
+  /** From the `free`-th failure on: 1 s, 2 s, 4 s … up to `capMs`. */
+  private count(key: string, free: number, capMs: number): void {
     const now = Date.now();
     for (const [k, v] of this.failures) if (now - v.last > 3_600_000 || this.failures.size >= LoginFailures.MAX_KEPT) this.failures.delete(k);
     const count = (this.failures.get(key)?.count ?? 0) + 1;
-    this.failures.set(key, { count, last: now, until: count < free ? 0 : now + Math.min(15 * 60_000, 1000 * 2 ** (count - free)) });
+    this.failures.set(key, { count, last: now, until: count < free ? 0 : now + Math.min(capMs, 1000 * 2 ** (count - free)) });
   }
+}
+
+/** An address as one source: an IPv4 address (also mapped into IPv6), or an IPv6 address's /64. */
+function addressGroup(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (v4) return v4[1];
+  if (!ip.includes(':')) return ip;
+  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, ''];
+  const h = head.split(':').filter(Boolean);
+  const t = tail.split(':').filter(Boolean);
+  return `${[...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t].slice(0, 4).join(':')}::/64`;
 }
 
 /** A PEM file of centre.tls; a private key others can read is refused, as the nodes refuse theirs. */

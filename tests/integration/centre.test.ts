@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import amqp from 'amqplib';
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -186,6 +187,20 @@ describe('exchange centre', () => {
       expect(((await (await tryLogin('s3cret-typed-as-name', 'guess')).json()) as { error: string }).error).toMatch(/^too many failed logins from \S+: try again in \d+ s$/);
       // …without locking anyone out by name, and without putting what was typed in the journal: no such user
       expect((await tryLogin('auditor1', 'not-it-at-all')).status).toBe(401);
+      // one account guessed from many addresses slows down too (a hostile re-review guessed 50 times from ten addresses)
+      const fromAddress = (address: string, name: string, password: string) => new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ name, password });
+        const r = request(`${base}/api/login`, { method: 'POST', localAddress: address, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        r.on('error', reject);
+        r.end(body);
+      });
+      const spread: number[] = [];
+      for (let i = 2; i <= 12; i++) spread.push(await fromAddress(`127.0.0.${i}`, 'operator9', `guess ${i}`));
+      expect(spread.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(spread[10]).toBe(429);
       const journal = await api<{ actor: string; action: string }[]>('/api/journal');
       expect(journal.filter((j) => j.action === 'login failed').map((j) => j.actor)).toEqual(expect.arrayContaining(['(no such user)', 'auditor1']));
       expect(JSON.stringify(journal)).not.toContain('s3cret-typed-as-name');
