@@ -87,7 +87,7 @@ const zhAlarms: Record<AlarmKind, string> = {
 
 const zhEntries: Record<LedgerKind, string> = {
   extract: '抽取', quarantine: '隔离', publish: '发布', apply: '入库', reject: '拒收', receipt: '回执', 'dead-letter': '死信', duplicate: '重复投递',
-  reconcile: '对账', delete: '删除', replay: '重放', withhold: '扣留', 'grant-end': '授权终止', restored: '从备份恢复', anomaly: '异常',
+  reconcile: '对账', delete: '删除', replay: '重放', dismiss: '不再处理', withhold: '扣留', 'grant-end': '授权终止', restored: '从备份恢复', anomaly: '异常',
 };
 
 /** What each error code of the centre's API means, in Chinese: the centre's own text follows it, with the details. */

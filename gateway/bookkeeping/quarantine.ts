@@ -55,8 +55,8 @@ export interface QuarantineRow {
   record: string | null;
   headers: string | null;
   body: Buffer | null;
-  /** replayed: sent again; superseded: a newer version of the record has since gone through */
-  status: 'open' | 'replayed' | 'superseded';
+  /** replayed: sent again; superseded: a newer version of the record has since gone through; dismissed: closed for good, with the reason in the ledger */
+  status: 'open' | 'replayed' | 'superseded' | 'dismissed';
   resolved_at: string | null;
 }
 
@@ -84,6 +84,17 @@ export async function openQuarantineCounts(db: SqlExecutor): Promise<{ stage: St
   const rows = await db.query<{ stage: Stage; flow: string | null; n: string | number }>(
     sql`SELECT stage, flow, count(*) AS n FROM dxg_quarantine WHERE status = 'open' GROUP BY stage, flow`);
   return rows.map((r) => ({ stage: r.stage, flow: r.flow, items: Number(r.n) }));
+}
+
+/**
+ * Closes open items for good, without sending them again (a record whose key was wrong and was
+ * entered anew under the right one: its old item can neither be replayed nor superseded). Returns
+ * the items closed.
+ */
+export async function dismissItems(tx: SqlExecutor, ids: readonly number[]): Promise<QuarantineRow[]> {
+  const rows = await tx.query<QuarantineRow & Record<string, unknown>>(sql`SELECT * FROM dxg_quarantine WHERE status = 'open' AND id IN ${sql.list([...ids])}`);
+  if (rows.length) await tx.execute(sql`UPDATE dxg_quarantine SET status = 'dismissed', resolved_at = ${now()} WHERE id IN ${sql.list(rows.map((r) => r.id))}`);
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
 /** Closes items that were sent again; their outcome is a new ledger entry (and a new item if they fail again). */

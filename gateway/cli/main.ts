@@ -12,7 +12,7 @@ import { registerDemo } from './commands/demo';
 import { registerInit } from './commands/init';
 import { registerKeys } from './commands/keys';
 import { registerLogin } from './commands/login';
-import { registerQuarantine } from './commands/quarantine';
+import { registerDismiss, registerQuarantine } from './commands/quarantine';
 import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
 import { registerTeardown } from './commands/teardown';
@@ -33,6 +33,7 @@ export function program(): Command {
   registerStatus(cmd);
   registerAudit(cmd);
   registerQuarantine(cmd);
+  registerDismiss(cmd);
   registerKeys(cmd);
   registerCatalog(cmd);
   registerApplications(cmd);

@@ -17,6 +17,7 @@ export type LedgerKind =
   | 'reconcile'    // a part of a key reconciliation, sent or received
   | 'delete'       // records deleted at a target because they were deleted at the source
   | 'replay'       // quarantined items sent again
+  | 'dismiss'      // quarantined items closed for good without sending them again, with the reason
   | 'withhold'     // records a source did not send a target that holds no grant for them (or an envelope the broker could not route to it any more)
   | 'grant-end'    // a grant of a target ended: what on_end said (keep, or purge what it delivered) was done
   | 'restored'     // the database was restored from a backup: entries after this one's predecessor may have been lost, declared by an operator

@@ -7,7 +7,7 @@ import type { Publisher } from '../broker/publisher';
 import type { Topology } from '../broker/topology';
 import type { Project } from '../config/project';
 import type { Department, Flow } from '../config/model';
-import type { QuarantineRow } from '../bookkeeping/quarantine';
+import { dismissItems, type QuarantineRow } from '../bookkeeping/quarantine';
 import { noteAnchor } from '../bookkeeping/anchors';
 import { removeFromOutbox, type OutboxItem } from '../bookkeeping/outbox';
 import { sql } from '../../adapters/sql';
@@ -306,6 +306,23 @@ export class DepartmentNode {
    * were never sent, and a grant that ended meanwhile took back what waited in its queue or purged
    * what it held. The grant list that names the grant came first on the same control queue.
    */
+  /**
+   * Closes these open quarantine items of this department for good, with the reason, in the ledger
+   * (one entry per flow and stage); returns how many were open.
+   */
+  async dismiss(ids: readonly number[], reason: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const items = await dismissItems(tx, ids);
+      const groups = new Map<string, QuarantineRow[]>();
+      for (const i of items) groups.set(`${i.flow ?? ''}\n${i.stage}`, [...(groups.get(`${i.flow ?? ''}\n${i.stage}`) ?? []), i]);
+      await this.ledger.append(tx, [...groups.values()].map((group) => ({
+        kind: 'dismiss' as const, flow: group[0].flow ?? undefined, from: group[0].from_dept ?? undefined, to: group[0].to_dept ?? undefined, count: group.length,
+        keys: group.map((i) => i.record_key ?? ''), detail: { stage: group[0].stage, items: group.map((i) => i.id), reason },
+      })));
+      return items.length;
+    });
+  }
+
   async granted(flowId: string, target: string, grant: string): Promise<void> {
     const flow = this.sends.find((f) => f.id === flowId);
     const t = flow?.targets.find((x) => x.department === target);

@@ -161,6 +161,23 @@ describe('poison, quarantine and replay', () => {
     for (const row of (await status()).values()) balanced(row);
   });
 
+  it('dismisses an item for good with a reason, in the ledger, and the counts still add up (a key entered wrong is never superseded; found by a tester)', async () => {
+    await insertItems(src, [{ ...validItems(1, 960)[0], title: '短' }]);
+    await ex.ok('run', '--once');
+    const [found] = await src.query<{ id: number | string }>(sql`SELECT id FROM dxg_quarantine WHERE stage = 'source' AND status = 'open' AND record_key = 'AB0960'`);
+    const item = { id: Number(found.id) };
+    expect((await ex.dxg('dismiss', '--department', 'src', '--id', String(item.id))).stderr).toContain("required option '--reason <text>' not specified");
+    const out = await ex.ok('dismiss', '--department', 'src', '--id', String(item.id), '999999', '--reason', '编号录入错误，已按正确编号重新登记');
+    expect(out).toContain('src: 1 item dismissed; 1 of the ids given were not open');
+    expect(JSON.parse(await ex.ok('quarantine', '--department', 'src', '--format', 'json'))).toEqual([]);
+    const all = JSON.parse(await ex.ok('quarantine', '--department', 'src', '--all', '--format', 'json')) as { id: number; status: string }[];
+    expect(all.find((i) => i.id === item.id)?.status).toBe('dismissed');
+    const [entry] = await src.query<{ record_keys: string; detail: string }>(sql`SELECT record_keys, detail FROM dxg_ledger WHERE kind = 'dismiss'`);
+    expect([entry.record_keys, JSON.parse(entry.detail)]).toEqual(['AB0960', { stage: 'source', items: [item.id], reason: '编号录入错误，已按正确编号重新登记' }]);
+    for (const row of (await status()).values()) balanced(row);
+    expect((await ex.dxg('audit', 'verify')).code).toBe(0);
+  });
+
   it('replays while the nodes run (dxg up takes the receipts from the same queue): it still learns the outcome, and exits 0 (found by a tester: it waited out its timeout)', async () => {
     const nodes = ex.up();
     try {

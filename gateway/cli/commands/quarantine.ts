@@ -9,6 +9,7 @@ import { project, write } from '../context';
 import { withDatabases } from '../databases';
 import { renderCsv } from '../../csv';
 import { renderTable } from '../table';
+import { count } from '../words';
 
 const STAGES = ['source', 'target', 'dead-letter'];
 
@@ -52,7 +53,7 @@ export function registerQuarantine(program: Command): void {
       else if (opts.format === 'csv') process.stdout.write(renderCsv(head, cells));
       else {
         write(renderTable(head, cells.map((c) => [...c.slice(0, 2), String(c[2]).replace('T', ' ').slice(0, 19), ...c.slice(3, 8), String(c[8]).slice(0, 8), c[9], String(c[10]).slice(0, 100)])));
-        write(`${rows.length} item(s)${opts.all ? '' : ' open'}; after fixing the cause: dxg replay [--flow F] [--department D] [--stage S] [--id N]`);
+        write(`${count(rows.length, 'item')}${opts.all ? '' : ' open'}; after fixing the cause: dxg replay [--flow F] [--department D] [--stage S] [--id N --department D]; to close items for good: dxg dismiss --department D --id N --reason TEXT`);
       }
     });
 
@@ -85,6 +86,28 @@ export function registerQuarantine(program: Command): void {
         if (missing.length) throw new DxgError('DXG_TIMEOUT', `${missing.length} replayed envelope(s) have no receipt after ${opts.timeout} s; they stay queued and are applied when their target node runs (see: dxg status)`);
       } finally {
         receipts.stop();
+        await runtime.stop();
+      }
+    });
+}
+
+/** `dxg dismiss`: open quarantine items closed for good, with the reason, in the department's ledger. */
+export function registerDismiss(program: Command): void {
+  program
+    .command('dismiss')
+    .description('close quarantine items for good without sending them again (a record whose key was wrong, entered anew under the right one); the ledger keeps why')
+    .requiredOption('-d, --department <id>', 'the department whose items they are (item ids are per department)')
+    .requiredOption('--id <n...>', 'the items (ids from dxg quarantine)', wholeNumbers(1, Number.MAX_SAFE_INTEGER))
+    .requiredOption('--reason <text>', 'why they are not sent again: recorded in the ledger')
+    .action(async (opts: { department: string; id: number[]; reason: string }, cmd: Command) => {
+      if (!opts.reason.trim()) throw new DxgError('DXG_USAGE', '--reason must say why the items are not sent again');
+      const p = project(cmd);
+      requireKnown(p, { department: opts.department });
+      const runtime = await Runtime.start(p, { departments: [opts.department], label: 'dismiss' });
+      try {
+        const closed = await runtime.nodes.get(opts.department)!.dismiss(opts.id, opts.reason.trim());
+        write(`${opts.department}: ${count(closed, 'item')} dismissed${closed < opts.id.length ? `; ${opts.id.length - closed} of the ids given were not open (dxg quarantine --all shows them)` : ''}`);
+      } finally {
         await runtime.stop();
       }
     });
