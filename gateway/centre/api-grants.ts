@@ -98,7 +98,7 @@ export function grantRoutes(app: FastifyInstance, ctx: GrantContext): void {
   }, async (req) => {
     const b = req.body as { resource: string; department: string; items: string[]; purpose: string; basis: string; days?: number; on_end: 'keep' | 'purge' };
     const application = await ctx.applications.apply(req.user!, { ...b, onEnd: b.on_end });
-    return { application, enforced: application.state === 'approved' ? await ctx.enforcer.enforce() : null };
+    return { application, enforced: application.state === 'approved' ? await ctx.enforcer.enforce() : null, targets: targetsOf(ctx, application), uncovered: await uncovered(ctx, application) };
   });
 
   const decision = (summary: string, required: boolean, act: (user: User, id: string, reason: string) => Promise<unknown>) => ({
@@ -107,7 +107,7 @@ export function grantRoutes(app: FastifyInstance, ctx: GrantContext): void {
     handler: async (req: FastifyRequest) => {
       const application = await act(req.user!, (req.params as { id: string }).id, (req.body as { reason?: string } | undefined)?.reason ?? '');
       const enforced = await ctx.enforcer.enforce();
-      return { application, enforced, uncovered: await uncovered(ctx, application) };
+      return { application, enforced, targets: targetsOf(ctx, application), uncovered: await uncovered(ctx, application) };
     },
   });
   app.post('/api/applications/:id/approve', decision("Approve (the provider's approver): the target is bound at once; `uncovered` names the applicant's flow targets of the resource that the grants in force still do not cover (a grant for fewer items than a target maps covers nothing)", false, (u, i, r) => ctx.applications.approve(u, i, r)));
@@ -150,6 +150,12 @@ function termsProblem(e: PublishedEntry, project: Project): string | null {
   const unmarked = own.items.filter((i) => i.sensitive && !e.items.some((p) => p.name === i.name && p.sensitive === true)).map((i) => i.name);
   if (unmarked.length) return `item${unmarked.length > 1 ? 's' : ''} ${unmarked.join(', ')} ${unmarked.length > 1 ? 'are' : 'is'} sensitive in the centre's catalog folder and stay${unmarked.length > 1 ? '' : 's'} marked: ${there}`;
   return null;
+}
+
+/** The flow targets (`flow → department`) the application's department has of its resource: what a grant of it can bind. */
+function targetsOf(ctx: GrantContext, application: unknown): string[] {
+  const a = application as Partial<Pick<Application, 'resource' | 'department'>>;
+  return ctx.project.flows.filter((f) => f.resource === a.resource).flatMap((f) => f.targets.filter((t) => t.department === a.department).map((t) => `${f.id} → ${t.department}`));
 }
 
 /** The flow targets of an application's department and resource that no grant in force covers, with why: what an approval leaves withheld. */

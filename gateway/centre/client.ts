@@ -50,6 +50,8 @@ export async function centreCall<T>(centreUrl: string, path: string, options: { 
   }
   const body = (await res.json().catch(() => ({}))) as T & { error?: string };
   if (res.status === 401) throw new DxgError('DXG_LOGIN', `${body.error ?? 'not logged in'}`);
+  // a request the centre refuses for what it asked (an unknown department, a bad value) is a usage error, as on the command line
+  if (res.status === 400) throw new DxgError('DXG_USAGE', `the centre answered 400: ${body.error ?? res.statusText}`);
   if (!res.ok) throw new DxgError('DXG_CENTRE', `the centre answered ${res.status}: ${body.error ?? res.statusText}`);
   return body;
 }

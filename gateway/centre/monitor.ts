@@ -85,6 +85,12 @@ export class Monitor {
   private feed: FeedWatch = { mark: async () => ({ waiting: false, delivered: 0, taken: 0 }) };
   /** the feed, and where each department's gap began, at the last look (see standing) */
   private lastLook: { feed: FeedMark; gaps: Map<string, string> } | null = null;
+  /**
+   * Flow targets whose counts disagreed at the last tick. A disagreement is alarmed only when it is
+   * still there at the next: a replay's ledger entries and its receipt reach the centre a moment
+   * apart, and every replay would otherwise raise (and POST) an alarm that clears itself.
+   */
+  private readonly disagreeing = new Set<string>();
   /** per department: heartbeats in a row whose head was below the one the centre countersigned */
   private readonly lowHeads = new Map<string, number>();
   /** sends the grant list to a node whose heartbeat names an older one (set by the centre once its enforcer is up) */
@@ -207,8 +213,13 @@ export class Monitor {
     for (const t of await this.targets()) {
       const subject = `${t.flow}:${t.target}`;
       // the counts live at the source: its ledger and receipts are what disagree
-      if (t.counts && t.counts.problems.length) await this.alarms.raise('counts', `counts:${subject}`, `flow ${t.flow} to ${t.target}: ${t.counts.problems.join('; ')}`, { department: t.source, flow: t.flow });
-      else if (t.counts) await this.alarms.clear(`counts:${subject}`);
+      if (t.counts && t.counts.problems.length) {
+        if (this.disagreeing.has(subject)) await this.alarms.raise('counts', `counts:${subject}`, `flow ${t.flow} to ${t.target}: ${t.counts.problems.join('; ')}`, { department: t.source, flow: t.flow });
+        this.disagreeing.add(subject);
+      } else if (t.counts) {
+        this.disagreeing.delete(subject);
+        await this.alarms.clear(`counts:${subject}`);
+      }
       if (t.lag && t.lag.p95 * 1000 > limits.lagOverMs) await this.alarms.raise('lag', `lag:${subject}`, `flow ${t.flow} to ${t.target}: p95 lag ${t.lag.p95.toFixed(1)} s is over ${limits.lagOverMs / 1000} s`, { department: t.target, flow: t.flow });
       else await this.alarms.clear(`lag:${subject}`);
     }

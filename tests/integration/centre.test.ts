@@ -116,6 +116,9 @@ describe('exchange centre', () => {
       expect(trailCli.length).toBeGreaterThanOrEqual(4);
       const journal = await api<{ actor: string; action: string; reason: string | null }[]>('/api/journal');
       expect(journal).toContainEqual(expect.objectContaining({ actor: 'auditor1', action: 'look unmasked: trail', reason: 'test of the trail' }));
+      // what the centre refuses for what was asked is a usage error, exit 64, as on the command line
+      const refused = await dxgWith(env, 'applications', '--state', 'bogus');
+      expect([refused.code, refused.stderr]).toEqual([64, expect.stringContaining('the centre answered 400')]);
       const centreStatus = await okWith(env, 'status', '--centre');
       expect(centreStatus).toMatch(/items\s*│\s*full/);
       expect(centreStatus).toMatch(/rejected\s*│\s*replayed \(source \+ target\)/);

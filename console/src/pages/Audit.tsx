@@ -32,7 +32,12 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
     setError(null);
     // a look at one record by its key, or unmasked, is recorded with its reason
     const reason = form.reveal || form.key.trim() ? form.reason.trim() : '';
-    if ((form.reveal || form.key.trim()) && !reason) return setError(t('reasonRequired'));
+    if ((form.reveal || form.key.trim()) && !reason) {
+      // what is on screen answered another search: it must not pass for this one's answer
+      setEntries(null);
+      setTrail(null);
+      return setError(t('reasonRequired'));
+    }
     setBusy(true);
     try {
       const q = { flow: form.flow, department: form.department, since: form.since, until: form.until, key: form.key, reveal: form.reveal || undefined, reason: reason || undefined, limit: 500, cursor };
@@ -79,7 +84,7 @@ export function Audit({ params }: { params: URLSearchParams; user: User }) {
             {trail.map((e) => (
               <li>
                 <time>{dateTime(e.at)}</time> <Badge tone={e.kind === 'reject' || e.kind === 'dead-letter' ? 'bad' : e.kind === 'apply' ? 'ok' : 'info'}>{entryLabel(e.kind)}</Badge>
-                {' '}<strong>{e.ledger}</strong> #{e.seq} {e.flow} {e.from && `${e.from} → ${e.to}`} · {e.count} {brief(e) && `· ${brief(e)}`}
+                {' '}<strong>{e.ledger}</strong> #{e.seq} {e.flow} {e.from && `${e.from}${e.to ? ` → ${e.to}` : ''}`} · {e.count} {brief(e) && `· ${brief(e)}`}
               </li>
             ))}
           </ol>

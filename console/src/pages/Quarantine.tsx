@@ -26,7 +26,7 @@ export function Quarantine({ user }: { user: User }) {
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState('');
   const [asking, setAsking] = useState(false);
-  const [result, setResult] = useState<string | null>(null);
+  const [result, setResult] = useState<{ text: string; again: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const idOf = (i: QuarantineItem) => `${i.department}:${i.id}`;
   // the nodes answer in any order: sorted, a row stays where it was between two loads
@@ -45,11 +45,14 @@ export function Quarantine({ user }: { user: User }) {
     for (const i of picked) byDepartment.set(i.department, [...(byDepartment.get(i.department) ?? []), i.id]);
     try {
       const lines: string[] = [];
+      let again = false;
       for (const [department, ids] of byDepartment) {
         const r = await call<{ reports: { done: number; again: number; notes: string[] }[] }>('/api/replay', { method: 'POST', body: { department, ids, reason } });
         lines.push(`${department}: ${r.reports.map((x) => `${x.done} ${t('done')}, ${x.again} ${t('quarantined')}${x.notes.length ? ` (${x.notes.join('; ')})` : ''}`).join('; ')}`);
+        again ||= r.reports.some((x) => x.again > 0);
       }
-      setResult(lines.join(' · '));
+      // set aside again is no success: said in the colour of a problem
+      setResult({ text: lines.join(' · '), again });
       setChosen(new Set());
       data.reload();
     } catch (err) {
@@ -84,7 +87,7 @@ export function Quarantine({ user }: { user: User }) {
         </div>
       )}
       {asking && <Confirm text={t('replayConfirm')} onConfirm={() => replay()} onCancel={() => setAsking(false)} />}
-      {result && <p class="ok" role="status">{t('replayed')}: {result}</p>}
+      {result && <p class={result.again ? 'error' : 'ok'} role="status">{t('replayed')}: {result.text}</p>}
     </section>
   );
 }

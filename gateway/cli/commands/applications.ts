@@ -7,7 +7,7 @@ import { write } from '../context';
 import { renderTable } from '../table';
 import { centreUrl } from './login';
 
-type Decided = { application: Application; enforced: Enforced | null; uncovered?: string[] };
+type Decided = { application: Application; enforced: Enforced | null; targets?: string[]; uncovered?: string[] };
 
 /**
  * Applications and grants at the centre (DESIGN §9): apply, answer, revoke, list. Each call needs a
@@ -65,7 +65,7 @@ function decide(cmd: Command, id: string, action: 'approve' | 'reject' | 'revoke
   return centreCall<Decided>(centreUrl(cmd), `/api/applications/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: reason ? { reason } : {} });
 }
 
-function report({ application: a, enforced, uncovered }: Decided): void {
+function report({ application: a, enforced, targets, uncovered }: Decided): void {
   const what = a.state === 'submitted' ? `submitted: ${a.provider}'s approver answers by ${a.dueDate} (${a.workingDaysLeft} working days)`
     : a.state === 'approved' ? `approved by ${a.decidedBy}${a.validUntil ? `, valid until ${a.validUntil}` : ''}: ${a.department} may receive ${a.items.join(', ')} of ${a.resource}`
       : a.state === 'rejected' ? `rejected by ${a.decidedBy}: ${a.reason}`
@@ -73,9 +73,9 @@ function report({ application: a, enforced, uncovered }: Decided): void {
   write(`${a.id} ${what}`);
   if (enforced?.bound.length) write(`broker: bound ${enforced.bound.join(', ')}`);
   else if (a.state === 'approved' && enforced) {
-    write(uncovered?.length
-      ? `broker: nothing newly bound: no flow target of ${a.department} for ${a.resource} maps only items this grant covers (dxg validate names what is missing)`
-      : `broker: nothing newly bound: ${a.department}'s flow targets of ${a.resource} were bound already`);
+    write(!targets?.length ? `broker: nothing to bind: ${a.department} has no flow target of ${a.resource}`
+      : uncovered?.length ? `broker: nothing newly bound: no flow target of ${a.department} for ${a.resource} maps only items this grant covers (dxg validate names what is missing)`
+        : `broker: nothing newly bound: ${a.department}'s flow targets of ${a.resource} were bound already`);
   }
   for (const u of uncovered ?? []) write(`still withheld: ${u}`);
   if (enforced?.unbound.length) write(`broker: unbound ${enforced.unbound.join(', ')}; its connections closed${enforced.takenBack ? `; ${enforced.takenBack} queued message(s) taken back unread, counted as rejected (grant revoked)` : ''}`);
