@@ -29,7 +29,8 @@ export interface DemoOptions {
   /** per round, for every receipt to come back */
   timeoutMs: number;
   /** what to put after `dxg` in the hints for this config (e.g. `--config x.yaml `) */
-  configHint: string;
+  /** how the hints call dxg, its --config included (`node bin/dxg `, `dxg --config … `) */
+  command: string;
 }
 
 /**
@@ -44,7 +45,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
   const changes = planChanges(enterprises, persons, options.seed);
   // a renamed enterprise travels in both rounds to both targets: the fullest trail to show
   const traced = changes.renames[0];
-  const dxg = `dxg ${options.configHint}`;
+  const dxg = options.command;
   out(`dxg demo: exchange '${project.config.exchange}', seed ${options.seed} — ${options.enterprises} enterprises at market regulation, ${options.persons} persons at public security`);
 
   let t = Date.now();

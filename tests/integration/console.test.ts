@@ -200,6 +200,20 @@ describe('the web console in a browser', () => {
     expect(looks.every((l) => !l.subject.includes(sfzh) && / → \d+ entries$/.test(l.subject))).toBe(true);
     expect((await fetch(`${base}/api/audit?key=${sfzh.slice(0, 17)}0`, auth)).status).toBe(400);
 
+    // the quarantine page reveals records only with a reason: masked first, a birth date beside the identity number once revealed
+    await page.goto(`${base}/#/quarantine`);
+    await page.fill('.filters input >> nth=0', 'police');
+    await page.press('.filters input >> nth=0', 'Enter');
+    await page.waitForSelector('#quarantine td code');
+    expect(await page.textContent('#quarantine')).not.toMatch(/"birth_date":"\d{4}-\d{2}-\d{2}"/);
+    await page.check('.filters input[name=reveal]');
+    await page.click('#show');
+    expect(await page.textContent('[role=alert]')).toContain('须填写理由');
+    await page.fill('.filters input[name=reason]', '低保复核 2026-119');
+    await page.click('#show');
+    await page.waitForFunction(() => /"birth_date":"\d{4}-\d{2}-\d{2}"/.test(document.querySelector('#quarantine')?.textContent ?? ''));
+    await shot(page, 'auditor-quarantine-revealed');
+
     const pages = { 'flows/person-basic': '#flow-targets td', quarantine: '#quarantine td', catalog: '#catalog td a', 'catalog/person.basic': '#items td', applications: '#applications td', nodes: '#nodes td' };
     for (const [p, shown] of Object.entries(pages)) {
       await page.goto(`${base}/#/${p}`);

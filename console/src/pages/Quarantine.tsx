@@ -22,7 +22,11 @@ function silentNote(department: string, silent: Record<string, number | null>): 
 /** What was set aside, with the reason, asked of the nodes; an operator replays what is chosen, after a confirmation. */
 export function Quarantine({ user }: { user: User }) {
   const [filter, setFilter] = useState({ department: '', flow: '', stage: '' });
-  const data = useLoad(() => call<{ items: QuarantineItem[]; unanswered: string[]; silent: Record<string, number | null> }>(`/api/quarantine${query({ ...filter, limit: 1000 })}`), [filter]);
+  // unmasked only with a reason, which the centre records: what the form says, and what the list on screen was asked with
+  const [look, setLook] = useState({ reveal: false, reason: '' });
+  const [shown, setShown] = useState({ reveal: false, reason: '' });
+  const data = useLoad(() => call<{ items: QuarantineItem[]; unanswered: string[]; silent: Record<string, number | null> }>(
+    `/api/quarantine${query({ ...filter, reveal: shown.reveal || undefined, reason: shown.reveal ? shown.reason : undefined, limit: 1000 })}`), [filter, shown]);
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState('');
   const [asking, setAsking] = useState(false);
@@ -60,6 +64,11 @@ export function Quarantine({ user }: { user: User }) {
     }
   };
   const set = (k: keyof typeof filter) => (e: Event) => setFilter({ ...filter, [k]: (e.currentTarget as HTMLInputElement).value });
+  const reveal = () => {
+    setError(null);
+    if (look.reveal && !look.reason.trim()) return setError(t('reasonRequired'));
+    setShown({ reveal: look.reveal, reason: look.reason.trim() });
+  };
   return (
     <section>
       <h2>{t('quarantine')}</h2>
@@ -69,6 +78,10 @@ export function Quarantine({ user }: { user: User }) {
         <label>{t('stage')}
           <select value={filter.stage} onChange={set('stage')}><option value="">—</option><option>source</option><option>target</option><option>dead-letter</option></select>
         </label>
+        <label class="check"><input type="checkbox" name="reveal" checked={look.reveal} onChange={(e) => setLook({ ...look, reveal: e.currentTarget.checked })} />{t('reveal')}</label>
+        {look.reveal && <label>{t('revealReason')}<input name="reason" value={look.reason} onInput={(e) => setLook({ ...look, reason: e.currentTarget.value })} /></label>}
+        <button type="button" id="show" onClick={reveal}>{t('search')}</button>
+        {!shown.reveal && <Badge tone="info">{t('masked')}</Badge>}
       </div>
       <Problem text={data.error ?? error} />
       {data.loading && !data.value ? <Loading /> : (

@@ -1,3 +1,4 @@
+import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { wholeNumber } from '../options';
 import { configFile, project, write } from '../context';
@@ -26,11 +27,20 @@ export function registerDemo(program: Command): void {
         enterprises: flags.enterprises,
         persons: flags.persons,
         timeoutMs: flags.timeout * 1000,
-        configHint: configFile(cmd) === DEFAULT_CONFIG ? '' : `--config ${configFile(cmd)} `,
+        command: `${invocation()} ${configFile(cmd) === DEFAULT_CONFIG ? '' : `--config ${configFile(cmd)} `}`,
       };
       // loaded here: the demo starts a centre, whose HTTP server no other command needs
       const { runDemo } = await import('../../demo/scenario');
       const ok = await runDemo(project(cmd), options, write);
       if (!ok) process.exitCode = 1;
     });
+}
+
+/**
+ * How the demo's hints should call dxg: as it was started here (`node bin/dxg`, what the README and
+ * `npm run demo` use), or by name where it was started from elsewhere (npm link, npx).
+ */
+function invocation(): string {
+  const self = relative(process.cwd(), process.argv[1] ?? '');
+  return self && !self.startsWith('..') && !isAbsolute(self) && !self.includes('node_modules') ? `node ${self}` : 'dxg';
 }
