@@ -157,6 +157,7 @@ export async function runDemo(project: Project, options: DemoOptions, out: (text
       [`${dxg}audit --key ${traced.credit_code}`, "one record's steps through every department"],
       [`${dxg}audit verify`, "every ledger's hash chain and signatures"],
       ...(centreText ? [
+        [`${dxg}up`, 'the department nodes, serving until stopped: the centre asks them (quarantine, replay, verification)'],
         [`${dxg}centre`, 'the exchange centre, serving until stopped (its API, /metrics; its copy is rebuilt by the next demo)'],
         [`${project.config.centre!.url}/`, 'then the web console in a browser (交换中心控制台): overview, audit, quarantine, catalog, applications, nodes, journal'],
         [`${dxg}login --user auditor`, `then ${dxg}status --centre and ${dxg}audit --centre`],
