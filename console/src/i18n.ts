@@ -1,6 +1,8 @@
 /** Chinese first, with English: the language the user chose, else the browser's, else Chinese. */
 import type { AlarmKind } from '../../gateway/centre/alarms';
 import type { JournalAction } from '../../gateway/centre/journal';
+import type { Stage } from '../../gateway/bookkeeping/quarantine';
+import type { UPDATE_CYCLES } from '../../gateway/catalog/entry.spec';
 import type { ErrorCode } from '../../gateway/errors';
 import type { LedgerKind } from '../../gateway/ledger/ledger';
 
@@ -101,6 +103,10 @@ const zhErrors: Record<ErrorCode | 'DXG_REQUEST' | 'DXG_NODE' | 'DXG_NO_ANSWER' 
 export const errorText = (code: string | undefined, detail: string): string =>
   (lang === 'zh' && code && Object.hasOwn(zhErrors, code) ? `${zhErrors[code as keyof typeof zhErrors]}：${detail}` : detail);
 
+const zhStages: Record<Stage, string> = { source: '来源端', target: '目标端', 'dead-letter': '死信' };
+
+const zhCycles: Record<(typeof UPDATE_CYCLES)[number], string> = { realtime: '实时', daily: '每日', weekly: '每周', monthly: '每月', quarterly: '每季度', yearly: '每年' };
+
 /** A word of the centre's vocabulary in the console's language; one this console does not know yet shows as the centre wrote it. */
 const inChinese = <K extends string>(words: Record<K, string>) => (word: string): string => (lang === 'zh' && Object.hasOwn(words, word) ? words[word as K] : word);
 
@@ -108,3 +114,7 @@ export const actionLabel = inChinese(zhActions);
 export const alarmLabel = inChinese(zhAlarms);
 /** A ledger entry's kind (extract, publish, apply …). */
 export const entryLabel = inChinese(zhEntries);
+/** Where a quarantined item was set aside. */
+export const stageLabel = inChinese(zhStages);
+/** A catalog entry's update cycle. */
+export const cycleLabel = inChinese(zhCycles);

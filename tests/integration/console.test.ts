@@ -213,6 +213,13 @@ describe('the web console in a browser', () => {
     await page.click('#show');
     await page.waitForFunction(() => /"birth_date":"\d{4}-\d{2}-\d{2}"/.test(document.querySelector('#quarantine')?.textContent ?? ''));
     await shot(page, 'auditor-quarantine-revealed');
+    // the stages and the catalog's update cycles in Chinese too
+    const stages = new Set(await page.$$eval('#quarantine .badge', (badges) => badges.map((b) => b.textContent ?? '')));
+    expect(stages.size).toBeGreaterThan(0);
+    expect([...stages].filter((x) => !['来源端', '目标端', '死信'].includes(x))).toEqual([]);
+    await page.goto(`${base}/#/catalog`);
+    await page.waitForSelector('#catalog td');
+    expect(await page.$$eval('#catalog tbody tr', (rows) => rows.map((r) => r.children[4]?.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(/^(实时|每日|每周|每月|每季度|每年)$/)]));
 
     const pages = { 'flows/person-basic': '#flow-targets td', quarantine: '#quarantine td', catalog: '#catalog td a', 'catalog/person.basic': '#items td', applications: '#applications td', nodes: '#nodes td' };
     for (const [p, shown] of Object.entries(pages)) {

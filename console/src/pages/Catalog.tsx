@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { call, query, type User } from '../api';
 import { Badge, Loading, Problem, Table } from '../components';
 import { useLoad } from '../hooks';
-import { t } from '../i18n';
+import { cycleLabel, t } from '../i18n';
+import { UPDATE_CYCLES } from '../../../gateway/catalog/entry.spec';
 import type { CatalogEntry } from '../types';
 
 export const sharingLabel = (s: CatalogEntry['sharing']['type']) => (s === 'unconditional' ? t('unconditional') : s === 'conditional' ? t('conditional') : t('notShared'));
@@ -25,7 +26,7 @@ export function Catalog({ resource }: { resource: string; user: User }) {
           <>
             <h2>{e.title} <small>{e.resource} · {e.code}</small></h2>
             <p>{e.abstract}</p>
-            <p>{t('provider')}: {e.provider} · {[e.classification.class, e.classification.item, e.classification.subitem].filter(Boolean).join(' / ')} · {t('updateCycle')}: {e.updateCycle}</p>
+            <p>{t('provider')}: {e.provider} · {[e.classification.class, e.classification.item, e.classification.subitem].filter(Boolean).join(' / ')} · {t('updateCycle')}: {cycleLabel(e.updateCycle)}</p>
             <p><Badge tone={sharingTone(e.sharing.type)}>{sharingLabel(e.sharing.type)}</Badge> {e.sharing.condition && `${t('condition')}: ${e.sharing.condition}`} {e.sharing.basis && `${t('basis')}: ${e.sharing.basis}`}</p>
             <Table id="items" head={[t('items'), t('itemTitle'), t('type'), t('sensitive')]} rows={e.items.map((i) => [i.name, i.title, i.type, i.sensitive ? <Badge tone="warn">{t('sensitive')}</Badge> : ''])} />
           </>
@@ -49,14 +50,14 @@ export function Catalog({ resource }: { resource: string; user: User }) {
         </label>
         <label>{t('updateCycle')}
           <select name="update_cycle" value={f.update_cycle} onChange={set('update_cycle')}>
-            <option value="">—</option>{['realtime', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly'].map((c) => <option>{c}</option>)}
+            <option value="">—</option>{UPDATE_CYCLES.map((c) => <option value={c}>{cycleLabel(c)}</option>)}
           </select>
         </label>
       </div>
       <Problem text={list.error} />
       <Table id="catalog" head={[t('code'), t('resource'), t('provider'), t('sharing'), t('updateCycle'), t('items'), t('themes')]}
         rows={(list.value?.entries ?? []).map((e) => [e.code, <a href={`#/catalog/${e.resource}`}>{e.title} ({e.resource})</a>, e.provider,
-          <Badge tone={sharingTone(e.sharing.type)}>{sharingLabel(e.sharing.type)}</Badge>, e.updateCycle, e.items.length, e.themes.join('、')])} />
+          <Badge tone={sharingTone(e.sharing.type)}>{sharingLabel(e.sharing.type)}</Badge>, cycleLabel(e.updateCycle), e.items.length, e.themes.join('、')])} />
       <h3>{t('themes')}</h3>
       <Table id="themes" head={[t('themes'), t('resource')]} rows={(themes.value ?? []).map((x) => [x.theme, x.resources.map((r) => <a href={`#/catalog/${r}`}>{r} </a>)])} />
     </section>

@@ -3,7 +3,7 @@ import { call, query, type User } from '../api';
 import { Badge, Confirm, Loading, Problem, Table } from '../components';
 import { dateTime } from '../format';
 import { useLoad } from '../hooks';
-import { t, tn } from '../i18n';
+import { stageLabel, t, tn } from '../i18n';
 import type { QuarantineItem } from '../types';
 
 /** The record as the centre sent it (masked), cut short: the whole is in the node's quarantine. */
@@ -76,7 +76,7 @@ export function Quarantine({ user }: { user: User }) {
         <label>{t('department')}<input value={filter.department} onChange={set('department')} /></label>
         <label>{t('flow')}<input value={filter.flow} onChange={set('flow')} /></label>
         <label>{t('stage')}
-          <select value={filter.stage} onChange={set('stage')}><option value="">—</option><option>source</option><option>target</option><option>dead-letter</option></select>
+          <select value={filter.stage} onChange={set('stage')}><option value="">—</option>{(['source', 'target', 'dead-letter'] as const).map((s) => <option value={s}>{stageLabel(s)}</option>)}</select>
         </label>
         <label class="check"><input type="checkbox" name="reveal" checked={look.reveal} onChange={(e) => setLook({ ...look, reveal: e.currentTarget.checked })} />{t('reveal')}</label>
         {look.reveal && <label>{t('revealReason')}<input name="reason" value={look.reason} onInput={(e) => setLook({ ...look, reason: e.currentTarget.value })} /></label>}
@@ -88,7 +88,7 @@ export function Quarantine({ user }: { user: User }) {
         <Table id="quarantine" keys={items.map(idOf)} head={[...(operator ? [''] : []), t('department'), t('at'), t('stage'), t('flow'), t('key'), t('reason'), t('record')]}
           rows={items.map((i) => [
             ...(operator ? [<input type="checkbox" checked={chosen.has(idOf(i))} onChange={() => toggle(i)} aria-label={`${i.department} ${i.id}`} />] : []),
-            i.department, dateTime(i.at), <Badge tone={i.stage === 'dead-letter' ? 'bad' : 'warn'}>{i.stage}</Badge>, i.flow ?? '—', i.record_key ?? '—', i.reason,
+            i.department, dateTime(i.at), <Badge tone={i.stage === 'dead-letter' ? 'bad' : 'warn'}>{stageLabel(i.stage)}</Badge>, i.flow ?? '—', i.record_key ?? '—', i.reason,
             <code class="record">{brief(i.record)}</code>,
           ])} />
       )}
