@@ -360,7 +360,6 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   return app;
 }
 
-/** After 5 failed logins of a name, each further attempt waits twice as long as the last (up to 15 minutes). */
 /** The journal's actor for a failed login under a name no user has: what was typed may be a password. */
 const UNKNOWN_NAME = '(no such user)';
 

@@ -301,12 +301,6 @@ export class DepartmentNode {
   }
 
   /**
-   * A target of a flow this department sends was granted the resource: it gets the whole flow when
-   * it misses records, as the records withheld from it before (and the rows from before it joined)
-   * were never sent, and a grant that ended meanwhile took back what waited in its queue or purged
-   * what it held. The grant list that names the grant came first on the same control queue.
-   */
-  /**
    * Closes these open quarantine items of this department for good, with the reason, in the ledger
    * (one entry per flow and stage); returns how many were open.
    */
@@ -314,7 +308,10 @@ export class DepartmentNode {
     return this.db.transaction(async (tx) => {
       const items = await dismissItems(tx, ids);
       const groups = new Map<string, QuarantineRow[]>();
-      for (const i of items) groups.set(`${i.flow ?? ''}\n${i.stage}`, [...(groups.get(`${i.flow ?? ''}\n${i.stage}`) ?? []), i]);
+      for (const i of items) {
+        const group = `${i.flow ?? ''}\n${i.stage}`;
+        groups.set(group, [...(groups.get(group) ?? []), i]);
+      }
       await this.ledger.append(tx, [...groups.values()].map((group) => ({
         kind: 'dismiss' as const, flow: group[0].flow ?? undefined, from: group[0].from_dept ?? undefined, to: group[0].to_dept ?? undefined, count: group.length,
         keys: group.map((i) => i.record_key ?? ''), detail: { stage: group[0].stage, items: group.map((i) => i.id), reason },
@@ -323,6 +320,12 @@ export class DepartmentNode {
     });
   }
 
+  /**
+   * A target of a flow this department sends was granted the resource: it gets the whole flow when
+   * it misses records, as the records withheld from it before (and the rows from before it joined)
+   * were never sent, and a grant that ended meanwhile took back what waited in its queue or purged
+   * what it held. The grant list that names the grant came first on the same control queue.
+   */
   async granted(flowId: string, target: string, grant: string): Promise<void> {
     const flow = this.sends.find((f) => f.id === flowId);
     const t = flow?.targets.find((x) => x.department === target);
