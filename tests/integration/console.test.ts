@@ -218,7 +218,8 @@ describe('the web console in a browser', () => {
     expect(stages.size).toBeGreaterThan(0);
     expect([...stages].filter((x) => !['来源端', '目标端', '死信'].includes(x))).toEqual([]);
     await page.goto(`${base}/#/catalog`);
-    await page.waitForSelector('#catalog td');
+    // a resource's link: the table says 无 in one cell until the catalog has loaded
+    await page.waitForSelector('#catalog td a');
     expect(await page.$$eval('#catalog tbody tr', (rows) => rows.map((r) => r.children[4]?.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(/^(实时|每日|每周|每月|每季度|每年)$/)]));
 
     const pages = { 'flows/person-basic': '#flow-targets td', quarantine: '#quarantine td', catalog: '#catalog td a', 'catalog/person.basic': '#items td', applications: '#applications td', nodes: '#nodes td' };
